@@ -1,0 +1,79 @@
+// A batch of greedy builds driven from outside, one step at a time, for
+// scorers that live elsewhere (a TensorFlow network): the forest lists the
+// pairs it needs scored across all trees, takes their reconstruction errors
+// in one array, and hands out one merge per unfinished tree per step.
+//
+// Nodes are addressed globally: node id k of tree t is offset(t) + k, with
+// every tree owning 2 n_t - 1 consecutive ids, leaves first.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "greedy_rae/greedy.hpp"
+
+namespace greedy_rae {
+
+// Keeps the score of every scored pair of one tree in an n x n matrix by
+// slot; pairs are written by the forest and read back by the greedy loop.
+class CachedScorer : public PairScorer {
+public:
+    explicit CachedScorer(int n);
+    void score(const int* lefts, const int* rights, int m, double* out) override;
+    // Stores a pair's reconstruction error as its full score.
+    void put(int left, int right, double error);
+    void set_node_score(int slot, double s) { node_score_[slot] = s; }
+
+private:
+    int n_;
+    std::vector<double> matrix_;
+    std::vector<double> node_score_;
+};
+
+class Forest {
+public:
+    Forest(const std::vector<int>& lengths, PairMode mode);
+
+    int trees() const { return static_cast<int>(trees_.size()); }
+    bool done() const { return unfinished_ == 0; }
+    std::int64_t offset(int t) const { return offsets_[t]; }
+    std::int64_t total_nodes() const { return offsets_.back(); }
+
+    // Pairs waiting for their reconstruction errors, as global node ids.
+    void pending(std::vector<std::int64_t>& left, std::vector<std::int64_t>& right) const;
+    std::int64_t pending_count() const { return static_cast<std::int64_t>(pending_.size()); }
+    // The errors of the pending pairs, in their order.
+    void submit(const float* errors, std::int64_t m);
+    // One merge in every unfinished tree, as global node ids; then lists the
+    // pairs of the new nodes as pending.
+    void step(std::vector<std::int64_t>& left, std::vector<std::int64_t>& right,
+              std::vector<std::int64_t>& node);
+
+    // Per-tree results: (n-1, 2) merges by local id, (n-1) scores.
+    const std::vector<std::int64_t>& merges(int t) const { return trees_[t].merges; }
+    const std::vector<double>& scores(int t) const { return trees_[t].scores; }
+    std::int64_t pairs_scored(int t) const { return trees_[t].greedy->pairs_scored(); }
+
+private:
+    struct Tree {
+        std::unique_ptr<Greedy> greedy;
+        std::unique_ptr<CachedScorer> cache;
+        bool started = false;
+        std::vector<std::int64_t> merges;
+        std::vector<double> scores;
+    };
+    struct Pair {
+        int tree, left, right;  // slots
+    };
+    void list_pending(int t, bool initial);
+
+    std::vector<Tree> trees_;
+    std::vector<std::int64_t> offsets_;
+    std::vector<Pair> pending_;
+    std::vector<int> buf_l_, buf_r_;
+    int unfinished_ = 0;
+    bool awaiting_scores_ = false;
+};
+
+}  // namespace greedy_rae

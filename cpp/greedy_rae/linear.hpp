@@ -1,0 +1,90 @@
+// Native forward of the built-in merge network
+//     h = [a; b] W1 + b1,   y = h W2 + b2,   c = [a; b]
+// (Keras Dense kernels: W1 is (2d, d), W2 is (d, 2d)), and its pair scorer.
+//
+// With M = W1 W2 - I and beta = b1 W2 + b2, the reconstruction error of a
+// pair is e = y - c = a M_top + b M_bot + beta. Each node keeps U = a M_top +
+// beta (its part as a left child) and V = b M_bot (as a right child), so
+//     |e|^2 / 2 = |U_i|^2 / 2 + |V_j|^2 / 2 + U_i . V_j
+// costs one dot product per pair and nothing of size n^2 is ever stored.
+// Where the error is tiny next to the norms that sum cancels, so such pairs
+// are recomputed directly as |U_i + V_j|^2 / 2. Everything runs in double.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+#include "greedy_rae/greedy.hpp"
+
+namespace greedy_rae {
+
+struct LinearWeights {
+    int dim = 0;
+    std::vector<double> w1;  // (2d, d) row-major
+    std::vector<double> b1;  // (d)
+    std::vector<double> w2;  // (d, 2d) row-major
+    std::vector<double> b2;  // (2d)
+};
+
+// Thrown from inside a build when its cancel flag is raised.
+struct Cancelled : std::runtime_error {
+    Cancelled() : std::runtime_error("build cancelled") {}
+};
+
+class LinearModel {
+public:
+    explicit LinearModel(const LinearWeights& w);
+    int dim() const { return d_; }
+
+    // h = [a; b] W1 + b1
+    void embed(const double* a, const double* b, double* h) const;
+    // U = x M_top + beta and V = x M_bot for a node embedding x.
+    void split(const double* x, double* u, double* v) const;
+
+private:
+    int d_;
+    std::vector<double> w1_, b1_;
+    std::vector<double> m_;     // (2d, 2d) row-major: W1 W2 - I
+    std::vector<double> beta_;  // (2d)
+};
+
+// The pair scorer of one sequence, holding the current node of every slot.
+class LinearScorer : public PairScorer {
+public:
+    // leaves: (n, d) row-major, float32 as they come from numpy.
+    LinearScorer(const LinearModel& model, const float* leaves, int n,
+                 const std::atomic<bool>* cancel = nullptr);
+
+    void score(const int* lefts, const int* rights, int m, double* out) override;
+    // Places the node made by step s at its slot and writes its embedding to h_out.
+    void merge(const Step& s, float* h_out);
+
+private:
+    void set_node(int slot, const double* x, double node_score);
+
+    const LinearModel& model_;
+    int d_;
+    const std::atomic<bool>* cancel_;
+    std::vector<double> x_;   // (n, d) embeddings by slot
+    std::vector<double> uv_;  // (n, 4d): U then V, by slot
+    std::vector<double> nu_, nv_, s_;
+    std::vector<double> h_;
+};
+
+struct BuildStats {
+    std::int64_t pairs_scored = 0;
+    std::int64_t pairs_rescored = 0;
+};
+
+// Builds one tree with the native scorer.
+// embeddings: (2n-1, d) output, whose first n rows are filled with the leaves.
+// merges: (n-1, 2) output; scores: (n-1) output.
+// progress (optional) is increased by one per merge.
+BuildStats build_linear(const LinearModel& model, PairMode mode, int n, float* embeddings,
+                        std::int64_t* merges, double* scores,
+                        const std::atomic<bool>* cancel = nullptr,
+                        std::atomic<std::int64_t>* progress = nullptr);
+
+}  // namespace greedy_rae

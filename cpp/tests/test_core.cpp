@@ -1,0 +1,257 @@
+// Unit tests of the pure C++ core, run through ctest.
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "greedy_rae/batch.hpp"
+#include "greedy_rae/forest.hpp"
+#include "greedy_rae/greedy.hpp"
+#include "greedy_rae/heap.hpp"
+#include "greedy_rae/linear.hpp"
+
+using namespace greedy_rae;
+
+static int failures = 0;
+#define CHECK(cond)                                                          \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            std::fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+            ++failures;                                                      \
+        }                                                                    \
+    } while (0)
+
+// A toy network on scalar nodes, with small integer values so that exact ties
+// are frequent: error(l, r) = (l - r)^2 + l, parent = l + 2 r (mod 7).
+struct Toy {
+    static double error(double l, double r) { return (l - r) * (l - r) + l; }
+    static double parent(double l, double r) { return std::fmod(l + 2 * r, 7.0); }
+};
+
+class ToyScorer : public PairScorer {
+public:
+    ToyScorer(const std::vector<double>& leaves) : value(leaves), score_(leaves.size(), 0.0) {}
+    void score(const int* l, const int* r, int m, double* out) override {
+        for (int k = 0; k < m; ++k) out[k] = (Toy::error(value[l[k]], value[r[k]]) + score_[l[k]]) + score_[r[k]];
+        calls += m;
+    }
+    void merge(const Step& s) {
+        value[s.left_slot] = Toy::parent(value[s.left_slot], value[s.right_slot]);
+        score_[s.left_slot] = s.score;
+    }
+    std::vector<double> value;
+    std::vector<double> score_;
+    long calls = 0;
+};
+
+struct Result {
+    std::vector<long> merges;
+    std::vector<double> scores;
+};
+
+// The seed algorithm: rescore every pair of the current list at every step.
+static Result brute_force(std::vector<double> leaves, bool adjacent) {
+    const int n = static_cast<int>(leaves.size());
+    std::vector<long> id(n);
+    std::vector<double> value = leaves, score(n, 0.0);
+    for (int i = 0; i < n; ++i) id[i] = i;
+    Result res;
+    for (int step = 0; step + 1 < n; ++step) {
+        double best = INFINITY;
+        int bi = 0, bj = 0;
+        const int m = static_cast<int>(value.size());
+        for (int i = 0; i < m; ++i) {
+            for (int j = i + 1; j < m; ++j) {
+                if (adjacent && j != i + 1) continue;
+                const double s = (Toy::error(value[i], value[j]) + score[i]) + score[j];
+                if (s < best) {
+                    best = s;
+                    bi = i;
+                    bj = j;
+                }
+            }
+        }
+        res.merges.push_back(id[bi]);
+        res.merges.push_back(id[bj]);
+        res.scores.push_back(best);
+        value[bi] = Toy::parent(value[bi], value[bj]);
+        score[bi] = best;
+        id[bi] = n + step;
+        value.erase(value.begin() + bj);
+        score.erase(score.begin() + bj);
+        id.erase(id.begin() + bj);
+    }
+    return res;
+}
+
+static Result run_greedy(const std::vector<double>& leaves, PairMode mode, long* calls, Greedy** out = nullptr) {
+    const int n = static_cast<int>(leaves.size());
+    ToyScorer scorer(leaves);
+    Greedy g(n, mode);
+    g.start(scorer);
+    Result res;
+    while (!g.done()) {
+        const Step s = g.step(scorer);
+        res.merges.push_back(s.left);
+        res.merges.push_back(s.right);
+        res.scores.push_back(s.score);
+        scorer.merge(s);
+        g.update(scorer);
+    }
+    if (calls) *calls = g.pairs_scored();
+    (void)out;
+    return res;
+}
+
+static void test_heap() {
+    IndexedHeap h(6);
+    const double keys[6] = {3, 1, 4, 1, 5, 9};
+    for (int i = 0; i < 6; ++i) h.set(i, keys[i]);
+    CHECK(h.top() == 1);  // tie between 1 and 3 goes to the smaller index
+    h.remove(1);
+    CHECK(h.top() == 3);
+    h.set(5, 0.5);
+    CHECK(h.top() == 5);
+    h.set(5, 10);
+    CHECK(h.top() == 3);
+    CHECK(h.size() == 5);
+    CHECK(!h.contains(1));
+}
+
+static void test_greedy_against_brute_force() {
+    std::mt19937 rng(7);
+    for (int trial = 0; trial < 200; ++trial) {
+        const int n = 1 + static_cast<int>(rng() % 40);
+        std::vector<double> leaves(n);
+        for (double& v : leaves) v = static_cast<double>(rng() % 5);
+        for (PairMode mode : {PairMode::All, PairMode::Adjacent}) {
+            const bool adjacent = mode == PairMode::Adjacent;
+            long scored = 0;
+            const Result got = run_greedy(leaves, mode, &scored);
+            const Result want = brute_force(leaves, adjacent);
+            CHECK(got.merges == want.merges);
+            CHECK(got.scores == want.scores);
+            if (adjacent) {
+                CHECK(scored <= 3L * n);
+            } else {
+                CHECK(scored == static_cast<long>(n - 1) * (n - 1));
+            }
+        }
+    }
+}
+
+static void test_forest_matches_greedy() {
+    std::mt19937 rng(11);
+    std::vector<std::vector<double>> seqs;
+    std::vector<int> lengths;
+    for (int t = 0; t < 6; ++t) {
+        const int n = 1 + static_cast<int>(rng() % 15);
+        std::vector<double> v(n);
+        for (double& x : v) x = static_cast<double>(rng() % 4);
+        seqs.push_back(v);
+        lengths.push_back(n);
+    }
+    for (PairMode mode : {PairMode::All, PairMode::Adjacent}) {
+        Forest forest(lengths, mode);
+        // values of every global node, as an outside scorer would keep them
+        std::vector<double> value(forest.total_nodes());
+        for (int t = 0; t < 6; ++t) {
+            for (int i = 0; i < lengths[t]; ++i) value[forest.offset(t) + i] = seqs[t][i];
+        }
+        std::vector<std::int64_t> l, r, node;
+        while (true) {
+            forest.pending(l, r);
+            std::vector<float> err(l.size());
+            for (std::size_t k = 0; k < l.size(); ++k) err[k] = static_cast<float>(Toy::error(value[l[k]], value[r[k]]));
+            forest.submit(err.data(), static_cast<std::int64_t>(err.size()));
+            if (forest.done()) break;
+            forest.step(l, r, node);
+            for (std::size_t k = 0; k < l.size(); ++k) value[node[k]] = Toy::parent(value[l[k]], value[r[k]]);
+            if (forest.done()) break;
+        }
+        for (int t = 0; t < 6; ++t) {
+            const Result want = brute_force(seqs[t], mode == PairMode::Adjacent);
+            std::vector<long> merges(forest.merges(t).begin(), forest.merges(t).end());
+            CHECK(merges == want.merges);
+            CHECK(forest.scores(t) == want.scores);
+        }
+    }
+}
+
+static void test_linear_model() {
+    const int d = 3;
+    std::mt19937 rng(3);
+    std::normal_distribution<double> g;
+    LinearWeights w;
+    w.dim = d;
+    for (int k = 0; k < 2 * d * d; ++k) w.w1.push_back(g(rng));
+    for (int k = 0; k < d; ++k) w.b1.push_back(g(rng));
+    for (int k = 0; k < 2 * d * d; ++k) w.w2.push_back(g(rng));
+    for (int k = 0; k < 2 * d; ++k) w.b2.push_back(g(rng));
+    LinearModel model(w);
+    std::vector<float> leaves = {1, 2, 3, -1, 0.5f, 2};
+    LinearScorer scorer(model, leaves.data(), 2);
+    int l = 0, r = 1;
+    double got = 0;
+    scorer.score(&l, &r, 1, &got);
+    // direct forward: h = c W1 + b1, y = h W2 + b2, error = |y - c|^2 / 2
+    double c[6], h[3], want = 0;
+    for (int k = 0; k < 6; ++k) c[k] = leaves[k];
+    for (int j = 0; j < d; ++j) {
+        h[j] = w.b1[j];
+        for (int k = 0; k < 2 * d; ++k) h[j] += c[k] * w.w1[k * d + j];
+    }
+    for (int j = 0; j < 2 * d; ++j) {
+        double y = w.b2[j];
+        for (int k = 0; k < d; ++k) y += h[k] * w.w2[k * 2 * d + j];
+        want += 0.5 * (y - c[j]) * (y - c[j]);
+    }
+    CHECK(std::fabs(got - want) <= 1e-12 * std::fabs(want));
+
+    // The whole build: the embedding of the root is h of the two leaves.
+    std::vector<float> emb(3 * d);
+    std::copy(leaves.begin(), leaves.end(), emb.begin());
+    std::int64_t merges[2];
+    double scores[1];
+    build_linear(model, PairMode::All, 2, emb.data(), merges, scores);
+    CHECK(merges[0] == 0 && merges[1] == 1);
+    CHECK(std::fabs(scores[0] - want) <= 1e-12 * std::fabs(want));
+    for (int j = 0; j < d; ++j) CHECK(std::fabs(emb[2 * d + j] - h[j]) <= 1e-5 * (1 + std::fabs(h[j])));
+}
+
+static void test_run_batch_cancel() {
+    std::atomic<bool> cancel{false};
+    std::atomic<int> ran{0};
+    bool threw = false;
+    try {
+        run_batch(1000, 2, [&](int) {
+            ran++;
+            while (!cancel.load()) {}
+        }, cancel, [] { return false; }, 1);
+    } catch (const Cancelled&) {
+        threw = true;
+    }
+    CHECK(threw);
+    CHECK(ran.load() <= 2);
+
+    std::atomic<bool> cancel2{false};
+    std::atomic<int> sum{0};
+    run_batch(100, 2, [&](int i) { sum += i; }, cancel2, [] { return true; }, 1);
+    CHECK(sum.load() == 4950);
+}
+
+int main() {
+    test_heap();
+    test_greedy_against_brute_force();
+    test_forest_matches_greedy();
+    test_linear_model();
+    test_run_batch_cancel();
+    if (failures != 0) {
+        std::fprintf(stderr, "%d checks failed\n", failures);
+        return 1;
+    }
+    std::printf("all core tests passed\n");
+    return 0;
+}
