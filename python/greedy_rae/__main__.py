@@ -1,0 +1,3 @@
+from greedy_rae.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,352 @@
+"""Greedy tree building: input checks, the TF scorer loop and the native scorer."""
+
+from __future__ import annotations
+
+import os
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from greedy_rae import _core
+from greedy_rae.network import linear_weights, network_dim
+from greedy_rae.tree import Tree
+
+import keras  # noqa: E402  (after network, which quiets TF's start-up logging)
+import tensorflow as tf  # noqa: E402
+
+PAIR_MODES = ("all", "adjacent")
+SCORERS = ("auto", "native", "tf")
+
+# Candidates scored per TF call; bounds the memory of the first step of long
+# all-pairs builds.
+_CHUNK = 1 << 16
+
+
+def check_pairs(pairs: object) -> str:
+    if not isinstance(pairs, str) or pairs not in PAIR_MODES:
+        raise ValueError(f"pairs must be 'all' or 'adjacent', got {pairs!r}")
+    return pairs
+
+
+def as_leaves(leaves: object, dim: int | None = None, what: str = "leaves") -> np.ndarray:
+    """One sequence as a finite float32 ``(n, dim)`` array, or a clear error."""
+    if isinstance(leaves, (str, bytes)) or leaves is None:
+        raise TypeError(f"{what} must be a numeric (n, dim) array, got {type(leaves).__name__}")
+    if isinstance(leaves, tf.Tensor):
+        leaves = leaves.numpy()
+    try:
+        x = np.asarray(leaves)
+    except ValueError as e:  # ragged nested lists
+        raise ValueError(f"{what} must be a rectangular (n, dim) array: {e}") from None
+    if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise TypeError(f"{what} must be a numeric (n, dim) array, got dtype {x.dtype}")
+    if np.iscomplexobj(x):
+        raise TypeError(f"{what} must be real-valued, got dtype {x.dtype}")
+    if x.ndim != 2:
+        raise ValueError(f"{what} must be a 2-D (n, dim) array, got {x.ndim}-D shape {x.shape}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{what} has no leaves: a tree needs at least one")
+    if dim is not None and x.shape[1] != dim:
+        raise ValueError(f"{what} have width {x.shape[1]} but the network expects width {dim}")
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if not np.isfinite(x).all():
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise ValueError(f"{what} contain NaN or inf (first at row {bad[0]}, column {bad[1]})")
+    return x
+
+
+def as_sequences(sequences: object, dim: int) -> list[np.ndarray]:
+    """A list of ``(n_i, dim)`` arrays, checked one by one."""
+    if isinstance(sequences, np.ndarray) and sequences.ndim == 2:
+        raise ValueError(
+            "sequences must be a list of (n, dim) arrays; for one sequence pass [leaves]"
+        )
+    if isinstance(sequences, (str, bytes)) or not isinstance(sequences, (Sequence, np.ndarray)):
+        raise TypeError(
+            f"sequences must be a list of (n, dim) arrays, got {type(sequences).__name__}"
+        )
+    if len(sequences) == 0:
+        raise ValueError("sequences is empty: give at least one (n, dim) array")
+    out = [as_leaves(s, None, f"sequence {i}") for i, s in enumerate(sequences)]
+    widths = sorted({x.shape[1] for x in out})
+    if len(widths) > 1:
+        raise ValueError(f"sequences mix widths {widths}; all must have the same width")
+    if widths[0] != dim:
+        raise ValueError(f"sequences have width {widths[0]} but the network expects width {dim}")
+    return out
+
+
+def _available_memory() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 1 << 62
+
+
+def estimate_memory(lengths: Sequence[int], dim: int, scorer: str, pairs: str) -> int:
+    """Bytes a build needs beyond its inputs (an estimate, on the high side)."""
+    total = 0
+    for n in lengths:
+        out = (2 * n - 1) * dim * 4 + (n - 1) * 24  # embeddings, merges, scores
+        if scorer == "native":
+            work = n * (5 * dim + 4) * 8 + n * 64
+        else:
+            cache = n * n * 8 if pairs == "all" else n * 64
+            work = cache + n * 64 + (2 * n - 1) * dim * 4
+        total += out + work
+    if scorer == "tf":
+        total += min(max(lengths) ** 2, _CHUNK) * dim * 4 * 8  # one scoring call's tensors
+    return total
+
+
+def check_memory(lengths: Sequence[int], dim: int, scorer: str, pairs: str) -> None:
+    need = estimate_memory(lengths, dim, scorer, pairs)
+    have = _available_memory()
+    if need > have:
+        gib = 1 << 30
+        hint = (
+            " The TF scorer keeps an n x n score cache in all-pairs mode; the native scorer"
+            " (the built-in network) needs O(n * dim)."
+            if scorer == "tf" and pairs == "all"
+            else ""
+        )
+        raise MemoryError(
+            f"building trees for sequences of up to {max(lengths)} leaves needs about"
+            f" {need / gib:.1f} GiB but only {have / gib:.1f} GiB is available.{hint}"
+        )
+
+
+class _TFScorer:
+    """Batched scoring and embedding calls for any Keras merge network."""
+
+    def __init__(self, network: keras.Model, dim: int) -> None:
+        spec = tf.TensorSpec([None, dim], tf.float32)
+
+        @tf.function(input_signature=[spec, spec])
+        def errors(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+            _, c, y = network([a, b], training=False)
+            return 0.5 * tf.reduce_sum(tf.square(y - c), axis=1)
+
+        @tf.function(input_signature=[spec, spec])
+        def embed(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+            return network([a, b], training=False)[0]
+
+        self.errors = errors
+        self.embed = embed
+
+
+_tf_scorers: weakref.WeakKeyDictionary[keras.Model, _TFScorer] = weakref.WeakKeyDictionary()
+
+
+def _tf_scorer(network: keras.Model, dim: int) -> _TFScorer:
+    scorer = _tf_scorers.get(network)
+    if scorer is None:
+        scorer = _tf_scorers[network] = _TFScorer(network, dim)
+    return scorer
+
+
+def _chunked(fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    parts = [
+        fn(tf.constant(a[s : s + _CHUNK]), tf.constant(b[s : s + _CHUNK])).numpy()
+        for s in range(0, len(a), _CHUNK)
+    ]
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def _check_finite(values: np.ndarray, what: str) -> None:
+    if not np.isfinite(values).all():
+        raise FloatingPointError(
+            f"the merge network produced non-finite {what}; the weights have diverged"
+        )
+
+
+class _PairMemo:
+    """Same inputs, same outputs, whatever the batch.
+
+    A batched matmul rounds a row differently depending on the batch it sits
+    in, so two pairs with bitwise equal children could get different float32
+    errors, and an exact tie (the post's own example has many) would no longer
+    go to the earliest pair. Nodes with equal embedding bytes share a content
+    class; a pair's error and parent embedding are computed once per pair of
+    classes and reused.
+    """
+
+    def __init__(self, table: np.ndarray) -> None:
+        self.table = table
+        self.cls = np.full(len(table), -1, dtype=np.int64)
+        self.classes: dict[bytes, int] = {}
+        self.errors: dict[int, np.float32] = {}
+        self.parents: dict[int, int] = {}  # pair class -> table row of its parent
+
+    def classify(self, rows: np.ndarray) -> None:
+        for r in rows:
+            self.cls[r] = self.classes.setdefault(self.table[r].tobytes(), len(self.classes))
+
+    def keys(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return (self.cls[left] << 32) | self.cls[right]
+
+    def pair_errors(self, scorer: _TFScorer, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        keys = self.keys(left, right)
+        unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        todo = [k for k, key in enumerate(unique.tolist()) if key not in self.errors]
+        if todo:
+            rows = first[todo]
+            err = _chunked(scorer.errors, self.table[left[rows]], self.table[right[rows]])
+            _check_finite(err, "reconstruction errors")
+            for k, e in zip(todo, err):
+                self.errors[int(unique[k])] = e
+        values = np.array([self.errors[key] for key in unique.tolist()], dtype=np.float32)
+        return values[inverse.reshape(-1)]
+
+    def parents_of(
+        self, scorer: _TFScorer, left: np.ndarray, right: np.ndarray, node: np.ndarray
+    ) -> None:
+        keys = self.keys(left, right).tolist()
+        todo = [k for k, key in enumerate(keys) if key not in self.parents]
+        if todo:
+            # a key can repeat within one step: compute it once
+            firsts = {keys[k]: k for k in reversed(todo)}
+            rows = np.array(sorted(firsts.values()))
+            h = scorer.embed(tf.constant(self.table[left[rows]]), tf.constant(self.table[right[rows]]))
+            h = h.numpy()
+            _check_finite(h, "embeddings")
+            self.table[node[rows]] = h
+            for k in rows:
+                self.parents[keys[k]] = int(node[k])
+        for k, key in enumerate(keys):
+            self.table[node[k]] = self.table[self.parents[key]]
+        self.classify(node)
+
+
+def _build_tf(leaves: list[np.ndarray], network: keras.Model, pairs: str) -> list[Tree]:
+    dim = leaves[0].shape[1]
+    scorer = _tf_scorer(network, dim)
+    forest = _core.Forest([len(x) for x in leaves], pairs)
+    table = np.zeros((forest.total_nodes, dim), dtype=np.float32)
+    for t, x in enumerate(leaves):
+        o = forest.offset(t)
+        table[o : o + len(x)] = x
+    memo = _PairMemo(table)
+    memo.classify(np.concatenate([forest.offset(t) + np.arange(len(x)) for t, x in enumerate(leaves)]))
+    while True:
+        left, right = forest.pending()
+        if len(left):
+            err = memo.pair_errors(scorer, left, right)
+        else:
+            err = np.zeros(0, dtype=np.float32)
+        forest.submit(err)
+        if forest.done:
+            break
+        left, right, node = forest.step()
+        memo.parents_of(scorer, left, right, node)
+    trees = []
+    for t, x in enumerate(leaves):
+        o = forest.offset(t)
+        stats = {"pairs_scored": forest.pairs_scored(t), "pairs_rescored": 0, "scorer": "tf"}
+        emb = table[o : o + 2 * len(x) - 1].copy()
+        trees.append(Tree(forest.merges(t), forest.scores(t), emb, stats))
+    return trees
+
+
+def _build_native(
+    leaves: list[np.ndarray],
+    weights: tuple[np.ndarray, ...],
+    pairs: str,
+    progress: bool,
+    threads: int,
+) -> list[Tree]:
+    callback = None
+    if progress:
+        bar = keras.utils.Progbar(sum(len(x) - 1 for x in leaves), unit_name="merge")
+        callback = bar.update
+    results = _core.build_linear_batch(leaves, *weights, pairs, threads, callback)
+    trees = []
+    for merges, scores, emb, scored, rescored in results:
+        _check_finite(scores, "scores")
+        _check_finite(emb, "embeddings")
+        stats = {"pairs_scored": scored, "pairs_rescored": rescored, "scorer": "native"}
+        trees.append(Tree(merges, scores, emb, stats))
+    return trees
+
+
+def resolve_scorer(network: keras.Model, scorer: str) -> tuple[str, Any]:
+    """``("native", weights)`` or ``("tf", None)`` for a scorer request."""
+    if not isinstance(scorer, str) or scorer not in SCORERS:
+        raise ValueError(f"scorer must be 'auto', 'native' or 'tf', got {scorer!r}")
+    if scorer == "tf":
+        return "tf", None
+    weights = linear_weights(network)
+    if weights is None:
+        if scorer == "native":
+            raise ValueError(
+                "scorer='native' computes only the built-in merge network (merge_network(dim):"
+                " concat, Dense(dim), Dense(2 * dim), no activation); use scorer='tf' or 'auto'"
+            )
+        return "tf", None
+    return "native", weights
+
+
+def build_trees(
+    sequences: list[np.ndarray],
+    network: keras.Model,
+    pairs: str = "all",
+    scorer: str = "auto",
+    progress: bool = False,
+    threads: int = 0,
+) -> list[Tree]:
+    """Greedy trees of checked sequences (see :func:`as_sequences`), all in one pass."""
+    pairs = check_pairs(pairs)
+    kind, weights = resolve_scorer(network, scorer)
+    check_memory([len(x) for x in sequences], sequences[0].shape[1], kind, pairs)
+    if kind == "native":
+        return _build_native(sequences, weights, pairs, progress, threads)
+    return _build_tf(sequences, network, pairs)
+
+
+def greedy_tree(
+    leaves: object,
+    network: keras.Model,
+    pairs: str = "all",
+    *,
+    scorer: str = "auto",
+    progress: bool = False,
+) -> Tree:
+    """Greedily merge a sequence of vectors into a binary tree.
+
+    At every step the candidate pair with the lowest score (its reconstruction
+    error plus its children's scores) is merged; exact ties go to the earliest
+    pair. The new node takes the left child's place in the list.
+
+    Parameters
+    ----------
+    leaves : array-like
+        ``(n, dim)`` leaf vectors, ``n >= 1``, all finite.
+    network : keras.Model
+        Merge network ``[a, b] -> [h, c, y]``, such as :func:`merge_network`.
+    pairs : {"all", "adjacent"}
+        ``"all"``: every pair ``(i, j)``, ``i < j``, of the current list is a
+        candidate (the original post); ``"adjacent"``: only neighbours
+        (Socher et al. 2011).
+    scorer : {"auto", "native", "tf"}
+        ``"native"`` runs the whole loop in C++ and needs the built-in network;
+        ``"tf"`` calls the Keras network in batches and takes any network;
+        ``"auto"`` picks native when it applies.
+    progress : bool
+        Show a progress bar over the merges (native scorer).
+
+    Returns
+    -------
+    Tree
+    """
+    dim = network_dim(network)
+    x = as_leaves(leaves, dim)
+    return build_trees([x], network, pairs, scorer, progress)[0]

@@ -1,0 +1,252 @@
+"""The RAE: a merge network with its greedy builder, trainer and file format."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from typing import Any
+
+import numpy as np
+
+from greedy_rae.builder import as_sequences, build_trees, check_pairs, resolve_scorer
+from greedy_rae.network import merge_network, network_dim
+from greedy_rae.replay import Replay, replay_plan
+from greedy_rae.tree import Tree
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+_META = "greedy_rae.json"
+
+
+class RAE:
+    """Greedy recursive autoencoder.
+
+    Parameters
+    ----------
+    dim : int, optional
+        Width of the leaves; builds :func:`merge_network` ``(dim)``.
+    network : keras.Model, optional
+        A merge network ``[a, b] -> [h, c, y]`` to use instead.
+    pairs : {"all", "adjacent"}
+        Candidate pairs at each greedy step (see :func:`greedy_tree`).
+    optimizer : keras.optimizers.Optimizer, optional
+        Defaults to ``keras.optimizers.Adam()`` with its defaults, as in the post.
+    scorer : {"auto", "native", "tf"}
+        How trees are built (see :func:`greedy_tree`).
+    """
+
+    def __init__(
+        self,
+        dim: int | None = None,
+        *,
+        network: keras.Model | None = None,
+        pairs: str = "all",
+        optimizer: keras.optimizers.Optimizer | None = None,
+        scorer: str = "auto",
+    ) -> None:
+        if network is None:
+            if dim is None:
+                raise ValueError("give either dim or network")
+            network = merge_network(dim)
+        elif dim is not None and network_dim(network) != dim:
+            raise ValueError(f"dim={dim} but the network takes width {network_dim(network)}")
+        self.network = network
+        self.dim = network_dim(network)
+        self.pairs = check_pairs(pairs)
+        resolve_scorer(network, scorer)  # checks the request early
+        self.scorer = scorer
+        self.optimizer = optimizer if optimizer is not None else keras.optimizers.Adam()
+        self._replay = Replay(network, self.dim, self.optimizer)
+
+    # -- trees -------------------------------------------------------------
+
+    def trees(self, sequences: object) -> list[Tree]:
+        """Greedy trees of a list of ``(n_i, dim)`` arrays."""
+        return self._trees(as_sequences(sequences, self.dim))
+
+    def encode(self, sequences: object) -> np.ndarray:
+        """Root embeddings, float32 ``(len(sequences), dim)``."""
+        return np.stack([t.root for t in self.trees(sequences)])
+
+    # -- training ----------------------------------------------------------
+
+    def loss_and_gradients(self, sequences: object) -> tuple[float, list[tf.Tensor]]:
+        """Mean root score of the sequences and its gradient, the trees held fixed.
+
+        Returns
+        -------
+        loss : float
+        gradients : list of tf.Tensor
+            Aligned with ``self.network.trainable_weights``.
+        """
+        seqs = as_sequences(sequences, self.dim)
+        trees = self._trees(seqs)
+        return self._replay.loss_and_gradients(replay_plan(seqs, trees), len(seqs))
+
+    def train_step(self, sequences: object) -> float:
+        """One optimizer step on a minibatch; returns its loss before the step."""
+        return self._train_step(as_sequences(sequences, self.dim))
+
+    def _train_step(self, seqs: list[np.ndarray]) -> float:
+        trees = self._trees(seqs)
+        return self._replay.train_step(replay_plan(seqs, trees), len(seqs))
+
+    def evaluate(self, sequences: object) -> float:
+        """Mean root score of the sequences under the current weights."""
+        return float(np.mean([t.score for t in self.trees(sequences)]))
+
+    def fit(
+        self,
+        sequences: object,
+        epochs: int = 1,
+        batch_size: int = 32,
+        verbose: int = 1,
+        *,
+        shuffle: bool = True,
+        seed: int | None = None,
+        validation_data: object = None,
+        callbacks: list[keras.callbacks.Callback] | None = None,
+    ) -> dict[str, list[float]]:
+        """Train the merge network by gradient descent on the root scores.
+
+        Each minibatch's trees are built with the current weights, their loss
+        (mean root score) is differentiated with the trees held fixed and the
+        optimizer takes one step.
+
+        Parameters
+        ----------
+        sequences : list of array-like
+            ``(n_i, dim)`` arrays of any lengths.
+        epochs, batch_size : int
+        verbose : {0, 1, 2}
+            0 silent, 1 a progress bar, 2 one line per epoch.
+        shuffle : bool
+            Shuffle the sequences every epoch.
+        seed : int, optional
+            Seed of the shuffling.
+        validation_data : list of array-like, optional
+            Sequences whose mean root score is reported as ``val_loss`` after
+            every epoch.
+        callbacks : list of keras.callbacks.Callback, optional
+            Keras callbacks (EarlyStopping, CSVLogger, your own); their model is
+            the merge network.
+
+        Returns
+        -------
+        dict
+            ``"loss"``: per epoch, the mean root score of the epoch's sequences,
+            each measured before its minibatch's update; ``"val_loss"`` with
+            validation data.
+        """
+        seqs = as_sequences(sequences, self.dim)
+        val = None if validation_data is None else as_sequences(validation_data, self.dim)
+        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        rng = np.random.default_rng(seed)
+        batches = (len(seqs) + batch_size - 1) // batch_size
+        history: dict[str, list[float]] = {"loss": []}
+        if val is not None:
+            history["val_loss"] = []
+        cbs = keras.callbacks.CallbackList(
+            callbacks,
+            add_history=False,
+            add_progbar=verbose != 0,
+            model=self.network,
+            verbose=verbose,
+            epochs=epochs,
+            steps=batches,
+        )
+        self.network.stop_training = False
+        cbs.on_train_begin()
+        for epoch in range(epochs):
+            order = rng.permutation(len(seqs)) if shuffle else np.arange(len(seqs))
+            cbs.on_epoch_begin(epoch)
+            total = 0.0
+            for b in range(batches):
+                cbs.on_train_batch_begin(b)
+                batch = [seqs[i] for i in order[b * batch_size : (b + 1) * batch_size]]
+                loss = self._train_step(batch)
+                total += loss * len(batch)
+                cbs.on_train_batch_end(b, {"loss": total / min(len(seqs), (b + 1) * batch_size)})
+            logs = {"loss": total / len(seqs)}
+            if val is not None:
+                logs["val_loss"] = float(np.mean([t.score for t in self._trees(val)]))
+            for key, value in logs.items():
+                history[key].append(value)
+            cbs.on_epoch_end(epoch, logs)
+            if self.network.stop_training:
+                break
+        cbs.on_train_end({k: v[-1] for k, v in history.items()})
+        return history
+
+    def _trees(self, seqs: list[np.ndarray]) -> list[Tree]:
+        return build_trees(seqs, self.network, self.pairs, self.scorer)
+
+    # -- files -------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Save the merge network and the pair mode to ``.keras`` or ``.h5``.
+
+        The file is written to a temporary name beside ``path`` and renamed
+        over it, so an interrupted save never leaves a half-written file.
+        """
+        path = os.fspath(path)
+        suffix = os.path.splitext(path)[1]
+        if suffix not in (".keras", ".h5"):
+            raise ValueError(f"path must end in .keras or .h5, got {path!r}")
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise ValueError(f"folder {folder!r} does not exist")
+        fd, tmp = tempfile.mkstemp(suffix=suffix, prefix=".tmp-", dir=folder)
+        os.close(fd)
+        try:
+            self.network.save(tmp, overwrite=True)
+            meta = json.dumps({"pairs": self.pairs, "format": 1})
+            if suffix == ".keras":
+                with zipfile.ZipFile(tmp, "a") as z:
+                    z.writestr(_META, meta)
+            else:
+                import h5py
+
+                with h5py.File(tmp, "a") as f:
+                    f.attrs[_META] = meta
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        optimizer: keras.optimizers.Optimizer | None = None,
+        scorer: str = "auto",
+    ) -> RAE:
+        """Load an RAE saved by :meth:`save` (or any saved merge network).
+
+        The pair mode comes from the file; a plain Keras file gives ``"all"``.
+        """
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"no model file at {path!r}")
+        network = keras.saving.load_model(path, compile=False)
+        meta: dict[str, Any] = {}
+        if path.endswith(".keras"):
+            with zipfile.ZipFile(path) as z:
+                if _META in z.namelist():
+                    meta = json.loads(z.read(_META))
+        else:
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                if _META in f.attrs:
+                    meta = json.loads(f.attrs[_META])
+        return cls(network=network, pairs=meta.get("pairs", "all"), optimizer=optimizer, scorer=scorer)
