@@ -3,7 +3,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <atomic>
+#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,8 +64,13 @@ py::list build_linear_batch(const std::vector<FloatArray>& leaves, const DoubleA
     std::atomic<bool> cancel{false};
     std::atomic<std::int64_t> merged{0};
     std::optional<py::error_already_set> interrupt;
+    // Threads left over when there are fewer sequences than threads go to
+    // the first all-pairs scan of each sequence.
+    const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int scan_threads = std::max(1, (threads > 0 ? threads : hw) / std::max(1, count));
     auto job = [&](int t) {
-        stats[t] = build_linear(model, mode, n[t], emb[t], mer[t], sco[t], &cancel, &merged);
+        stats[t] = build_linear(model, mode, n[t], emb[t], mer[t], sco[t], &cancel, &merged,
+                                scan_threads);
     };
     auto poll = [&]() -> bool {
         py::gil_scoped_acquire gil;

@@ -1,6 +1,9 @@
 #include "greedy_rae/greedy.hpp"
 
 #include <algorithm>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <stdexcept>
 
 namespace greedy_rae {
@@ -93,10 +96,44 @@ void Greedy::scan_row(PairScorer& scorer, int i, std::int64_t& counter) {
     rows_.set(i, row_score_[i]);
 }
 
-void Greedy::start(PairScorer& scorer) {
+void Greedy::start(PairScorer& scorer, int threads) {
     if (done()) return;
-    if (mode_ == PairMode::All) {
+    if (mode_ == PairMode::All && threads <= 1) {
         for (int i = 0; i < n_; ++i) scan_row(scorer, i, pairs_scored_);
+        return;
+    }
+    if (mode_ == PairMode::All) {
+        // Rows are independent: thread t takes rows t, t + threads, ... (row i
+        // has n - 1 - i pairs, so interleaving balances the work).
+        std::vector<std::thread> pool;
+        std::exception_ptr error;
+        std::mutex mutex;
+        for (int t = 0; t < threads; ++t) {
+            pool.emplace_back([&, t] {
+                try {
+                    std::vector<int> lefts, rights(n_);
+                    std::vector<double> scores(n_);
+                    for (int i = t; i + 1 < n_; i += threads) {
+                        const int m = n_ - 1 - i;
+                        lefts.assign(m, i);
+                        for (int k = 0; k < m; ++k) rights[k] = i + 1 + k;
+                        scorer.score(lefts.data(), rights.data(), m, scores.data());
+                        const int best = static_cast<int>(
+                            std::min_element(scores.begin(), scores.begin() + m) - scores.begin());
+                        row_score_[i] = scores[best];
+                        row_slot_[i] = rights[best];
+                        row_node_[i] = rights[best];
+                    }
+                } catch (...) {
+                    std::lock_guard<std::mutex> lock(mutex);
+                    if (!error) error = std::current_exception();
+                }
+            });
+        }
+        for (std::thread& th : pool) th.join();
+        if (error) std::rethrow_exception(error);
+        for (int i = 0; i + 1 < n_; ++i) rows_.set(i, row_score_[i]);
+        pairs_scored_ += static_cast<std::int64_t>(n_) * (n_ - 1) / 2;
         return;
     }
     initial_pairs(buf_left_, buf_right_);

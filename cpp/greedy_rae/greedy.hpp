@@ -60,8 +60,9 @@ public:
     // Pairs of the new node to score before update(), as slots.
     void new_pairs(std::vector<int>& lefts, std::vector<int>& rights) const;
 
-    // Scores the first candidates.
-    void start(PairScorer& scorer);
+    // Scores the first candidates. In all pairs mode the rows are scanned on
+    // up to `threads` threads; the scorer must then allow concurrent calls.
+    void start(PairScorer& scorer, int threads = 1);
     // Pops the best pair, applies the merge and returns it.
     Step step(PairScorer& scorer);
     // Scores the pairs of the node the last step created.

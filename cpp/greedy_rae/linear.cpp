@@ -127,11 +127,11 @@ void LinearScorer::merge(const Step& s, float* h_out) {
 
 BuildStats build_linear(const LinearModel& model, PairMode mode, int n, float* embeddings,
                         std::int64_t* merges, double* scores, const std::atomic<bool>* cancel,
-                        std::atomic<std::int64_t>* progress) {
+                        std::atomic<std::int64_t>* progress, int threads) {
     const int d = model.dim();
     LinearScorer scorer(model, embeddings, n, cancel);
     Greedy greedy(n, mode);
-    greedy.start(scorer);
+    greedy.start(scorer, threads);
     while (!greedy.done()) {
         const Step s = greedy.step(scorer);
         const std::int64_t k = s.node - n;

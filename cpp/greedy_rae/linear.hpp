@@ -82,9 +82,10 @@ struct BuildStats {
 // embeddings: (2n-1, d) output, whose first n rows are filled with the leaves.
 // merges: (n-1, 2) output; scores: (n-1) output.
 // progress (optional) is increased by one per merge.
+// threads: threads for the first scan of all pairs (the scorer is read-only there).
 BuildStats build_linear(const LinearModel& model, PairMode mode, int n, float* embeddings,
                         std::int64_t* merges, double* scores,
                         const std::atomic<bool>* cancel = nullptr,
-                        std::atomic<std::int64_t>* progress = nullptr);
+                        std::atomic<std::int64_t>* progress = nullptr, int threads = 1);
 
 }  // namespace greedy_rae

@@ -35,7 +35,6 @@ public:
     ToyScorer(const std::vector<double>& leaves) : value(leaves), score_(leaves.size(), 0.0) {}
     void score(const int* l, const int* r, int m, double* out) override {
         for (int k = 0; k < m; ++k) out[k] = (Toy::error(value[l[k]], value[r[k]]) + score_[l[k]]) + score_[r[k]];
-        calls += m;
     }
     void merge(const Step& s) {
         value[s.left_slot] = Toy::parent(value[s.left_slot], value[s.right_slot]);
@@ -43,7 +42,6 @@ public:
     }
     std::vector<double> value;
     std::vector<double> score_;
-    long calls = 0;
 };
 
 struct Result {
@@ -86,11 +84,11 @@ static Result brute_force(std::vector<double> leaves, bool adjacent) {
     return res;
 }
 
-static Result run_greedy(const std::vector<double>& leaves, PairMode mode, long* calls, Greedy** out = nullptr) {
+static Result run_greedy(const std::vector<double>& leaves, PairMode mode, long* calls, int threads = 1) {
     const int n = static_cast<int>(leaves.size());
     ToyScorer scorer(leaves);
     Greedy g(n, mode);
-    g.start(scorer);
+    g.start(scorer, threads);
     Result res;
     while (!g.done()) {
         const Step s = g.step(scorer);
@@ -101,7 +99,6 @@ static Result run_greedy(const std::vector<double>& leaves, PairMode mode, long*
         g.update(scorer);
     }
     if (calls) *calls = g.pairs_scored();
-    (void)out;
     return res;
 }
 
@@ -133,6 +130,10 @@ static void test_greedy_against_brute_force() {
             const Result want = brute_force(leaves, adjacent);
             CHECK(got.merges == want.merges);
             CHECK(got.scores == want.scores);
+            long scored_threads = 0;
+            const Result threaded = run_greedy(leaves, mode, &scored_threads, 3);
+            CHECK(threaded.merges == want.merges);
+            CHECK(scored_threads == scored);
             if (adjacent) {
                 CHECK(scored <= 3L * n);
             } else {

@@ -1,0 +1,72 @@
+"""The native engine: batches on threads, progress, Ctrl-C, agreement with TF."""
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import greedy_rae as gr
+from greedy_rae.builder import build_trees
+
+
+def test_batch_on_threads_matches_one_by_one(random_network):
+    m = random_network(8, seed=2)
+    rng = np.random.default_rng(2)
+    seqs = [rng.normal(size=(n, 8)).astype(np.float32) for n in (1, 2, 50, 300, 7, 120)]
+    for pairs in ("all", "adjacent"):
+        batch = build_trees(seqs, m, pairs, "native", threads=2)
+        tf_batch = build_trees(seqs, m, pairs, "tf")
+        for s, a, b in zip(seqs, batch, tf_batch):
+            one = gr.greedy_tree(s, m, pairs, scorer="native")
+            np.testing.assert_array_equal(a.merges, one.merges)
+            np.testing.assert_array_equal(a.embeddings, one.embeddings)
+            np.testing.assert_array_equal(a.merges, b.merges)
+            np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5)
+
+
+def test_tiny_errors_next_to_large_norms(random_network):
+    # h = a and y = [h; h]: the error of (a, b) is |a - b|^2 / 2, about 1e-6,
+    # while |U|^2 / 2 and |V|^2 / 2 are about 2e6, so the expanded form
+    # cancels completely; the scorer must fall back to the direct sum.
+    m = random_network(4, seed=4)
+    eye = np.eye(4, dtype=np.float32)
+    w1 = np.vstack([eye, np.zeros((4, 4), np.float32)])
+    w2 = np.hstack([eye, eye])
+    m.set_weights([w1, np.zeros(4, np.float32), w2, np.zeros(8, np.float32)])
+    x = (1e3 + np.random.default_rng(4).normal(scale=1e-3, size=(40, 4))).astype(np.float32)
+    a = gr.greedy_tree(x, m, scorer="native")
+    b = gr.greedy_tree(x, m, scorer="tf")
+    np.testing.assert_array_equal(a.merges, b.merges)
+    np.testing.assert_allclose(a.scores, b.scores, rtol=1e-4)
+    first = x[a.merges[0, 0]].astype(np.float64) - x[a.merges[0, 1]]
+    assert a.scores[0] == pytest.approx(0.5 * np.sum(first**2), rel=1e-6)
+
+
+def test_progress_bar(capsys):
+    net = gr.merge_network(16)
+    x = np.random.default_rng(0).normal(size=(3000, 16)).astype(np.float32)
+    gr.greedy_tree(x, net, scorer="native", progress=True)
+    out = capsys.readouterr().out
+    assert "2999/2999" in out
+
+
+def test_ctrl_c_interrupts_a_long_build():
+    net = gr.merge_network(32)
+    x = np.random.default_rng(0).normal(size=(60000, 32)).astype(np.float32)
+    sent = []
+
+    def interrupt():
+        sent.append(time.perf_counter())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Timer(1.0, interrupt)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        gr.greedy_tree(x, net, scorer="native")
+    assert time.perf_counter() - sent[0] < 2.0
+    timer.join()
+    # the engine is usable again afterwards
+    assert gr.greedy_tree(x[:10], net).n == 10
