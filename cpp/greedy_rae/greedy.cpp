@@ -182,7 +182,8 @@ Step Greedy::step(PairScorer& scorer) {
     s.node = n_ + steps_;
     node_at_[s.left_slot] = s.node;
     node_at_[s.right_slot] = -1;
-    active_.erase(active_.begin() + rank(s.right_slot));
+    // the adjacent mode walks its linked list instead of active_
+    if (mode_ == PairMode::All) active_.erase(active_.begin() + rank(s.right_slot));
     last_slot_ = s.left_slot;
     ++steps_;
     return s;

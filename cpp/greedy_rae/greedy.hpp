@@ -96,7 +96,7 @@ private:
     std::int64_t pairs_scored_ = 0;
     std::int64_t pairs_rescored_ = 0;
     std::vector<std::int64_t> node_at_;  // slot -> node id, -1 when empty
-    std::vector<int> active_;            // occupied slots, increasing
+    std::vector<int> active_;            // occupied slots, increasing (all pairs mode)
 
     // all pairs: the row minimum of each active slot
     std::vector<double> row_score_;
