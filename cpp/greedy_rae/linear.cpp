@@ -6,23 +6,24 @@
 namespace greedy_rae {
 namespace {
 
-// The hot loop of all-pairs builds. GCC compiles an AVX2/FMA copy beside the
-// baseline one and picks at load time, so the shipped build needs no -march.
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-__attribute__((target_clones("avx2,fma", "default")))
+// The hot loops below are compiled twice by GCC, for AVX2
+// and for the baseline, and the copy is picked when the library loads, so
+// the shipped build needs no -march flag.
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && defined(__linux__)
+#define GREEDY_RAE_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define GREEDY_RAE_CLONES
 #endif
-double dot(const double* x, const double* y, int m) {
-    // Four partial sums let the compiler vectorise without -ffast-math.
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+
+inline double dot(const double* x, const double* y, int m) {
+    // Eight partial sums let the compiler vectorise without -ffast-math.
+    double p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     int k = 0;
-    for (; k + 4 <= m; k += 4) {
-        s0 += x[k] * y[k];
-        s1 += x[k + 1] * y[k + 1];
-        s2 += x[k + 2] * y[k + 2];
-        s3 += x[k + 3] * y[k + 3];
+    for (; k + 8 <= m; k += 8) {
+        for (int q = 0; q < 8; ++q) p[q] += x[k + q] * y[k + q];
     }
-    for (; k < m; ++k) s0 += x[k] * y[k];
-    return (s0 + s1) + (s2 + s3);
+    for (; k < m; ++k) p[0] += x[k] * y[k];
+    return ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
 }
 
 double half_square_of_sum(const double* x, const double* y, int m) {
@@ -37,10 +38,36 @@ double half_square_of_sum(const double* x, const double* y, int m) {
 // Relative size of the error below which the expanded form is not trusted.
 constexpr double kCancellation = 1e-6;
 
+// out[k] = score of (lefts[k], rights[k]); uv holds U then V (2 * d2 values) by slot.
+GREEDY_RAE_CLONES
+void score_pairs(const double* uv, const double* nu, const double* nv, const double* s, int d2,
+                 const int* lefts, const int* rights, int m, double* out) {
+    for (int k = 0; k < m; ++k) {
+        const int i = lefts[k], j = rights[k];
+        const double* u = uv + static_cast<std::size_t>(i) * 2 * d2;
+        const double* v = uv + static_cast<std::size_t>(j) * 2 * d2 + d2;
+        const double norms = nu[i] + nv[j];
+        double err = norms + dot(u, v, d2);
+        if (err < kCancellation * norms) err = half_square_of_sum(u, v, d2);
+        out[k] = (err + s[i]) + s[j];
+    }
+}
+
+// out (cols) = init + x (rows) . w, w row-major (rows, cols); init may be out.
+GREEDY_RAE_CLONES
+void affine(const double* x, const double* w, const double* init, int rows, int cols, double* out) {
+    if (init != out) std::copy(init, init + cols, out);
+    for (int k = 0; k < rows; ++k) {
+        const double xk = x[k];
+        const double* wk = w + static_cast<std::size_t>(k) * cols;
+        for (int c = 0; c < cols; ++c) out[c] += xk * wk[c];
+    }
+}
+
 }  // namespace
 
 LinearModel::LinearModel(const LinearWeights& w)
-    : d_(w.dim), w1_(w.w1), b1_(w.b1), m_(4 * w.dim * w.dim), beta_(2 * w.dim) {
+    : d_(w.dim), w1_(w.w1), b1_(w.b1), m_(4 * w.dim * w.dim), beta_(2 * w.dim), zeros_(2 * w.dim) {
     const int d = d_, d2 = 2 * d;
     if (d < 1 || static_cast<int>(w.w1.size()) != d2 * d || static_cast<int>(w.b1.size()) != d ||
         static_cast<int>(w.w2.size()) != d * d2 || static_cast<int>(w.b2.size()) != d2) {
@@ -62,47 +89,29 @@ LinearModel::LinearModel(const LinearWeights& w)
 
 void LinearModel::embed(const double* a, const double* b, double* h) const {
     const int d = d_;
-    std::copy(b1_.begin(), b1_.end(), h);
-    for (int k = 0; k < d; ++k) {
-        const double* top = &w1_[k * d];
-        const double* bot = &w1_[(d + k) * d];
-        for (int c = 0; c < d; ++c) h[c] += a[k] * top[c] + b[k] * bot[c];
-    }
+    affine(a, w1_.data(), b1_.data(), d, d, h);
+    affine(b, w1_.data() + static_cast<std::size_t>(d) * d, h, d, d, h);
 }
 
 void LinearModel::split(const double* x, double* u, double* v) const {
     const int d = d_, d2 = 2 * d;
-    std::copy(beta_.begin(), beta_.end(), u);
-    std::fill(v, v + d2, 0.0);
-    for (int k = 0; k < d; ++k) {
-        const double* top = &m_[k * d2];
-        const double* bot = &m_[(d + k) * d2];
-        for (int c = 0; c < d2; ++c) {
-            u[c] += x[k] * top[c];
-            v[c] += x[k] * bot[c];
-        }
-    }
+    affine(x, m_.data(), beta_.data(), d, d2, u);
+    affine(x, m_.data() + static_cast<std::size_t>(d) * d2, zeros_.data(), d, d2, v);
 }
 
-LinearScorer::LinearScorer(const LinearModel& model, const float* leaves, int n,
+LinearScorer::LinearScorer(const LinearModel& model, float* embeddings, int n,
                            const std::atomic<bool>* cancel)
-    : model_(model), d_(model.dim()), cancel_(cancel),
-      x_(static_cast<std::size_t>(n) * d_), uv_(static_cast<std::size_t>(n) * 4 * d_),
-      nu_(n), nv_(n), s_(n), h_(d_) {
-    std::vector<double> leaf(d_);
-    for (int i = 0; i < n; ++i) {
-        for (int c = 0; c < d_; ++c) leaf[c] = leaves[static_cast<std::size_t>(i) * d_ + c];
-        set_node(i, leaf.data(), 0.0);
-    }
+    : model_(model), d_(model.dim()), cancel_(cancel), emb_(embeddings),
+      uv_(static_cast<std::size_t>(n) * 4 * d_), x_(d_), y_(d_), nu_(n), nv_(n), s_(n), h_(d_) {
+    for (int i = 0; i < n; ++i) set_node(i, emb_ + static_cast<std::size_t>(i) * d_, 0.0);
 }
 
-void LinearScorer::set_node(int slot, const double* x, double node_score) {
+void LinearScorer::set_node(int slot, const float* x, double node_score) {
     const int d = d_, d2 = 2 * d;
-    double* xs = &x_[static_cast<std::size_t>(slot) * d];
-    std::copy(x, x + d, xs);
+    std::copy(x, x + d, x_.begin());
     double* u = &uv_[static_cast<std::size_t>(slot) * 2 * d2];
     double* v = u + d2;
-    model_.split(xs, u, v);
+    model_.split(x_.data(), u, v);
     nu_[slot] = 0.5 * dot(u, u, d2);
     nv_[slot] = 0.5 * dot(v, v, d2);
     s_[slot] = node_score;
@@ -110,30 +119,24 @@ void LinearScorer::set_node(int slot, const double* x, double node_score) {
 
 void LinearScorer::score(const int* lefts, const int* rights, int m, double* out) {
     if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) throw Cancelled();
-    const int d2 = 2 * d_;
-    for (int k = 0; k < m; ++k) {
-        const int i = lefts[k], j = rights[k];
-        const double* u = &uv_[static_cast<std::size_t>(i) * 2 * d2];
-        const double* v = &uv_[static_cast<std::size_t>(j) * 2 * d2 + d2];
-        const double norms = nu_[i] + nv_[j];
-        double err = norms + dot(u, v, d2);
-        if (err < kCancellation * norms) err = half_square_of_sum(u, v, d2);
-        out[k] = (err + s_[i]) + s_[j];
-    }
+    score_pairs(uv_.data(), nu_.data(), nv_.data(), s_.data(), 2 * d_, lefts, rights, m, out);
 }
 
-void LinearScorer::merge(const Step& s, float* h_out) {
+void LinearScorer::merge(const Step& s) {
     const int d = d_;
-    model_.embed(&x_[static_cast<std::size_t>(s.left_slot) * d],
-                 &x_[static_cast<std::size_t>(s.right_slot) * d], h_.data());
-    for (int c = 0; c < d; ++c) h_out[c] = static_cast<float>(h_[c]);
-    set_node(s.left_slot, h_.data(), s.score);
+    const float* a = emb_ + static_cast<std::size_t>(s.left) * d;
+    const float* b = emb_ + static_cast<std::size_t>(s.right) * d;
+    std::copy(a, a + d, x_.begin());
+    std::copy(b, b + d, y_.begin());
+    model_.embed(x_.data(), y_.data(), h_.data());
+    float* h = emb_ + static_cast<std::size_t>(s.node) * d;
+    for (int c = 0; c < d; ++c) h[c] = static_cast<float>(h_[c]);
+    set_node(s.left_slot, h, s.score);
 }
 
 BuildStats build_linear(const LinearModel& model, PairMode mode, int n, float* embeddings,
                         std::int64_t* merges, double* scores, const std::atomic<bool>* cancel,
                         std::atomic<std::int64_t>* progress, int threads) {
-    const int d = model.dim();
     LinearScorer scorer(model, embeddings, n, cancel);
     Greedy greedy(n, mode);
     greedy.start(scorer, threads);
@@ -143,7 +146,7 @@ BuildStats build_linear(const LinearModel& model, PairMode mode, int n, float* e
         merges[2 * k] = s.left;
         merges[2 * k + 1] = s.right;
         scores[k] = s.score;
-        scorer.merge(s, embeddings + static_cast<std::size_t>(s.node) * d);
+        scorer.merge(s);
         greedy.update(scorer);
         if (progress != nullptr) progress->fetch_add(1, std::memory_order_relaxed);
     }

@@ -48,27 +48,32 @@ private:
     std::vector<double> w1_, b1_;
     std::vector<double> m_;     // (2d, 2d) row-major: W1 W2 - I
     std::vector<double> beta_;  // (2d)
+    std::vector<double> zeros_;
 };
 
 // The pair scorer of one sequence, holding the current node of every slot.
 class LinearScorer : public PairScorer {
 public:
-    // leaves: (n, d) row-major, float32 as they come from numpy.
-    LinearScorer(const LinearModel& model, const float* leaves, int n,
+    // embeddings: the (2n-1, d) float32 table of every node's embedding by
+    // node id, leaves filled in; merge() writes each new node's row.
+    LinearScorer(const LinearModel& model, float* embeddings, int n,
                  const std::atomic<bool>* cancel = nullptr);
 
     void score(const int* lefts, const int* rights, int m, double* out) override;
-    // Places the node made by step s at its slot and writes its embedding to h_out.
-    void merge(const Step& s, float* h_out);
+    // Computes the embedding of the node made by step s and places it at its slot.
+    void merge(const Step& s);
 
 private:
-    void set_node(int slot, const double* x, double node_score);
+    // U, V and the score of the node now at `slot`, from its float32 embedding
+    // (the embedding a TF network would see).
+    void set_node(int slot, const float* x, double node_score);
 
     const LinearModel& model_;
     int d_;
     const std::atomic<bool>* cancel_;
-    std::vector<double> x_;   // (n, d) embeddings by slot
+    float* emb_;
     std::vector<double> uv_;  // (n, 4d): U then V, by slot
+    std::vector<double> x_, y_;  // one node's children, as double
     std::vector<double> nu_, nv_, s_;
     std::vector<double> h_;
 };
