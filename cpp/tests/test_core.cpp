@@ -4,12 +4,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 #include "greedy_rae/batch.hpp"
 #include "greedy_rae/forest.hpp"
 #include "greedy_rae/greedy.hpp"
 #include "greedy_rae/heap.hpp"
+#include "greedy_rae/levels.hpp"
 #include "greedy_rae/linear.hpp"
 
 using namespace greedy_rae;
@@ -243,7 +245,24 @@ static void test_run_batch_cancel() {
     CHECK(sum.load() == 4950);
 }
 
+static void test_levels() {
+    // leaves 0..3; 4 = (0, 1), 5 = (2, 3), 6 = (4, 5); a second tree: 7.. leaves 7, 8; 9 = (7, 8)
+    const std::int64_t left[] = {0, 2, 4, 7}, right[] = {1, 3, 5, 8}, node[] = {4, 5, 6, 9};
+    std::int32_t level[4];
+    merge_levels(left, right, node, 4, 10, level);
+    CHECK(level[0] == 1 && level[1] == 1 && level[2] == 2 && level[3] == 1);
+    bool threw = false;
+    const std::int64_t bad[] = {11};
+    try {
+        merge_levels(bad, right, node, 1, 10, level);
+    } catch (const std::invalid_argument&) {
+        threw = true;
+    }
+    CHECK(threw);
+}
+
 int main() {
+    test_levels();
     test_heap();
     test_greedy_against_brute_force();
     test_forest_matches_greedy();

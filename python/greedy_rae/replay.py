@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from greedy_rae import _core
 from greedy_rae.tree import Tree
 
 import keras  # noqa: E402
@@ -30,45 +31,33 @@ def replay_plan(
     The replay table starts as all leaves stacked; the merges of level 1 of
     every tree are appended, then those of level 2, and so on.
     """
-    offsets = np.cumsum([0] + [len(x) for x in leaves])
-    total_leaves = int(offsets[-1])
-    lefts, rights, levels = [], [], []
-    for t, tree in enumerate(trees):
-        n = tree.n
-        if n == 1:
-            continue
-        level = np.zeros(2 * n - 1, dtype=np.int64)
-        m = tree.merges
-        for k in range(n - 1):
-            level[n + k] = 1 + max(level[m[k, 0]], level[m[k, 1]])
-        levels.append(level[n:])
-        lefts.append(m[:, 0])
-        rights.append(m[:, 1])
-    if not levels:
+    lengths = np.array([len(x) for x in leaves], dtype=np.int64)
+    leaf_offset = np.concatenate([[0], np.cumsum(lengths)])
+    node_offset = np.concatenate([[0], np.cumsum(2 * lengths - 1)])
+    total_leaves, total_nodes = int(leaf_offset[-1]), int(node_offset[-1])
+    merges = [t.merges + node_offset[k] for k, t in enumerate(trees)]
+    if sum(len(m) for m in merges) == 0:
         empty = np.zeros(0, dtype=np.int32)
         return np.concatenate(leaves), empty, empty, empty
+    merges_all = np.concatenate(merges)
+    created = np.concatenate(
+        [node_offset[k] + n + np.arange(n - 1) for k, n in enumerate(lengths)]
+    )
+    level = _core.merge_levels(merges_all[:, 0], merges_all[:, 1], created, total_nodes)
 
-    # table row of every merge once they are sorted by level
-    merge_level = np.concatenate(levels)
-    order = np.argsort(merge_level, kind="stable")
-    row_of_merge = np.empty(len(order), dtype=np.int64)
-    row_of_merge[order] = total_leaves + np.arange(len(order))
-
-    left_rows = np.empty(len(order), dtype=np.int64)
-    right_rows = np.empty(len(order), dtype=np.int64)
-    start = 0
-    tree_ids = [t for t, tree in enumerate(trees) if tree.n > 1]
-    for t, lm, rm in zip(tree_ids, lefts, rights):
-        n = trees[t].n
-        rows = np.concatenate([offsets[t] + np.arange(n), row_of_merge[start : start + n - 1]])
-        left_rows[start : start + n - 1] = rows[lm]
-        right_rows[start : start + n - 1] = rows[rm]
-        start += n - 1
-    sizes = np.bincount(merge_level, minlength=int(merge_level.max()) + 1)[1:]
+    # table row of every node: leaves keep their stacked row, merges are
+    # appended level by level
+    order = np.argsort(level, kind="stable")
+    row = np.empty(total_nodes, dtype=np.int64)
+    tree_of_leaf = np.repeat(np.arange(len(lengths)), lengths)
+    leaf_local = np.arange(total_leaves) - leaf_offset[tree_of_leaf]
+    row[node_offset[tree_of_leaf] + leaf_local] = np.arange(total_leaves)
+    row[created[order]] = total_leaves + np.arange(len(order))
+    sizes = np.bincount(level, minlength=int(level.max()) + 1)[1:]
     return (
         np.concatenate(leaves),
-        left_rows[order].astype(np.int32),
-        right_rows[order].astype(np.int32),
+        row[merges_all[order, 0]].astype(np.int32),
+        row[merges_all[order, 1]].astype(np.int32),
         sizes.astype(np.int32),
     )
 

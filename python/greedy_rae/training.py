@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from greedy_rae import checkpoint
 from greedy_rae.builder import as_sequences, build_trees, check_pairs, resolve_scorer
 from greedy_rae.network import merge_network, network_dim
 from greedy_rae.replay import Replay, replay_plan
@@ -63,13 +64,16 @@ class RAE:
 
     # -- trees -------------------------------------------------------------
 
-    def trees(self, sequences: object) -> list[Tree]:
-        """Greedy trees of a list of ``(n_i, dim)`` arrays."""
-        return self._trees(as_sequences(sequences, self.dim))
+    def trees(self, sequences: object, batch_size: int = 1024) -> list[Tree]:
+        """Greedy trees of a list of ``(n_i, dim)`` arrays, built ``batch_size`` at a time."""
+        seqs = as_sequences(sequences, self.dim)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        return self._trees(seqs, batch_size)
 
-    def encode(self, sequences: object) -> np.ndarray:
+    def encode(self, sequences: object, batch_size: int = 1024) -> np.ndarray:
         """Root embeddings, float32 ``(len(sequences), dim)``."""
-        return np.stack([t.root for t in self.trees(sequences)])
+        return np.stack([t.root for t in self.trees(sequences, batch_size)])
 
     # -- training ----------------------------------------------------------
 
@@ -109,6 +113,7 @@ class RAE:
         seed: int | None = None,
         validation_data: object = None,
         callbacks: list[keras.callbacks.Callback] | None = None,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
     ) -> dict[str, list[float]]:
         """Train the merge network by gradient descent on the root scores.
 
@@ -133,6 +138,11 @@ class RAE:
         callbacks : list of keras.callbacks.Callback, optional
             Keras callbacks (EarlyStopping, CSVLogger, your own); their model is
             the merge network.
+        checkpoint_dir : path, optional
+            After every epoch the network, the optimizer state, the epoch and
+            the shuffling state are saved there (atomically). A later ``fit``
+            with the same arguments and folder resumes after the last saved
+            epoch and ends with the same weights as an uninterrupted run.
 
         Returns
         -------
@@ -153,6 +163,17 @@ class RAE:
         history: dict[str, list[float]] = {"loss": []}
         if val is not None:
             history["val_loss"] = []
+        run = {
+            "sequences": len(seqs),
+            "leaves": int(sum(len(x) for x in seqs)),
+            "batch_size": int(batch_size),
+            "shuffle": bool(shuffle),
+            "seed": seed,
+            "pairs": self.pairs,
+        }
+        first_epoch = 0
+        if checkpoint_dir is not None:
+            first_epoch = self._resume(checkpoint_dir, run, rng, history)
         cbs = keras.callbacks.CallbackList(
             callbacks,
             add_history=False,
@@ -164,7 +185,7 @@ class RAE:
         )
         self.network.stop_training = False
         cbs.on_train_begin()
-        for epoch in range(epochs):
+        for epoch in range(first_epoch, epochs):
             order = rng.permutation(len(seqs)) if shuffle else np.arange(len(seqs))
             cbs.on_epoch_begin(epoch)
             total = 0.0
@@ -179,14 +200,82 @@ class RAE:
                 logs["val_loss"] = float(np.mean([t.score for t in self._trees(val)]))
             for key, value in logs.items():
                 history[key].append(value)
+            if checkpoint_dir is not None:
+                self._checkpoint(checkpoint_dir, run, epoch + 1, rng, history)
             cbs.on_epoch_end(epoch, logs)
             if self.network.stop_training:
                 break
-        cbs.on_train_end({k: v[-1] for k, v in history.items()})
+        cbs.on_train_end({k: v[-1] for k, v in history.items() if v})
         return history
 
-    def _trees(self, seqs: list[np.ndarray]) -> list[Tree]:
-        return build_trees(seqs, self.network, self.pairs, self.scorer)
+    def _optimizer_variables(self) -> list[Any]:
+        if not self.optimizer.built:
+            self.optimizer.build(self.network.trainable_weights)
+        return list(self.optimizer.variables)
+
+    def _checkpoint(
+        self,
+        folder: str | os.PathLike[str],
+        run: dict[str, Any],
+        epoch: int,
+        rng: np.random.Generator,
+        history: dict[str, list[float]],
+    ) -> None:
+        weights = self.network.get_weights()
+        opt = [np.asarray(v.numpy()) for v in self._optimizer_variables()]
+        state = dict(
+            run,
+            epoch=epoch,
+            rng=rng.bit_generator.state,
+            history=history,
+            n_weights=len(weights),
+            n_optimizer=len(opt),
+        )
+        checkpoint.save(folder, weights, opt, state)
+
+    def _resume(
+        self,
+        folder: str | os.PathLike[str],
+        run: dict[str, Any],
+        rng: np.random.Generator,
+        history: dict[str, list[float]],
+    ) -> int:
+        saved = checkpoint.load(folder)
+        if saved is None:
+            return 0
+        weights, opt, state = saved
+        for key, value in run.items():
+            if state.get(key) != value:
+                raise ValueError(
+                    f"the checkpoint in {os.fspath(folder)!r} was written by a fit with"
+                    f" {key}={state.get(key)!r}, this fit has {key}={value!r}; use the same"
+                    " arguments to resume, or another checkpoint_dir"
+                )
+        shapes = [tuple(w.shape) for w in self.network.get_weights()]
+        if [tuple(w.shape) for w in weights] != shapes:
+            raise ValueError(
+                f"the checkpoint in {os.fspath(folder)!r} holds a different network"
+            )
+        variables = self._optimizer_variables()
+        if len(variables) != len(opt) or any(
+            tuple(v.shape) != tuple(a.shape) for v, a in zip(variables, opt)
+        ):
+            raise ValueError(
+                f"the checkpoint in {os.fspath(folder)!r} holds another optimizer's state"
+            )
+        self.network.set_weights(weights)
+        for v, a in zip(variables, opt):
+            v.assign(a)
+        rng.bit_generator.state = state["rng"]
+        for key in history:
+            history[key].extend(state["history"].get(key, []))
+        return int(state["epoch"])
+
+    def _trees(self, seqs: list[np.ndarray], batch_size: int = 1024) -> list[Tree]:
+        out: list[Tree] = []
+        for s in range(0, len(seqs), batch_size):
+            out.extend(build_trees(seqs[s : s + batch_size], self.network, self.pairs, self.scorer))
+        return out
 
     # -- files -------------------------------------------------------------
 

@@ -1,0 +1,57 @@
+"""Training checkpoints: network, optimizer state, epoch and shuffling state.
+
+One file, ``checkpoint.npz`` in the checkpoint folder, written to a temporary
+name and renamed over the old one, so an interrupted write leaves the previous
+checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Any
+
+import numpy as np
+
+FILE = "checkpoint.npz"
+
+
+def path_in(folder: str | os.PathLike[str]) -> str:
+    return os.path.join(os.fspath(folder), FILE)
+
+
+def save(
+    folder: str | os.PathLike[str],
+    weights: list[np.ndarray],
+    optimizer: list[np.ndarray],
+    state: dict[str, Any],
+) -> None:
+    folder = os.fspath(folder)
+    os.makedirs(folder, exist_ok=True)
+    arrays = {f"w{k}": w for k, w in enumerate(weights)}
+    arrays.update({f"o{k}": v for k, v in enumerate(optimizer)})
+    arrays["state"] = np.array(json.dumps(state))
+    fd, tmp = tempfile.mkstemp(suffix=".npz", prefix=".tmp-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path_in(folder))
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load(folder: str | os.PathLike[str]) -> tuple[list[np.ndarray], list[np.ndarray], dict[str, Any]] | None:
+    """The saved (weights, optimizer variables, state), or None when there is none."""
+    path = path_in(folder)
+    if not os.path.isfile(path):
+        return None
+    with np.load(path, allow_pickle=False) as z:
+        state = json.loads(str(z["state"]))
+        weights = [z[f"w{k}"] for k in range(state["n_weights"])]
+        optimizer = [z[f"o{k}"] for k in range(state["n_optimizer"])]
+    return weights, optimizer, state

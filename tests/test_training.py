@@ -1,0 +1,114 @@
+"""Training at scale: minibatches, checkpoints and resume, verbose output, encoding in batches."""
+
+import numpy as np
+import pytest
+
+import greedy_rae as gr
+from seed_reference import reference_gradients
+
+
+def seqs(count, dim=4, seed=0, lo=1, hi=14):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(int(n), dim)).astype(np.float32) for n in rng.integers(lo, hi, count)]
+
+
+def fresh(seed=0, pairs="all"):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    return gr.RAE(4, pairs=pairs)
+
+
+@pytest.mark.parametrize("pairs", ["all", "adjacent"])
+def test_variable_length_minibatch_gradient(random_network, pairs):
+    m = random_network(4, seed=11)
+    data = seqs(6, seed=3)
+    per_seq = [reference_gradients(s, m, adjacent=pairs == "adjacent") for s in data]
+    loss, grads = gr.RAE(network=m, pairs=pairs).loss_and_gradients(data)
+    assert loss == pytest.approx(np.mean([p[0] for p in per_seq]), rel=1e-5)
+    for k, g in enumerate(grads):
+        want = np.mean([p[1][k] for p in per_seq], axis=0)
+        np.testing.assert_allclose(g.numpy(), want, rtol=1e-3, atol=1e-3 * np.abs(want).max())
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    data = seqs(20, seed=1)
+    args = dict(batch_size=6, verbose=0, seed=5)
+
+    straight = fresh()
+    h_straight = straight.fit(data, epochs=4, **args)
+
+    first = fresh()
+    first.fit(data, epochs=2, checkpoint_dir=tmp_path, **args)
+    resumed = fresh(seed=99)  # other initial weights: the checkpoint must win
+    h_resumed = resumed.fit(data, epochs=4, checkpoint_dir=tmp_path, **args)
+
+    assert h_resumed["loss"] == pytest.approx(h_straight["loss"], rel=1e-6)
+    for a, b in zip(straight.network.get_weights(), resumed.network.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # a finished run resumes to nothing new
+    again = fresh(seed=7)
+    h_again = again.fit(data, epochs=4, checkpoint_dir=tmp_path, **args)
+    assert h_again["loss"] == h_resumed["loss"]
+
+
+def test_interrupted_run_resumes(tmp_path):
+    import keras
+
+    data = seqs(12, seed=2)
+    args = dict(batch_size=4, verbose=0, seed=1)
+    straight = fresh()
+    straight.fit(data, epochs=3, **args)
+
+    class Stop(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if self.params is not None and batch == 1 and self.epoch == 1:
+                raise KeyboardInterrupt
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+    cut = fresh()
+    with pytest.raises(KeyboardInterrupt):
+        cut.fit(data, epochs=3, checkpoint_dir=tmp_path, callbacks=[Stop()], **args)
+    resumed = fresh(seed=3)
+    resumed.fit(data, epochs=3, checkpoint_dir=tmp_path, **args)
+    for a, b in zip(straight.network.get_weights(), resumed.network.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_resume_with_other_arguments_is_refused(tmp_path):
+    data = seqs(8, seed=4)
+    fresh().fit(data, epochs=1, batch_size=4, verbose=0, seed=0, checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="batch_size=4.*batch_size=2"):
+        fresh().fit(data, epochs=2, batch_size=2, verbose=0, seed=0, checkpoint_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.npz"]
+
+
+def test_early_stopping_and_verbose_lines(capsys):
+    import keras
+
+    rae = fresh()
+    data = seqs(10, seed=6)
+    hist = rae.fit(data, epochs=3, batch_size=5, verbose=2, seed=0)
+    out = capsys.readouterr().out
+    assert out.count("Epoch ") == 3 and out.count("loss") >= 3
+    stop = keras.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=1e9)
+    hist = rae.fit(data, epochs=10, batch_size=5, verbose=0, callbacks=[stop])
+    assert len(hist["loss"]) == 2
+
+
+def test_shuffle_seed_is_reproducible():
+    data = seqs(16, seed=8)
+    a, b = fresh(), fresh()
+    ha = a.fit(data, epochs=2, batch_size=3, verbose=0, seed=42)
+    hb = b.fit(data, epochs=2, batch_size=3, verbose=0, seed=42)
+    assert ha["loss"] == hb["loss"]
+
+
+def test_encode_in_batches_matches_one_pass():
+    rae = fresh(pairs="adjacent")
+    data = seqs(300, seed=9, lo=1, hi=30)
+    np.testing.assert_array_equal(rae.encode(data, batch_size=37), rae.encode(data))
+    tf_rae = gr.RAE(network=rae.network, pairs="adjacent", scorer="tf")
+    np.testing.assert_allclose(tf_rae.encode(data, batch_size=64), rae.encode(data), rtol=1e-4, atol=1e-5)
