@@ -192,3 +192,17 @@ def test_cli_demo():
     assert out.returncode == 0, out.stderr
     assert "step    1" in out.stdout and "Final tree" in out.stdout
     assert len(out.stdout.splitlines()) > 39
+
+
+@pytest.mark.parametrize("scorer", ["native", "tf"])
+def test_diverged_weights_raise_instead_of_silent_nan(scorer):
+    net = gr.merge_network(4)
+    w = net.get_weights()
+    w[2][0, 0] = np.nan
+    net.set_weights(w)
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        gr.greedy_tree(leaves(6), net, scorer=scorer)
+    w[2][0, 0] = np.inf
+    net.set_weights(w)
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        gr.greedy_tree(leaves(6), net, scorer=scorer)

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "greedy_rae/greedy.hpp"
+#include "greedy_rae/kernels.hpp"
 
 namespace greedy_rae {
 
@@ -40,10 +41,11 @@ public:
 
     // h = [a; b] W1 + b1
     void embed(const double* a, const double* b, double* h) const;
-    // U = x M_top + beta and V = x M_bot for a node embedding x.
-    void split(const double* x, double* u, double* v) const;
+    // U = x M_top + beta and V = x M_bot for up to four node embeddings x.
+    void split(const double* const* x, int count, double* const* u, double* const* v) const;
 
 private:
+    const Kernels& k_;
     int d_;
     std::vector<double> w1_, b1_;
     std::vector<double> m_;     // (2d, 2d) row-major: W1 W2 - I
@@ -64,16 +66,17 @@ public:
     void merge(const Step& s);
 
 private:
-    // U, V and the score of the node now at `slot`, from its float32 embedding
-    // (the embedding a TF network would see).
-    void set_node(int slot, const float* x, double node_score);
+    // U and V of the `count` (<= 4) nodes now at slot, slot + 1, ..., from
+    // their float32 embeddings (what a TF network would see).
+    void set_nodes(int slot, int count, const float* x);
 
     const LinearModel& model_;
     int d_;
     const std::atomic<bool>* cancel_;
+    const Kernels& k_;
     float* emb_;
     std::vector<double> uv_;  // (n, 4d): U then V, by slot
-    std::vector<double> x_, y_;  // one node's children, as double
+    std::vector<double> x_, y_;  // up to four nodes, as double
     std::vector<double> nu_, nv_, s_;
     std::vector<double> h_;
 };

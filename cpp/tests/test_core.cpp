@@ -11,6 +11,7 @@
 #include "greedy_rae/forest.hpp"
 #include "greedy_rae/greedy.hpp"
 #include "greedy_rae/heap.hpp"
+#include "greedy_rae/kernels.hpp"
 #include "greedy_rae/levels.hpp"
 #include "greedy_rae/linear.hpp"
 
@@ -261,7 +262,44 @@ static void test_levels() {
     CHECK(threw);
 }
 
+static void test_kernels_agree() {
+    const Kernels& fast = kernels();
+    const Kernels& base = portable_kernels();
+    std::printf("kernels: %s\n", fast.name);
+    std::mt19937 rng(5);
+    std::normal_distribution<double> g;
+    for (int rows : {1, 3, 8, 13}) {
+        for (int cols : {1, 7, 8, 20, 64}) {
+            std::vector<double> w(rows * cols), init(cols), x(4 * rows);
+            for (double& v : w) v = g(rng);
+            for (double& v : init) v = g(rng);
+            for (double& v : x) v = g(rng);
+            for (int count = 1; count <= 4; ++count) {
+                std::vector<double> a(4 * cols), b(4 * cols);
+                const double* xs[4] = {&x[0], &x[rows], &x[2 * rows], &x[3 * rows]};
+                double* as[4] = {&a[0], &a[cols], &a[2 * cols], &a[3 * cols]};
+                double* bs[4] = {&b[0], &b[cols], &b[2 * cols], &b[3 * cols]};
+                fast.affine(xs, count, w.data(), init.data(), rows, cols, as);
+                base.affine(xs, count, w.data(), init.data(), rows, cols, bs);
+                for (int k = 0; k < count * cols; ++k) CHECK(std::fabs(a[k] - b[k]) <= 1e-12 * (1 + std::fabs(b[k])));
+            }
+            // in place: out[0] == init
+            std::vector<double> inplace = init, ref(cols);
+            const double* x0 = x.data();
+            double* o = inplace.data();
+            double* r = ref.data();
+            fast.affine(&x0, 1, w.data(), inplace.data(), rows, cols, &o);
+            base.affine(&x0, 1, w.data(), init.data(), rows, cols, &r);
+            for (int k = 0; k < cols; ++k) CHECK(std::fabs(inplace[k] - ref[k]) <= 1e-12 * (1 + std::fabs(ref[k])));
+            const double d1 = fast.dot(w.data(), w.data(), rows * cols);
+            const double d2 = base.dot(w.data(), w.data(), rows * cols);
+            CHECK(std::fabs(d1 - d2) <= 1e-12 * d2);
+        }
+    }
+}
+
 int main() {
+    test_kernels_agree();
     test_levels();
     test_heap();
     test_greedy_against_brute_force();

@@ -269,13 +269,16 @@ def _build_native(
         bar = keras.utils.Progbar(sum(len(x) - 1 for x in leaves), unit_name="merge")
         callback = bar.update
     results = _core.build_linear_batch(leaves, *weights, pairs, threads, callback)
-    trees = []
-    for merges, scores, emb, scored, rescored in results:
-        _check_finite(scores, "scores")
-        _check_finite(emb, "embeddings")
-        stats = {"pairs_scored": scored, "pairs_rescored": rescored, "scorer": "native"}
-        trees.append(Tree(merges, scores, emb, stats))
-    return trees
+    # Scores are sums of non-negative errors, so a NaN or inf anywhere shows
+    # in the root score; an embedding's shows in the scores of its pairs,
+    # except the root's own: checking the roots covers every node.
+    roots = np.array([r[1][-1] for r in results if len(r[1])], dtype=np.float64)
+    _check_finite(roots, "scores")
+    _check_finite(np.stack([r[2][-1] for r in results]), "embeddings")
+    return [
+        Tree(merges, scores, emb, {"pairs_scored": scored, "pairs_rescored": rescored, "scorer": "native"})
+        for merges, scores, emb, scored, rescored in results
+    ]
 
 
 def resolve_scorer(network: keras.Model, scorer: str) -> tuple[str, Any]:

@@ -1,0 +1,110 @@
+"""Training throughput: sequences per second against TensorFlow's flat floor.
+
+2,048 sequences of 20 leaves, width 64, minibatches of 256, both pair modes.
+Ours: ``RAE.fit`` (trees built natively, the minibatch's merges replayed by
+level under the tape, one Adam step per minibatch). The floor, measured in the
+same run: the same number of merges per minibatch (256 x 19) as one flat
+batched forward + backward pass of the merge network plus the same Adam step,
+compiled; no tree building at all. Also the post's code (one sequence per
+step, every candidate on the tape) on a few sequences, for scale.
+
+    python bench/train_throughput.py [--sequences 2048] [--post 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import greedy_rae as gr  # noqa: E402
+
+
+def ours(data: list[np.ndarray], dim: int, batch: int, pairs: str) -> float:
+    keras.utils.set_random_seed(0)
+    rae = gr.RAE(dim, pairs=pairs)
+    rae.fit(data, epochs=1, batch_size=batch, verbose=0, seed=0)  # traces the replay
+    best = float("inf")
+    for epoch in range(2):
+        t = time.perf_counter()
+        rae.fit(data, epochs=1, batch_size=batch, verbose=0, seed=epoch + 1)
+        best = min(best, time.perf_counter() - t)
+    return len(data) / best
+
+
+def floor(count: int, n: int, dim: int, batch: int) -> float:
+    keras.utils.set_random_seed(0)
+    net = gr.merge_network(dim)
+    weights = net.trainable_weights
+    opt = keras.optimizers.Adam()
+    opt.build(weights)
+    merges = batch * (n - 1)
+    rng = np.random.default_rng(0)
+    a = tf.constant(rng.normal(size=(merges, dim)).astype(np.float32))
+    b = tf.constant(rng.normal(size=(merges, dim)).astype(np.float32))
+
+    @tf.function
+    def step(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            _, c, y = net([a, b], training=True)
+            loss = 0.5 * tf.reduce_sum(tf.square(y - c)) / batch
+        opt.apply(tape.gradient(loss, weights), weights)
+        return loss
+
+    step(a, b)
+    steps = count // batch
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(steps):
+            step(a, b).numpy()
+        best = min(best, time.perf_counter() - t)
+    return steps * batch / best
+
+
+def post(data: list[np.ndarray], dim: int, pairs: str) -> float:
+    from seed_reference import merge, merge_encoder, ts2leafs
+
+    keras.utils.set_random_seed(0)
+    m = merge_encoder(dim)
+    opt = keras.optimizers.Adam()
+    t = time.perf_counter()
+    for x in data:
+        with tf.GradientTape() as tape:
+            node, _ = merge(ts2leafs(x), m, adjacent=pairs == "adjacent")
+        g = tape.gradient(node.score, m.trainable_variables)
+        opt.apply_gradients(zip(g, m.trainable_variables))
+    return len(data) / (time.perf_counter() - t)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sequences", type=int, default=2048)
+    p.add_argument("--leaves", type=int, default=20)
+    p.add_argument("--dim", type=int, default=64)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--post", type=int, default=2, help="sequences for the post's code (0: skip)")
+    args = p.parse_args()
+    rng = np.random.default_rng(0)
+    data = [rng.normal(size=(args.leaves, args.dim)).astype(np.float32) for _ in range(args.sequences)]
+    flat = floor(args.sequences, args.leaves, args.dim, args.batch)
+    print(f"{args.sequences} sequences x {args.leaves} leaves, width {args.dim}, batch {args.batch}")
+    print(f"{'pairs':>9} {'greedy_rae (seq/s)':>19} {'TF flat floor (seq/s)':>22} {'floor/ours':>11}"
+          f" {'post (seq/s)':>13}")
+    for pairs in ("all", "adjacent"):
+        ours_rate = ours(data, args.dim, args.batch, pairs)
+        post_rate = post(data[: args.post], args.dim, pairs) if args.post else float("nan")
+        print(f"{pairs:>9} {ours_rate:>19.0f} {flat:>22.0f} {flat / ours_rate:>10.2f}x"
+              f" {post_rate:>13.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
