@@ -1,16 +1,17 @@
-// The arithmetic kernels of the native scorer, with a portable version and
-// an AVX2 + FMA version chosen once, at first use, from what the CPU has.
+// The arithmetic kernels of the native scorer, in float32 like the Keras
+// network it stands in for, with a portable version and an AVX2 + FMA
+// version chosen once, at first use, from what the CPU has.
 #pragma once
 
 namespace greedy_rae {
 
 struct Kernels {
-    // x . y over m values
-    double (*dot)(const double* x, const double* y, int m);
+    // |x + y|^2 / 2 over m values
+    float (*half_square_of_sum)(const float* x, const float* y, int m);
     // out[r] (cols) = init + x[r] (rows) . w, for r < count, count <= 4;
     // w row-major (rows, cols); init may alias out[0] when count == 1.
-    void (*affine)(const double* const* x, int count, const double* w, const double* init,
-                   int rows, int cols, double* const* out);
+    void (*affine)(const float* const* x, int count, const float* w, const float* init, int rows,
+                   int cols, float* const* out);
     const char* name;
 };
 

@@ -9,67 +9,73 @@
 namespace greedy_rae {
 namespace {
 
-double dot(const double* x, const double* y, int m) {
-    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+float half_square_of_sum(const float* x, const float* y, int m) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     int k = 0;
+    for (; k + 16 <= m; k += 16) {
+        const __m256 e0 = _mm256_add_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(y + k));
+        const __m256 e1 = _mm256_add_ps(_mm256_loadu_ps(x + k + 8), _mm256_loadu_ps(y + k + 8));
+        a0 = _mm256_fmadd_ps(e0, e0, a0);
+        a1 = _mm256_fmadd_ps(e1, e1, a1);
+    }
     for (; k + 8 <= m; k += 8) {
-        a0 = _mm256_fmadd_pd(_mm256_loadu_pd(x + k), _mm256_loadu_pd(y + k), a0);
-        a1 = _mm256_fmadd_pd(_mm256_loadu_pd(x + k + 4), _mm256_loadu_pd(y + k + 4), a1);
+        const __m256 e0 = _mm256_add_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(y + k));
+        a0 = _mm256_fmadd_ps(e0, e0, a0);
     }
-    for (; k + 4 <= m; k += 4) {
-        a0 = _mm256_fmadd_pd(_mm256_loadu_pd(x + k), _mm256_loadu_pd(y + k), a0);
+    alignas(32) float t[8];
+    _mm256_store_ps(t, _mm256_add_ps(a0, a1));
+    float s = ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
+    for (; k < m; ++k) {
+        const float e = x[k] + y[k];
+        s += e * e;
     }
-    alignas(32) double t[4];
-    _mm256_store_pd(t, _mm256_add_pd(a0, a1));
-    double s = (t[0] + t[1]) + (t[2] + t[3]);
-    for (; k < m; ++k) s += x[k] * y[k];
-    return s;
+    return 0.5f * s;
 }
 
-// R rows by B * 4 output columns held in R * B registers while w streams
-// past once. With eight accumulators in flight the multiply-adds do not wait
+// R rows by B * 8 output columns held in R * B registers while w streams
+// past once; with eight accumulators in flight the multiply-adds do not wait
 // on each other's latency.
 template <int R, int B>
-int affine_block(const double* const* x, const double* w, const double* init, int rows, int cols,
-                 int c0, double* const* out) {
-    for (; c0 + 4 * B <= cols; c0 += 4 * B) {
-        __m256d acc[R][B];
+int affine_block(const float* const* x, const float* w, const float* init, int rows, int cols,
+                 int c0, float* const* out) {
+    for (; c0 + 8 * B <= cols; c0 += 8 * B) {
+        __m256 acc[R][B];
         for (int b = 0; b < B; ++b) {
-            const __m256d i = _mm256_loadu_pd(init + c0 + 4 * b);
+            const __m256 i = _mm256_loadu_ps(init + c0 + 8 * b);
             for (int r = 0; r < R; ++r) acc[r][b] = i;
         }
         for (int k = 0; k < rows; ++k) {
-            const double* wk = w + static_cast<std::size_t>(k) * cols + c0;
-            __m256d wv[B];
-            for (int b = 0; b < B; ++b) wv[b] = _mm256_loadu_pd(wk + 4 * b);
+            const float* wk = w + static_cast<std::size_t>(k) * cols + c0;
+            __m256 wv[B];
+            for (int b = 0; b < B; ++b) wv[b] = _mm256_loadu_ps(wk + 8 * b);
             for (int r = 0; r < R; ++r) {
-                const __m256d xk = _mm256_broadcast_sd(x[r] + k);
-                for (int b = 0; b < B; ++b) acc[r][b] = _mm256_fmadd_pd(xk, wv[b], acc[r][b]);
+                const __m256 xk = _mm256_broadcast_ss(x[r] + k);
+                for (int b = 0; b < B; ++b) acc[r][b] = _mm256_fmadd_ps(xk, wv[b], acc[r][b]);
             }
         }
         for (int r = 0; r < R; ++r) {
-            for (int b = 0; b < B; ++b) _mm256_storeu_pd(out[r] + c0 + 4 * b, acc[r][b]);
+            for (int b = 0; b < B; ++b) _mm256_storeu_ps(out[r] + c0 + 8 * b, acc[r][b]);
         }
     }
     return c0;
 }
 
 template <int R>
-void affine_rows(const double* const* x, const double* w, const double* init, int rows, int cols,
-                 double* const* out) {
+void affine_rows(const float* const* x, const float* w, const float* init, int rows, int cols,
+                 float* const* out) {
     int c0 = affine_block<R, 8 / R>(x, w, init, rows, cols, 0, out);
     c0 = affine_block<R, 1>(x, w, init, rows, cols, c0, out);
     for (; c0 < cols; ++c0) {
         for (int r = 0; r < R; ++r) {
-            double a = init[c0];
+            float a = init[c0];
             for (int k = 0; k < rows; ++k) a += x[r][k] * w[static_cast<std::size_t>(k) * cols + c0];
             out[r][c0] = a;
         }
     }
 }
 
-void affine(const double* const* x, int count, const double* w, const double* init, int rows,
-            int cols, double* const* out) {
+void affine(const float* const* x, int count, const float* w, const float* init, int rows, int cols,
+            float* const* out) {
     switch (count) {
         case 4: affine_rows<4>(x, w, init, rows, cols, out); break;
         case 3: affine_rows<3>(x, w, init, rows, cols, out); break;
@@ -81,7 +87,7 @@ void affine(const double* const* x, int count, const double* w, const double* in
 }  // namespace
 
 const Kernels& avx2_kernels() {
-    static const Kernels k{dot, affine, "avx2-fma"};
+    static const Kernels k{half_square_of_sum, affine, "avx2-fma"};
     return k;
 }
 

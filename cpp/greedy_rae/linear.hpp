@@ -4,11 +4,12 @@
 //
 // With M = W1 W2 - I and beta = b1 W2 + b2, the reconstruction error of a
 // pair is e = y - c = a M_top + b M_bot + beta. Each node keeps U = a M_top +
-// beta (its part as a left child) and V = b M_bot (as a right child), so
-//     |e|^2 / 2 = |U_i|^2 / 2 + |V_j|^2 / 2 + U_i . V_j
-// costs one dot product per pair and nothing of size n^2 is ever stored.
-// Where the error is tiny next to the norms that sum cancels, so such pairs
-// are recomputed directly as |U_i + V_j|^2 / 2. Everything runs in double.
+// beta (its part as a left child) and V = b M_bot (as a right child), so a
+// pair's error |U_i + V_j|^2 / 2 costs one pass over 2d values and nothing of
+// size n^2 is ever stored. Like the Keras network, the arithmetic is float32
+// (M and beta are formed in double first); the direct form |U + V|^2 does not
+// cancel the way |U|^2 + |V|^2 + 2 U.V would when errors are tiny next to the
+// norms. Node scores, sums of many errors, are kept in double.
 #pragma once
 
 #include <atomic>
@@ -38,19 +39,20 @@ class LinearModel {
 public:
     explicit LinearModel(const LinearWeights& w);
     int dim() const { return d_; }
+    const Kernels& kernels() const { return k_; }
 
-    // h = [a; b] W1 + b1
-    void embed(const double* a, const double* b, double* h) const;
+    // h = [a; b] W1 + b1 (h may not alias a or b)
+    void embed(const float* a, const float* b, float* h) const;
     // U = x M_top + beta and V = x M_bot for up to four node embeddings x.
-    void split(const double* const* x, int count, double* const* u, double* const* v) const;
+    void split(const float* const* x, int count, float* const* u, float* const* v) const;
 
 private:
     const Kernels& k_;
     int d_;
-    std::vector<double> w1_, b1_;
-    std::vector<double> m_;     // (2d, 2d) row-major: W1 W2 - I
-    std::vector<double> beta_;  // (2d)
-    std::vector<double> zeros_;
+    std::vector<float> w1_, b1_;
+    std::vector<float> m_;     // (2d, 2d) row-major: W1 W2 - I
+    std::vector<float> beta_;  // (2d)
+    std::vector<float> zeros_;
 };
 
 // The pair scorer of one sequence, holding the current node of every slot.
@@ -67,18 +69,15 @@ public:
 
 private:
     // U and V of the `count` (<= 4) nodes now at slot, slot + 1, ..., from
-    // their float32 embeddings (what a TF network would see).
+    // their embeddings, rows of x.
     void set_nodes(int slot, int count, const float* x);
 
     const LinearModel& model_;
     int d_;
     const std::atomic<bool>* cancel_;
-    const Kernels& k_;
     float* emb_;
-    std::vector<double> uv_;  // (n, 4d): U then V, by slot
-    std::vector<double> x_, y_;  // up to four nodes, as double
-    std::vector<double> nu_, nv_, s_;
-    std::vector<double> h_;
+    std::vector<float> uv_;  // (n, 4d): U then V, by slot
+    std::vector<double> s_;  // node score by slot
 };
 
 struct BuildStats {

@@ -212,7 +212,7 @@ static void test_linear_model() {
         for (int k = 0; k < d; ++k) y += h[k] * w.w2[k * 2 * d + j];
         want += 0.5 * (y - c[j]) * (y - c[j]);
     }
-    CHECK(std::fabs(got - want) <= 1e-12 * std::fabs(want));
+    CHECK(std::fabs(got - want) <= 1e-5 * std::fabs(want));  // float32 arithmetic
 
     // The whole build: the embedding of the root is h of the two leaves.
     std::vector<float> emb(3 * d);
@@ -221,7 +221,7 @@ static void test_linear_model() {
     double scores[1];
     build_linear(model, PairMode::All, 2, emb.data(), merges, scores);
     CHECK(merges[0] == 0 && merges[1] == 1);
-    CHECK(std::fabs(scores[0] - want) <= 1e-12 * std::fabs(want));
+    CHECK(std::fabs(scores[0] - want) <= 1e-5 * std::fabs(want));
     for (int j = 0; j < d; ++j) CHECK(std::fabs(emb[2 * d + j] - h[j]) <= 1e-5 * (1 + std::fabs(h[j])));
 }
 
@@ -267,33 +267,36 @@ static void test_kernels_agree() {
     const Kernels& base = portable_kernels();
     std::printf("kernels: %s\n", fast.name);
     std::mt19937 rng(5);
-    std::normal_distribution<double> g;
-    for (int rows : {1, 3, 8, 13}) {
-        for (int cols : {1, 7, 8, 20, 64}) {
-            std::vector<double> w(rows * cols), init(cols), x(4 * rows);
-            for (double& v : w) v = g(rng);
-            for (double& v : init) v = g(rng);
-            for (double& v : x) v = g(rng);
+    std::normal_distribution<float> g;
+    auto close = [](float a, float b, float scale) { return std::fabs(a - b) <= 1e-5f * scale; };
+    for (int rows : {1, 3, 8, 13, 64}) {
+        for (int cols : {1, 7, 8, 20, 64, 128}) {
+            std::vector<float> w(rows * cols), init(cols), x(4 * rows);
+            for (float& v : w) v = g(rng);
+            for (float& v : init) v = g(rng);
+            for (float& v : x) v = g(rng);
+            const float scale = 1.0f + static_cast<float>(rows);
             for (int count = 1; count <= 4; ++count) {
-                std::vector<double> a(4 * cols), b(4 * cols);
-                const double* xs[4] = {&x[0], &x[rows], &x[2 * rows], &x[3 * rows]};
-                double* as[4] = {&a[0], &a[cols], &a[2 * cols], &a[3 * cols]};
-                double* bs[4] = {&b[0], &b[cols], &b[2 * cols], &b[3 * cols]};
+                std::vector<float> a(4 * cols), b(4 * cols);
+                const float* xs[4] = {&x[0], &x[rows], &x[2 * rows], &x[3 * rows]};
+                float* as[4] = {&a[0], &a[cols], &a[2 * cols], &a[3 * cols]};
+                float* bs[4] = {&b[0], &b[cols], &b[2 * cols], &b[3 * cols]};
                 fast.affine(xs, count, w.data(), init.data(), rows, cols, as);
                 base.affine(xs, count, w.data(), init.data(), rows, cols, bs);
-                for (int k = 0; k < count * cols; ++k) CHECK(std::fabs(a[k] - b[k]) <= 1e-12 * (1 + std::fabs(b[k])));
+                for (int k = 0; k < count * cols; ++k) CHECK(close(a[k], b[k], scale));
             }
             // in place: out[0] == init
-            std::vector<double> inplace = init, ref(cols);
-            const double* x0 = x.data();
-            double* o = inplace.data();
-            double* r = ref.data();
+            std::vector<float> inplace = init, ref(cols);
+            const float* x0 = x.data();
+            float* o = inplace.data();
+            float* r = ref.data();
             fast.affine(&x0, 1, w.data(), inplace.data(), rows, cols, &o);
             base.affine(&x0, 1, w.data(), init.data(), rows, cols, &r);
-            for (int k = 0; k < cols; ++k) CHECK(std::fabs(inplace[k] - ref[k]) <= 1e-12 * (1 + std::fabs(ref[k])));
-            const double d1 = fast.dot(w.data(), w.data(), rows * cols);
-            const double d2 = base.dot(w.data(), w.data(), rows * cols);
-            CHECK(std::fabs(d1 - d2) <= 1e-12 * d2);
+            for (int k = 0; k < cols; ++k) CHECK(close(inplace[k], ref[k], scale));
+            const int m = rows * cols;
+            const float e1 = fast.half_square_of_sum(w.data(), w.data() + m / 2, m / 2);
+            const float e2 = base.half_square_of_sum(w.data(), w.data() + m / 2, m / 2);
+            CHECK(close(e1, e2, 1.0f + e2));
         }
     }
 }
