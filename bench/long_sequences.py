@@ -26,9 +26,8 @@ import numpy as np  # noqa: E402
 
 
 def network(dim: int, seed: int = 0):
-    import keras
-
     import greedy_rae as gr
+    import keras
 
     keras.utils.set_random_seed(seed)
     return gr.merge_network(dim)
@@ -42,16 +41,16 @@ def timed(fn):
 
 def all_pairs(sizes: list[int], dim: int = 32) -> None:
     import fastcluster
-
     import greedy_rae as gr
 
     net = network(dim)
     print(f"\nall pairs, linear network, d={dim}")
-    print(f"{'n':>7} {'greedy_rae (s)':>15} {'fastcluster (s)':>16} {'ratio':>7} {'rescored/scored':>16}")
+    header = ("n", "greedy_rae (s)", "fastcluster (s)", "ratio", "rescored/scored")
+    print(" ".join(f"{h:>{w}}" for h, w in zip(header, (7, 15, 16, 7, 16))))
     for n in sizes:
         x = np.random.default_rng(n).normal(size=(n, dim)).astype(np.float32)
-        ours, tree = timed(lambda: gr.greedy_tree(x, net, "all", scorer="native"))
-        peer, _ = timed(lambda: fastcluster.linkage(x.astype(np.float64), method="centroid"))
+        ours, tree = timed(lambda x=x: gr.greedy_tree(x, net, "all", scorer="native"))
+        peer, _ = timed(lambda x=x: fastcluster.linkage(x.astype(np.float64), method="centroid"))
         extra = tree.stats["pairs_rescored"] / tree.stats["pairs_scored"]
         print(f"{n:>7} {ours:>15.3f} {peer:>16.3f} {ours / peer:>7.2f} {extra:>16.3f}", flush=True)
 
@@ -64,13 +63,18 @@ def big_child(n: int, dim: int) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     seconds, tree = timed(lambda: gr.greedy_tree(x, net, "all", scorer="native"))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"{n:>7} {seconds:>10.1f} s   peak RSS {peak / 2**20:.2f} GiB"
-          f" (TensorFlow and inputs loaded: {before / 2**20:.2f} GiB)   root score {tree.score:.4g}")
+    print(
+        f"{n:>7} {seconds:>10.1f} s   peak RSS {peak / 2**20:.2f} GiB"
+        f" (TensorFlow and inputs loaded: {before / 2**20:.2f} GiB)   root score {tree.score:.4g}"
+    )
 
 
 def big(n: int, dim: int = 32) -> None:
-    print(f"\nall pairs, n={n}, d={dim}: goal peak memory <= 2 GiB (an n x n matrix: "
-          f"{n * n * 8 / 2**30:.0f} GiB)", flush=True)
+    print(
+        f"\nall pairs, n={n}, d={dim}: goal peak memory <= 2 GiB (an n x n matrix: "
+        f"{n * n * 8 / 2**30:.0f} GiB)",
+        flush=True,
+    )
     subprocess.run([sys.executable, __file__, "--child-big", str(n), str(dim)], check=True)
 
 
@@ -102,7 +106,9 @@ def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--child-big":
         big_child(int(sys.argv[2]), int(sys.argv[3]))
         return
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--all", type=int, nargs="*", default=[1000, 3000, 10000, 20000])
     p.add_argument("--big", type=int, nargs="*", default=[100000])
     p.add_argument("--adjacent", type=int, nargs="*", default=[1000000])

@@ -18,11 +18,10 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
+import greedy_rae as gr  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-
-import greedy_rae as gr  # noqa: E402
 from seed_reference import merge, merge_encoder, ts2leafs  # noqa: E402
 
 
@@ -59,7 +58,9 @@ def our_step_seconds(x: np.ndarray, net: keras.Model, steps: int) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--sizes", type=int, nargs="+", default=[20, 40])
     p.add_argument("--reference-steps", type=int, default=2)
     p.add_argument("--steps", type=int, default=200)

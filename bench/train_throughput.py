@@ -21,11 +21,10 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
+import greedy_rae as gr  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-
-import greedy_rae as gr  # noqa: E402
 
 
 def ours(data: list[np.ndarray], dim: int, batch: int, pairs: str) -> float:
@@ -86,7 +85,9 @@ def post(data: list[np.ndarray], dim: int, pairs: str) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--sequences", type=int, default=2048)
     p.add_argument("--leaves", type=int, default=20)
     p.add_argument("--dim", type=int, default=64)
@@ -94,16 +95,25 @@ def main() -> None:
     p.add_argument("--post", type=int, default=2, help="sequences for the post's code (0: skip)")
     args = p.parse_args()
     rng = np.random.default_rng(0)
-    data = [rng.normal(size=(args.leaves, args.dim)).astype(np.float32) for _ in range(args.sequences)]
+    data = [
+        rng.normal(size=(args.leaves, args.dim)).astype(np.float32) for _ in range(args.sequences)
+    ]
     flat = floor(args.sequences, args.leaves, args.dim, args.batch)
-    print(f"{args.sequences} sequences x {args.leaves} leaves, width {args.dim}, batch {args.batch}")
-    print(f"{'pairs':>9} {'greedy_rae (seq/s)':>19} {'TF flat floor (seq/s)':>22} {'floor/ours':>11}"
-          f" {'post (seq/s)':>13}")
+    print(
+        f"{args.sequences} sequences x {args.leaves} leaves, width {args.dim}, batch {args.batch}"
+    )
+    print(
+        f"{'pairs':>9} {'greedy_rae (seq/s)':>19} {'TF flat floor (seq/s)':>22} {'floor/ours':>11}"
+        f" {'post (seq/s)':>13}"
+    )
     for pairs in ("all", "adjacent"):
         ours_rate = ours(data, args.dim, args.batch, pairs)
         post_rate = post(data[: args.post], args.dim, pairs) if args.post else float("nan")
-        print(f"{pairs:>9} {ours_rate:>19.0f} {flat:>22.0f} {flat / ours_rate:>10.2f}x"
-              f" {post_rate:>13.3f}", flush=True)
+        print(
+            f"{pairs:>9} {ours_rate:>19.0f} {flat:>22.0f} {flat / ours_rate:>10.2f}x"
+            f" {post_rate:>13.3f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ import pytest  # noqa: E402
 def random_network():
     """A merge network with random weights and biases, from the reference's builder."""
     import keras
-
     from seed_reference import merge_encoder
 
     def make(dim, seed):

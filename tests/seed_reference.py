@@ -43,7 +43,10 @@ class Node:
 
 
 def ts2leafs(ts):
-    return [Node(i, tf.constant(np.asarray(ts[i], np.float32)[None]), tf.constant(0.0)) for i in range(len(ts))]
+    return [
+        Node(i, tf.constant(np.asarray(ts[i], np.float32)[None]), tf.constant(0.0))
+        for i in range(len(ts))
+    ]
 
 
 def merge(x, m, adjacent=False, n=None, steps=None):
@@ -89,7 +92,10 @@ def reference_gradients(leaves, m, adjacent=False):
         node, _ = merge(ts2leafs(leaves), m, adjacent)
     g = tape.gradient(node.score, m.trainable_variables)
     # one leaf: no merge, so the score does not depend on the weights
-    g = [np.zeros(v.shape, np.float32) if d is None else d.numpy() for d, v in zip(g, m.trainable_variables)]
+    g = [
+        np.zeros(v.shape, np.float32) if d is None else d.numpy()
+        for d, v in zip(g, m.trainable_variables)
+    ]
     return float(node.score), g
 
 

@@ -4,12 +4,11 @@ import os
 import subprocess
 import sys
 
+import greedy_rae as gr
 import numpy as np
 import pytest
-from scipy.cluster.hierarchy import is_valid_linkage
-
-import greedy_rae as gr
 from greedy_rae.cli import post_example
+from scipy.cluster.hierarchy import is_valid_linkage
 from seed_reference import merge_encoder, reference_train
 
 
@@ -175,7 +174,12 @@ def test_fit_history_and_callbacks(tmp_path):
             seen.append(dict(logs))
 
     hist = rae.fit(
-        seqs, epochs=3, batch_size=4, verbose=0, seed=0, validation_data=seqs[:3],
+        seqs,
+        epochs=3,
+        batch_size=4,
+        verbose=0,
+        seed=0,
+        validation_data=seqs[:3],
         callbacks=[Recorder(), keras.callbacks.CSVLogger(str(log))],
     )
     assert len(hist["loss"]) == 3 and len(hist["val_loss"]) == 3
@@ -187,7 +191,9 @@ def test_fit_history_and_callbacks(tmp_path):
 def test_cli_demo():
     out = subprocess.run(
         [sys.executable, "-m", "greedy_rae", "demo", "--steps", "5"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr
     assert "step    1" in out.stdout and "Final tree" in out.stdout

@@ -5,10 +5,9 @@ import signal
 import threading
 import time
 
+import greedy_rae as gr
 import numpy as np
 import pytest
-
-import greedy_rae as gr
 from greedy_rae.builder import build_trees
 
 

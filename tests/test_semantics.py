@@ -1,9 +1,8 @@
 """Trees, scores and gradients held against the post's algorithm (seed_reference)."""
 
+import greedy_rae as gr
 import numpy as np
 import pytest
-
-import greedy_rae as gr
 from greedy_rae.cli import post_example
 from seed_reference import reference_gradients, reference_tree
 

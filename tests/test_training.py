@@ -1,9 +1,8 @@
 """Training at scale: minibatches, checkpoints and resume, verbose output, encoding in batches."""
 
+import greedy_rae as gr
 import numpy as np
 import pytest
-
-import greedy_rae as gr
 from seed_reference import reference_gradients
 
 
@@ -111,4 +110,6 @@ def test_encode_in_batches_matches_one_pass():
     data = seqs(300, seed=9, lo=1, hi=30)
     np.testing.assert_array_equal(rae.encode(data, batch_size=37), rae.encode(data))
     tf_rae = gr.RAE(network=rae.network, pairs="adjacent", scorer="tf")
-    np.testing.assert_allclose(tf_rae.encode(data, batch_size=64), rae.encode(data), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        tf_rae.encode(data, batch_size=64), rae.encode(data), rtol=1e-4, atol=1e-5
+    )

@@ -7,14 +7,13 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from greedy_rae import _core
 from greedy_rae.network import linear_weights, network_dim
 from greedy_rae.tree import Tree
-
-import keras  # noqa: E402  (after network, which quiets TF's start-up logging)
-import tensorflow as tf  # noqa: E402
 
 PAIR_MODES = ("all", "adjacent")
 SCORERS = ("auto", "native", "tf")
@@ -154,7 +153,9 @@ def _tf_scorer(network: keras.Model, dim: int) -> _TFScorer:
     return scorer
 
 
-def _chunked(fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _chunked(
+    fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], a: np.ndarray, b: np.ndarray
+) -> np.ndarray:
     parts = [
         fn(tf.constant(a[s : s + _CHUNK]), tf.constant(b[s : s + _CHUNK])).numpy()
         for s in range(0, len(a), _CHUNK)
@@ -192,7 +193,7 @@ class _PairMemo:
             self.cls[r] = self.classes.setdefault(self.table[r].tobytes(), len(self.classes))
 
     def keys(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        return (self.cls[left] << 32) | self.cls[right]
+        return np.asarray((self.cls[left] << 32) | self.cls[right])
 
     def pair_errors(self, scorer: _TFScorer, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         keys = self.keys(left, right)
@@ -216,7 +217,9 @@ class _PairMemo:
             # a key can repeat within one step: compute it once
             firsts = {keys[k]: k for k in reversed(todo)}
             rows = np.array(sorted(firsts.values()))
-            h = scorer.embed(tf.constant(self.table[left[rows]]), tf.constant(self.table[right[rows]]))
+            h = scorer.embed(
+                tf.constant(self.table[left[rows]]), tf.constant(self.table[right[rows]])
+            )
             h = h.numpy()
             _check_finite(h, "embeddings")
             self.table[node[rows]] = h
@@ -236,7 +239,9 @@ def _build_tf(leaves: list[np.ndarray], network: keras.Model, pairs: str) -> lis
         o = forest.offset(t)
         table[o : o + len(x)] = x
     memo = _PairMemo(table)
-    memo.classify(np.concatenate([forest.offset(t) + np.arange(len(x)) for t, x in enumerate(leaves)]))
+    memo.classify(
+        np.concatenate([forest.offset(t) + np.arange(len(x)) for t, x in enumerate(leaves)])
+    )
     while True:
         left, right = forest.pending()
         if len(left):
@@ -259,7 +264,7 @@ def _build_tf(leaves: list[np.ndarray], network: keras.Model, pairs: str) -> lis
 
 def _build_native(
     leaves: list[np.ndarray],
-    weights: tuple[np.ndarray, ...],
+    weights: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     pairs: str,
     progress: bool,
     threads: int,
@@ -276,7 +281,12 @@ def _build_native(
     _check_finite(roots, "scores")
     _check_finite(np.stack([r[2][-1] for r in results]), "embeddings")
     return [
-        Tree(merges, scores, emb, {"pairs_scored": scored, "pairs_rescored": rescored, "scorer": "native"})
+        Tree(
+            merges,
+            scores,
+            emb,
+            {"pairs_scored": scored, "pairs_rescored": rescored, "scorer": "native"},
+        )
         for merges, scores, emb, scored, rescored in results
     ]
 

@@ -29,7 +29,7 @@ def save(
 ) -> None:
     folder = os.fspath(folder)
     os.makedirs(folder, exist_ok=True)
-    arrays = {f"w{k}": w for k, w in enumerate(weights)}
+    arrays: dict[str, Any] = {f"w{k}": w for k, w in enumerate(weights)}
     arrays.update({f"o{k}": v for k, v in enumerate(optimizer)})
     arrays["state"] = np.array(json.dumps(state))
     fd, tmp = tempfile.mkstemp(suffix=".npz", prefix=".tmp-", dir=folder)
@@ -45,7 +45,9 @@ def save(
         raise
 
 
-def load(folder: str | os.PathLike[str]) -> tuple[list[np.ndarray], list[np.ndarray], dict[str, Any]] | None:
+def load(
+    folder: str | os.PathLike[str],
+) -> tuple[list[np.ndarray], list[np.ndarray], dict[str, Any]] | None:
     """The saved (weights, optimizer variables, state), or None when there is none."""
     path = path_in(folder)
     if not os.path.isfile(path):

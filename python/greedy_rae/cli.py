@@ -22,8 +22,10 @@ def demo(steps: int, pairs: str, seed: int) -> int:
     keras.utils.set_random_seed(seed)
     leaves = post_example()
     rae = gr.RAE(leaves.shape[1], pairs=pairs)
-    print(f"Training on the post's example: {len(leaves)} leaves of width {leaves.shape[1]},"
-          f" pairs={pairs!r}, {steps} Adam steps")
+    print(
+        f"Training on the post's example: {len(leaves)} leaves of width {leaves.shape[1]},"
+        f" pairs={pairs!r}, {steps} Adam steps"
+    )
     for step in range(steps):
         loss = rae.fit([leaves], epochs=1, batch_size=1, verbose=0)["loss"][0]
         if step % 10 == 0 or step == steps - 1:
@@ -35,7 +37,9 @@ def demo(steps: int, pairs: str, seed: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="greedy-rae", description="Greedy recursive autoencoders.")
+    parser = argparse.ArgumentParser(
+        prog="greedy-rae", description="Greedy recursive autoencoders."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="train on the original post's example and print the tree")
     p.add_argument("--steps", type=int, default=100, help="training steps (default 100)")

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import weakref
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
 
 def merge_network(dim: int) -> keras.Model:
@@ -52,7 +49,9 @@ def network_dim(network: keras.Model) -> int:
         raise ValueError("a merge network takes two inputs [a, b]")
     shapes = [tuple(t.shape) for t in inputs]
     if any(len(s) != 2 or s[1] is None for s in shapes) or shapes[0][1] != shapes[1][1]:
-        raise ValueError(f"a merge network takes two (batch, dim) inputs of one width, got {shapes}")
+        raise ValueError(
+            f"a merge network takes two (batch, dim) inputs of one width, got {shapes}"
+        )
     return int(shapes[0][1])
 
 
@@ -119,7 +118,9 @@ def _linear_layers_of(network: keras.Model) -> tuple[Any, Any] | None:
             return None
         h_layer, c_layer, y_layer = (_source(t) for t in network.outputs)
         a_in, b_in = (_source(t) for t in network.inputs)
-        layers = [layer for layer in network.layers if not isinstance(layer, keras.layers.InputLayer)]
+        layers = [
+            layer for layer in network.layers if not isinstance(layer, keras.layers.InputLayer)
+        ]
         if len(layers) != 3 or {id(x) for x in layers} != {id(h_layer), id(c_layer), id(y_layer)}:
             return None
         if not isinstance(c_layer, keras.layers.Concatenate) or c_layer.axis not in (-1, 1):

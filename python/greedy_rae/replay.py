@@ -14,13 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from greedy_rae import _core
 from greedy_rae.tree import Tree
-
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 
 def replay_plan(
@@ -40,9 +39,7 @@ def replay_plan(
         empty = np.zeros(0, dtype=np.int32)
         return np.concatenate(leaves), empty, empty, empty
     merges_all = np.concatenate(merges)
-    created = np.concatenate(
-        [node_offset[k] + n + np.arange(n - 1) for k, n in enumerate(lengths)]
-    )
+    created = np.concatenate([node_offset[k] + n + np.arange(n - 1) for k, n in enumerate(lengths)])
     level = _core.merge_levels(merges_all[:, 0], merges_all[:, 1], created, total_nodes)
 
     # table row of every node: leaves keep their stacked row, merges are
@@ -92,10 +89,14 @@ class Replay:
         self.weights = network.trainable_weights
         self._functions: dict[tuple[int, bool], Any] = {}
 
-    def _loss(self, leaves: tf.Tensor, left: tf.Tensor, right: tf.Tensor, sizes: tf.Tensor, depth: int) -> tf.Tensor:
+    def _loss(
+        self, leaves: tf.Tensor, left: tf.Tensor, right: tf.Tensor, sizes: tf.Tensor, depth: int
+    ) -> tf.Tensor:
         network = self.network
 
-        def level(start: tf.Tensor, size: tf.Tensor, table: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        def level(
+            start: tf.Tensor, size: tf.Tensor, table: tf.Tensor
+        ) -> tuple[tf.Tensor, tf.Tensor]:
             stop = start + size
             a = tf.gather(table, left[start:stop])
             b = tf.gather(table, right[start:stop])
@@ -147,7 +148,9 @@ class Replay:
                 tf.TensorSpec([], tf.float32),
             ]
         )
-        def run(leaves: tf.Tensor, left: tf.Tensor, right: tf.Tensor, sizes: tf.Tensor, count: tf.Tensor) -> Any:
+        def run(
+            leaves: tf.Tensor, left: tf.Tensor, right: tf.Tensor, sizes: tf.Tensor, count: tf.Tensor
+        ) -> Any:
             with tf.GradientTape() as tape:
                 loss = self._loss(leaves, left, right, sizes, key[0]) / count
             grads = tape.gradient(loss, weights)

@@ -8,16 +8,15 @@ import tempfile
 import zipfile
 from typing import Any
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from greedy_rae import checkpoint
 from greedy_rae.builder import as_sequences, build_trees, check_pairs, resolve_scorer
 from greedy_rae.network import merge_network, network_dim
 from greedy_rae.replay import Replay, replay_plan
 from greedy_rae.tree import Tree
-
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 _META = "greedy_rae.json"
 
@@ -67,7 +66,11 @@ class RAE:
     def trees(self, sequences: object, batch_size: int = 1024) -> list[Tree]:
         """Greedy trees of a list of ``(n_i, dim)`` arrays, built ``batch_size`` at a time."""
         seqs = as_sequences(sequences, self.dim)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, (int, np.integer))
+            or batch_size < 1
+        ):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         return self._trees(seqs, batch_size)
 
@@ -195,11 +198,11 @@ class RAE:
                 loss = self._train_step(batch)
                 total += loss * len(batch)
                 cbs.on_train_batch_end(b, {"loss": total / min(len(seqs), (b + 1) * batch_size)})
-            logs = {"loss": total / len(seqs)}
+            logs: dict[str, float] = {"loss": total / len(seqs)}
             if val is not None:
                 logs["val_loss"] = float(np.mean([t.score for t in self._trees(val)]))
-            for key, value in logs.items():
-                history[key].append(value)
+            for key, logged in logs.items():
+                history[key].append(logged)
             if checkpoint_dir is not None:
                 self._checkpoint(checkpoint_dir, run, epoch + 1, rng, history)
             cbs.on_epoch_end(epoch, logs)
@@ -253,9 +256,7 @@ class RAE:
                 )
         shapes = [tuple(w.shape) for w in self.network.get_weights()]
         if [tuple(w.shape) for w in weights] != shapes:
-            raise ValueError(
-                f"the checkpoint in {os.fspath(folder)!r} holds a different network"
-            )
+            raise ValueError(f"the checkpoint in {os.fspath(folder)!r} holds a different network")
         variables = self._optimizer_variables()
         if len(variables) != len(opt) or any(
             tuple(v.shape) != tuple(a.shape) for v, a in zip(variables, opt)
@@ -338,4 +339,6 @@ class RAE:
             with h5py.File(path, "r") as f:
                 if _META in f.attrs:
                     meta = json.loads(f.attrs[_META])
-        return cls(network=network, pairs=meta.get("pairs", "all"), optimizer=optimizer, scorer=scorer)
+        return cls(
+            network=network, pairs=meta.get("pairs", "all"), optimizer=optimizer, scorer=scorer
+        )
