@@ -167,13 +167,22 @@ class Replay:
 
             return loss, tf.cond(finite, apply, lambda: tf.constant(False))
 
-        self._functions[key] = run
-        return run
+        # The concrete function skips matching the arguments to the signature
+        # at every call.
+        concrete = run.get_concrete_function()
+        self._functions[key] = concrete
+        return concrete
 
     def _call(self, plan: tuple[np.ndarray, ...], count: int, train: bool) -> Any:
         leaves, left, right, sizes = plan
         fn = self._function(len(sizes), train)
-        return fn(leaves, left, right, sizes, tf.constant(count, tf.float32))
+        return fn(
+            tf.constant(leaves),
+            tf.constant(left),
+            tf.constant(right),
+            tf.constant(sizes),
+            tf.constant(count, tf.float32),
+        )
 
     def loss_and_gradients(
         self, plan: tuple[np.ndarray, ...], count: int
