@@ -62,6 +62,7 @@ void Forest::submit(const float* errors, std::int64_t m) {
     for (std::int64_t k = 0; k < m; ++k) {
         const Pair& p = pending_[k];
         trees_[p.tree].cache->put(p.left, p.right, errors[k]);
+        ++trees_[p.tree].submitted;
     }
     pending_.clear();
     for (Tree& tree : trees_) {

@@ -53,13 +53,15 @@ public:
     // Per-tree results: (n-1, 2) merges by local id, (n-1) scores.
     const std::vector<std::int64_t>& merges(int t) const { return trees_[t].merges; }
     const std::vector<double>& scores(int t) const { return trees_[t].scores; }
-    std::int64_t pairs_scored(int t) const { return trees_[t].greedy->pairs_scored(); }
+    // Pairs whose errors were submitted: every pair the network scored.
+    std::int64_t pairs_scored(int t) const { return trees_[t].submitted; }
 
 private:
     struct Tree {
         std::unique_ptr<Greedy> greedy;
         std::unique_ptr<CachedScorer> cache;
         bool started = false;
+        std::int64_t submitted = 0;
         std::vector<std::int64_t> merges;
         std::vector<double> scores;
     };

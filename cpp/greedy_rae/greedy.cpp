@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <stdexcept>
@@ -15,9 +16,11 @@ Greedy::Greedy(int n, PairMode mode) : n_(n), mode_(mode), node_at_(n), active_(
         active_[i] = i;
     }
     if (mode_ == PairMode::All) {
-        row_score_.assign(n, 0.0);
-        row_slot_.assign(n, -1);
-        row_node_.assign(n, -1);
+        list_.resize(static_cast<std::size_t>(n) * kRow);
+        list_len_.assign(n, 0);
+        limit_score_.assign(n, 0.0);
+        limit_slot_.assign(n, 0);
+        slot_score_.assign(n, 0.0);
         rows_ = IndexedHeap(n);
     } else {
         prev_.resize(n);
@@ -74,6 +77,56 @@ void Greedy::new_pairs(std::vector<int>& lefts, std::vector<int>& rights) const 
     }
 }
 
+void Greedy::offer(int i, const Partner& p) {
+    Partner* list = &list_[static_cast<std::size_t>(i) * kRow];
+    int& len = list_len_[i];
+    int k = len;
+    if (len == kRow) {
+        const Partner& last = list[kRow - 1];
+        if (!before(p.score, p.slot, last.score, last.slot)) {
+            if (before(p.score, p.slot, limit_score_[i], limit_slot_[i])) {
+                limit_score_[i] = p.score;
+                limit_slot_[i] = p.slot;
+            }
+            return;
+        }
+        // the last entry falls off; a dead one bounds nothing
+        if (alive(last) && before(last.score, last.slot, limit_score_[i], limit_slot_[i])) {
+            limit_score_[i] = last.score;
+            limit_slot_[i] = last.slot;
+        }
+        k = kRow - 1;
+    } else {
+        ++len;
+    }
+    while (k > 0 && before(p.score, p.slot, list[k - 1].score, list[k - 1].slot)) {
+        list[k] = list[k - 1];
+        --k;
+    }
+    list[k] = p;
+}
+
+void Greedy::fill_row(int i, const int* rights, const double* scores, int m) {
+    list_len_[i] = 0;
+    limit_score_[i] = std::numeric_limits<double>::infinity();
+    limit_slot_[i] = std::numeric_limits<int>::max();
+    const Partner* list = &list_[static_cast<std::size_t>(i) * kRow];
+    for (int k = 0; k < m; ++k) {
+        // most pairs lose to the current last entry: check that first
+        if (list_len_[i] == kRow) {
+            const Partner& last = list[kRow - 1];
+            if (!before(scores[k], rights[k], last.score, last.slot)) {
+                if (before(scores[k], rights[k], limit_score_[i], limit_slot_[i])) {
+                    limit_score_[i] = scores[k];
+                    limit_slot_[i] = rights[k];
+                }
+                continue;
+            }
+        }
+        offer(i, {scores[k], rights[k], node_at_[rights[k]]});
+    }
+}
+
 void Greedy::scan_row(PairScorer& scorer, int i, std::int64_t& counter) {
     const int from = rank(i) + 1;
     const int m = static_cast<int>(active_.size()) - from;
@@ -86,14 +139,8 @@ void Greedy::scan_row(PairScorer& scorer, int i, std::int64_t& counter) {
     buf_score_.resize(m);
     scorer.score(buf_left_.data(), buf_right_.data(), m, buf_score_.data());
     counter += m;
-    int best = 0;
-    for (int k = 1; k < m; ++k) {
-        if (buf_score_[k] < buf_score_[best]) best = k;
-    }
-    row_score_[i] = buf_score_[best];
-    row_slot_[i] = buf_right_[best];
-    row_node_[i] = node_at_[buf_right_[best]];
-    rows_.set(i, row_score_[i]);
+    fill_row(i, buf_right_.data(), buf_score_.data(), m);
+    rows_.set(i, list_[static_cast<std::size_t>(i) * kRow].score);
 }
 
 void Greedy::start(PairScorer& scorer, int threads) {
@@ -118,11 +165,7 @@ void Greedy::start(PairScorer& scorer, int threads) {
                         lefts.assign(m, i);
                         for (int k = 0; k < m; ++k) rights[k] = i + 1 + k;
                         scorer.score(lefts.data(), rights.data(), m, scores.data());
-                        const int best = static_cast<int>(
-                            std::min_element(scores.begin(), scores.begin() + m) - scores.begin());
-                        row_score_[i] = scores[best];
-                        row_slot_[i] = rights[best];
-                        row_node_[i] = rights[best];
+                        fill_row(i, rights.data(), scores.data(), m);
                     }
                 } catch (...) {
                     std::lock_guard<std::mutex> lock(mutex);
@@ -132,7 +175,7 @@ void Greedy::start(PairScorer& scorer, int threads) {
         }
         for (std::thread& th : pool) th.join();
         if (error) std::rethrow_exception(error);
-        for (int i = 0; i + 1 < n_; ++i) rows_.set(i, row_score_[i]);
+        for (int i = 0; i + 1 < n_; ++i) rows_.set(i, list_[static_cast<std::size_t>(i) * kRow].score);
         pairs_scored_ += static_cast<std::int64_t>(n_) * (n_ - 1) / 2;
         return;
     }
@@ -152,13 +195,26 @@ Step Greedy::step(PairScorer& scorer) {
     if (mode_ == PairMode::All) {
         while (true) {
             const int i = rows_.top();
-            if (node_at_[row_slot_[i]] == row_node_[i]) {
-                s.left_slot = i;
-                s.right_slot = row_slot_[i];
-                s.score = row_score_[i];
-                break;
+            Partner* list = &list_[static_cast<std::size_t>(i) * kRow];
+            int& len = list_len_[i];
+            int dead = 0;
+            while (dead < len && !alive(list[dead])) ++dead;
+            if (dead > 0) {
+                std::copy(list + dead, list + len, list);
+                len -= dead;
             }
-            scan_row(scorer, i, pairs_rescored_);  // stale: the partner is gone
+            if (len == 0 || !before(list[0].score, list[0].slot, limit_score_[i], limit_slot_[i])) {
+                scan_row(scorer, i, pairs_rescored_);  // stale: nothing certain is left
+                continue;
+            }
+            if (list[0].score != rows_.key(i)) {
+                rows_.set(i, list[0].score);  // the key only grew: look again
+                continue;
+            }
+            s.left_slot = i;
+            s.right_slot = list[0].slot;
+            s.score = list[0].score;
+            break;
         }
         rows_.remove(s.left_slot);
         rows_.remove(s.right_slot);
@@ -182,6 +238,7 @@ Step Greedy::step(PairScorer& scorer) {
     s.node = n_ + steps_;
     node_at_[s.left_slot] = s.node;
     node_at_[s.right_slot] = -1;
+    if (mode_ == PairMode::All) slot_score_[s.left_slot] = s.score;
     // the adjacent mode walks its linked list instead of active_
     if (mode_ == PairMode::All) active_.erase(active_.begin() + rank(s.right_slot));
     last_slot_ = s.left_slot;
@@ -190,45 +247,58 @@ Step Greedy::step(PairScorer& scorer) {
 }
 
 void Greedy::update(PairScorer& scorer) {
-    new_pairs(buf_left_, buf_right_);
-    const int m = static_cast<int>(buf_left_.size());
-    if (m == 0) return;
-    buf_score_.resize(m);
-    scorer.score(buf_left_.data(), buf_right_.data(), m, buf_score_.data());
-    pairs_scored_ += m;
+    if (steps_ == 0 || done()) return;
     const int a = last_slot_;
     const std::int64_t node = node_at_[a];
     if (mode_ == PairMode::Adjacent) {
+        new_pairs(buf_left_, buf_right_);
+        const int m = static_cast<int>(buf_left_.size());
+        buf_score_.resize(m);
+        scorer.score(buf_left_.data(), buf_right_.data(), m, buf_score_.data());
+        pairs_scored_ += m;
         for (int k = 0; k < m; ++k) {
             const int l = buf_left_[k], r = buf_right_[k];
             queue_.push({buf_score_[k], l, node_at_[l], node_at_[r], r});
         }
         return;
     }
-    int best = -1;
-    for (int k = 0; k < m; ++k) {
-        const int l = buf_left_[k];
-        const double sc = buf_score_[k];
-        if (l != a) {
-            // Row l gains the new node as a partner at slot a. A stale row keeps
-            // its lower bound unless the new pair is strictly better.
-            const bool valid = node_at_[row_slot_[l]] == row_node_[l];
-            if (sc < row_score_[l] || (valid && sc == row_score_[l] && a < row_slot_[l])) {
-                row_score_[l] = sc;
-                row_slot_[l] = a;
-                row_node_[l] = node;
-                rows_.set(l, sc);
-            }
-        } else if (best < 0 || sc < buf_score_[best]) {
-            best = k;
+
+    // Rows x < a gain the pair (x, a). Its score is at least score(x) +
+    // score(a) (errors are never negative); when that is past the row's
+    // limit the pair cannot enter the row's list and is not scored now (a
+    // rescan of the row, if it comes, will score it).
+    buf_left_.clear();
+    buf_right_.clear();
+    const double sa = slot_score_[a];
+    for (int x : active_) {
+        if (x >= a) break;
+        const double bound = slot_score_[x] + sa;
+        if (bound > limit_score_[x]) continue;
+        const Partner& last = list_[static_cast<std::size_t>(x) * kRow + kRow - 1];
+        if (list_len_[x] == kRow && bound > last.score) {
+            // every entry stays ahead of the pair: lowering the limit to its
+            // bound keeps them all certain
+            limit_score_[x] = bound;
+            limit_slot_[x] = -1;
+            continue;
         }
+        buf_left_.push_back(x);
+        buf_right_.push_back(a);
     }
-    if (best >= 0) {
-        row_score_[a] = buf_score_[best];
-        row_slot_[a] = buf_right_[best];
-        row_node_[a] = node_at_[buf_right_[best]];
-        rows_.set(a, row_score_[a]);
+    const int m = static_cast<int>(buf_left_.size());
+    if (m > 0) {
+        buf_score_.resize(m);
+        scorer.score(buf_left_.data(), buf_right_.data(), m, buf_score_.data());
+        pairs_scored_ += m;
     }
+    for (int k = 0; k < m; ++k) {
+        const int x = buf_left_[k];
+        offer(x, {buf_score_[k], a, node});
+        const double front = list_[static_cast<std::size_t>(x) * kRow].score;
+        if (front < rows_.key(x)) rows_.set(x, front);
+    }
+    // The new node's own row: every active slot after a.
+    scan_row(scorer, a, pairs_scored_);
 }
 
 }  // namespace greedy_rae

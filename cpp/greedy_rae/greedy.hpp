@@ -8,12 +8,13 @@
 // so the order of the other nodes never changes. Pair (i, j) with i < j in slot
 // order has the node at slot i as its left child.
 //
-// All pairs mode keeps, for every active slot i, the best partner among the
-// slots j > i (Muellner's "generic" algorithm): a row's minimum is exact while
-// its partner is alive and a lower bound once the partner is gone, and a stale
-// row is rescanned only when it reaches the top of the heap. Because a pair's
-// score never changes after it is computed, only the pairs of a new node need
-// scoring after a merge. Adjacent mode keeps the pairs (i, next(i)) in a heap
+// All pairs mode keeps, for every active slot i, its few best partners among
+// the slots j > i, in the spirit of Muellner's "generic" algorithm: the row's
+// list holds its kRow lowest pairs and a limit below which no pair outside the
+// list can be; the first live entry is the row's exact minimum while it is
+// under the limit, and the row is rescanned only when it reaches the top of
+// the heap without one. Because a pair's score never changes after it is
+// computed, only the pairs of a new node need scoring after a merge. Adjacent mode keeps the pairs (i, next(i)) in a heap
 // with lazy deletion.
 #pragma once
 
@@ -65,10 +66,15 @@ public:
     void start(PairScorer& scorer, int threads = 1);
     // Pops the best pair, applies the merge and returns it.
     Step step(PairScorer& scorer);
-    // Scores the pairs of the node the last step created.
+    // Scores the pairs of the node the last step created (in all pairs mode,
+    // those that can still matter; a scorer fed from outside must have all
+    // of new_pairs() ready).
     void update(PairScorer& scorer);
 
-    // Pairs scored for the first time; pairs scored again by stale-row rescans.
+    // Pairs scored by the first scans and after each merge; pairs scored by
+    // rescans of stale rows. In all pairs mode the first count is at most
+    // (n-1)^2: a new node's pair is skipped when its lower bound
+    // score(left) + score(right) shows that it cannot change its row.
     std::int64_t pairs_scored() const { return pairs_scored_; }
     std::int64_t pairs_rescored() const { return pairs_rescored_; }
 
@@ -86,7 +92,24 @@ private:
         }
     };
 
+    // One entry of a row's list: the pair (row, slot) and the node then at slot.
+    struct Partner {
+        double score;
+        int slot;
+        std::int64_t node;
+    };
+    static constexpr int kRow = 4;
+
+    static bool before(double s1, int j1, double s2, int j2) {
+        return s1 < s2 || (s1 == s2 && j1 < j2);
+    }
+    bool alive(const Partner& p) const { return node_at_[p.slot] == p.node; }
+    // Inserts into row i's list, keeping its kRow lowest; what falls off
+    // lowers the row's limit.
+    void offer(int i, const Partner& p);
     void scan_row(PairScorer& scorer, int i, std::int64_t& counter);
+    // Sets row i's list from the scores of (i, rights[k]), k < m.
+    void fill_row(int i, const int* rights, const double* scores, int m);
     int rank(int slot) const;  // position of an active slot in active_
 
     int n_;
@@ -98,10 +121,14 @@ private:
     std::vector<std::int64_t> node_at_;  // slot -> node id, -1 when empty
     std::vector<int> active_;            // occupied slots, increasing (all pairs mode)
 
-    // all pairs: the row minimum of each active slot
-    std::vector<double> row_score_;
-    std::vector<int> row_slot_;
-    std::vector<std::int64_t> row_node_;
+    // all pairs: each row's list (kRow entries a row), its length and limit:
+    // every pair of the row outside the list is at or after (limit score,
+    // limit slot). And each slot's node score.
+    std::vector<Partner> list_;
+    std::vector<int> list_len_;
+    std::vector<double> limit_score_;
+    std::vector<int> limit_slot_;
+    std::vector<double> slot_score_;
     IndexedHeap rows_;
     std::vector<int> buf_left_, buf_right_;
     std::vector<double> buf_score_;

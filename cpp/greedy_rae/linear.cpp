@@ -47,7 +47,7 @@ void LinearModel::split(const float* const* x, int count, float* const* u, float
 LinearScorer::LinearScorer(const LinearModel& model, float* embeddings, int n,
                            const std::atomic<bool>* cancel)
     : model_(model), d_(model.dim()), cancel_(cancel), emb_(embeddings),
-      uv_(static_cast<std::size_t>(n) * 4 * d_), s_(n, 0.0) {
+      u_(static_cast<std::size_t>(n) * 2 * d_), v_(static_cast<std::size_t>(n) * 2 * d_), s_(n, 0.0) {
     // the leaves four at a time: the weights stream past once per four
     for (int i = 0; i < n; i += 4) {
         set_nodes(i, std::min(4, n - i), emb_ + static_cast<std::size_t>(i) * d_);
@@ -61,8 +61,8 @@ void LinearScorer::set_nodes(int slot, int count, const float* x) {
     float* v[4];
     for (int r = 0; r < count; ++r) {
         rows[r] = x + static_cast<std::size_t>(r) * d;
-        u[r] = &uv_[static_cast<std::size_t>(slot + r) * 2 * d2];
-        v[r] = u[r] + d2;
+        u[r] = &u_[static_cast<std::size_t>(slot + r) * d2];
+        v[r] = &v_[static_cast<std::size_t>(slot + r) * d2];
     }
     model_.split(rows, count, u, v);
 }
@@ -70,12 +70,13 @@ void LinearScorer::set_nodes(int slot, int count, const float* x) {
 void LinearScorer::score(const int* lefts, const int* rights, int m, double* out) {
     if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) throw Cancelled();
     const int d2 = 2 * d_;
-    const float* uv = uv_.data();
+    const float* us = u_.data();
+    const float* vs = v_.data();
     const auto error = model_.kernels().half_square_of_sum;
     for (int k = 0; k < m; ++k) {
         const int i = lefts[k], j = rights[k];
-        const float* u = uv + static_cast<std::size_t>(i) * 2 * d2;
-        const float* v = uv + static_cast<std::size_t>(j) * 2 * d2 + d2;
+        const float* u = us + static_cast<std::size_t>(i) * d2;
+        const float* v = vs + static_cast<std::size_t>(j) * d2;
         out[k] = (static_cast<double>(error(u, v, d2)) + s_[i]) + s_[j];
     }
 }

@@ -76,7 +76,8 @@ private:
     int d_;
     const std::atomic<bool>* cancel_;
     float* emb_;
-    std::vector<float> uv_;  // (n, 4d): U then V, by slot
+    // (n, 2d) each, by slot; apart, so that a row scan streams only the V's
+    std::vector<float> u_, v_;
     std::vector<double> s_;  // node score by slot
 };
 

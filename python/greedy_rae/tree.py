@@ -23,10 +23,13 @@ class Tree:
     embeddings : numpy.ndarray
         float32 ``(2n-1, dim)``: every node's embedding, leaves first.
     stats : dict
-        ``pairs_scored``: pairs scored for the first time (``(n-1)**2`` in all
-        pairs mode); ``pairs_rescored``: already scored pairs computed again
-        (the native scorer rescans a stale best-partner row instead of keeping
-        an n x n matrix); ``scorer``: ``"native"`` or ``"tf"``.
+        ``pairs_scored``: pair scores computed when the candidates appear: in
+        all pairs mode exactly ``(n-1)**2`` with the TF scorer (its cache keeps
+        each one), at most that with the native scorer (it skips the new pairs
+        that the lower bound ``score(left) + score(right)`` rules out); at most
+        ``3n`` in adjacent mode. ``pairs_rescored``: pairs computed again when the
+        native scorer rescans a stale best-partner row instead of keeping an
+        n x n matrix (0 for TF). ``scorer``: ``"native"`` or ``"tf"``.
     """
 
     def __init__(
