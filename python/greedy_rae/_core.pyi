@@ -33,7 +33,6 @@ def build_linear_batch(
 ) -> list[
     tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float32], int, int]
 ]: ...
-
 def merge_levels(
     left: npt.ArrayLike, right: npt.ArrayLike, node: npt.ArrayLike, total_nodes: int
 ) -> npt.NDArray[np.int32]: ...
