@@ -60,13 +60,14 @@ def replay_plan(
 
 
 # Trees up to this depth replay in an unrolled graph, traced once per depth
-# bucket (a power of two; empty levels pad it). Deeper ones use a while loop,
+# bucket (empty levels pad it). Deeper ones use a while loop,
 # whose per-iteration overhead is larger but which is traced only once.
 _UNROLL = 64
 
 
 def _bucket(depth: int) -> int:
-    return 1 << max(0, depth - 1).bit_length()
+    # multiples of four: at most three empty levels, at most 16 traces
+    return max(4, -(-depth // 4) * 4)
 
 
 class Replay:
