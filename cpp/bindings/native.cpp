@@ -91,6 +91,9 @@ py::list build_linear_batch(const std::vector<FloatArray>& leaves, const DoubleA
     } catch (const Cancelled&) {
         if (interrupt) throw std::move(*interrupt);
         throw;
+    } catch (const NonFinite& e) {
+        PyErr_SetString(PyExc_FloatingPointError, e.what());
+        throw py::error_already_set();
     }
     if (!progress.is_none()) progress(merged.load());
     for (int t = 0; t < count; ++t) {

@@ -1,6 +1,7 @@
 #include "greedy_rae/linear.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace greedy_rae {
 
@@ -77,7 +78,9 @@ void LinearScorer::score(const int* lefts, const int* rights, int m, double* out
         const int i = lefts[k], j = rights[k];
         const float* u = us + static_cast<std::size_t>(i) * d2;
         const float* v = vs + static_cast<std::size_t>(j) * d2;
-        out[k] = (static_cast<double>(error(u, v, d2)) + s_[i]) + s_[j];
+        const float e = error(u, v, d2);
+        if (!std::isfinite(e)) throw NonFinite();
+        out[k] = (static_cast<double>(e) + s_[i]) + s_[j];
     }
 }
 

@@ -30,6 +30,12 @@ struct LinearWeights {
     std::vector<double> b2;  // (2d)
 };
 
+// Thrown when a pair's error is NaN or infinite: the weights have diverged
+// (or overflowed), and no greedy choice is meaningful.
+struct NonFinite : std::domain_error {
+    NonFinite() : std::domain_error("the merge network produced a non-finite reconstruction error") {}
+};
+
 // Thrown from inside a build when its cancel flag is raised.
 struct Cancelled : std::runtime_error {
     Cancelled() : std::runtime_error("build cancelled") {}

@@ -233,6 +233,29 @@ static void test_linear_model() {
     for (int j = 0; j < d; ++j) CHECK(std::fabs(emb[2 * d + j] - h[j]) <= 1e-5 * (1 + std::fabs(h[j])));
 }
 
+static void test_non_finite_weights_stop_the_build() {
+    LinearWeights w;
+    w.dim = 2;
+    w.w1 = {1, 0, 0, 1, 0, 0, 0, 0};
+    w.b1 = {0, 0};
+    w.w2 = {1, 0, 0, 0, 0, 1, 0, 0};
+    w.b2 = {0, 0, 0, NAN};
+    LinearModel model(w);
+    for (PairMode mode : {PairMode::All, PairMode::Adjacent}) {
+        std::vector<float> emb(2 * 5 * 2 - 2);
+        for (std::size_t k = 0; k < 10; ++k) emb[k] = static_cast<float>(k);
+        std::vector<std::int64_t> merges(8);
+        std::vector<double> scores(4);
+        bool threw = false;
+        try {
+            build_linear(model, mode, 5, emb.data(), merges.data(), scores.data());
+        } catch (const NonFinite&) {
+            threw = true;
+        }
+        CHECK(threw);
+    }
+}
+
 static void test_run_batch_cancel() {
     std::atomic<bool> cancel{false};
     std::atomic<int> ran{0};
@@ -317,6 +340,7 @@ int main() {
     test_forest_matches_greedy();
     test_linear_model();
     test_run_batch_cancel();
+    test_non_finite_weights_stop_the_build();
     if (failures != 0) {
         std::fprintf(stderr, "%d checks failed\n", failures);
         return 1;
