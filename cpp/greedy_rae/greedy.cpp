@@ -77,24 +77,26 @@ void Greedy::new_pairs(std::vector<int>& lefts, std::vector<int>& rights) const 
     }
 }
 
+void Greedy::lower_limit(int i, double score, int slot) {
+    if (before(score, slot, limit_score_[i], limit_slot_[i])) {
+        limit_score_[i] = score;
+        limit_slot_[i] = slot;
+    }
+}
+
 void Greedy::offer(int i, const Partner& p) {
     Partner* list = &list_[static_cast<std::size_t>(i) * kRow];
     int& len = list_len_[i];
     int k = len;
     if (len == kRow) {
+        // most offers lose to the last entry: check that first
         const Partner& last = list[kRow - 1];
         if (!before(p.score, p.slot, last.score, last.slot)) {
-            if (before(p.score, p.slot, limit_score_[i], limit_slot_[i])) {
-                limit_score_[i] = p.score;
-                limit_slot_[i] = p.slot;
-            }
+            lower_limit(i, p.score, p.slot);
             return;
         }
         // the last entry falls off; a dead one bounds nothing
-        if (alive(last) && before(last.score, last.slot, limit_score_[i], limit_slot_[i])) {
-            limit_score_[i] = last.score;
-            limit_slot_[i] = last.slot;
-        }
+        if (alive(last)) lower_limit(i, last.score, last.slot);
         k = kRow - 1;
     } else {
         ++len;
@@ -110,21 +112,7 @@ void Greedy::fill_row(int i, const int* rights, const double* scores, int m) {
     list_len_[i] = 0;
     limit_score_[i] = std::numeric_limits<double>::infinity();
     limit_slot_[i] = std::numeric_limits<int>::max();
-    const Partner* list = &list_[static_cast<std::size_t>(i) * kRow];
-    for (int k = 0; k < m; ++k) {
-        // most pairs lose to the current last entry: check that first
-        if (list_len_[i] == kRow) {
-            const Partner& last = list[kRow - 1];
-            if (!before(scores[k], rights[k], last.score, last.slot)) {
-                if (before(scores[k], rights[k], limit_score_[i], limit_slot_[i])) {
-                    limit_score_[i] = scores[k];
-                    limit_slot_[i] = rights[k];
-                }
-                continue;
-            }
-        }
-        offer(i, {scores[k], rights[k], node_at_[rights[k]]});
-    }
+    for (int k = 0; k < m; ++k) offer(i, {scores[k], rights[k], node_at_[rights[k]]});
 }
 
 void Greedy::scan_row(PairScorer& scorer, int i, std::int64_t& counter) {
@@ -238,9 +226,11 @@ Step Greedy::step(PairScorer& scorer) {
     s.node = n_ + steps_;
     node_at_[s.left_slot] = s.node;
     node_at_[s.right_slot] = -1;
-    if (mode_ == PairMode::All) slot_score_[s.left_slot] = s.score;
-    // the adjacent mode walks its linked list instead of active_
-    if (mode_ == PairMode::All) active_.erase(active_.begin() + rank(s.right_slot));
+    if (mode_ == PairMode::All) {
+        slot_score_[s.left_slot] = s.score;
+        // the adjacent mode walks its linked list instead of active_
+        active_.erase(active_.begin() + rank(s.right_slot));
+    }
     last_slot_ = s.left_slot;
     ++steps_;
     return s;

@@ -14,8 +14,8 @@
 // list can be; the first live entry is the row's exact minimum while it is
 // under the limit, and the row is rescanned only when it reaches the top of
 // the heap without one. Because a pair's score never changes after it is
-// computed, only the pairs of a new node need scoring after a merge. Adjacent mode keeps the pairs (i, next(i)) in a heap
-// with lazy deletion.
+// computed, only the pairs of a new node need scoring after a merge.
+// Adjacent mode keeps the pairs (i, next(i)) in a heap with lazy deletion.
 #pragma once
 
 #include <cstdint>
@@ -107,6 +107,8 @@ private:
     // Inserts into row i's list, keeping its kRow lowest; what falls off
     // lowers the row's limit.
     void offer(int i, const Partner& p);
+    // Lowers row i's limit to (score, slot) when that comes first.
+    void lower_limit(int i, double score, int slot);
     void scan_row(PairScorer& scorer, int i, std::int64_t& counter);
     // Sets row i's list from the scores of (i, rights[k]), k < m.
     void fill_row(int i, const int* rights, const double* scores, int m);
