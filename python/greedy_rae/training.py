@@ -21,6 +21,11 @@ from greedy_rae.tree import Tree
 _META = "greedy_rae.json"
 
 
+def _check_positive(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
 class RAE:
     """Greedy recursive autoencoder.
 
@@ -66,12 +71,7 @@ class RAE:
     def trees(self, sequences: object, batch_size: int = 1024) -> list[Tree]:
         """Greedy trees of a list of ``(n_i, dim)`` arrays, built ``batch_size`` at a time."""
         seqs = as_sequences(sequences, self.dim)
-        if (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, (int, np.integer))
-            or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        _check_positive("batch_size", batch_size)
         return self._trees(seqs, batch_size)
 
     def encode(self, sequences: object, batch_size: int = 1024) -> np.ndarray:
@@ -103,7 +103,7 @@ class RAE:
 
     def evaluate(self, sequences: object) -> float:
         """Mean root score of the sequences under the current weights."""
-        return float(np.mean([t.score for t in self.trees(sequences)]))
+        return self._mean_score(as_sequences(sequences, self.dim))
 
     def fit(
         self,
@@ -156,9 +156,8 @@ class RAE:
         """
         seqs = as_sequences(sequences, self.dim)
         val = None if validation_data is None else as_sequences(validation_data, self.dim)
-        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        _check_positive("epochs", epochs)
+        _check_positive("batch_size", batch_size)
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         rng = np.random.default_rng(seed)
@@ -200,7 +199,7 @@ class RAE:
                 cbs.on_train_batch_end(b, {"loss": total / min(len(seqs), (b + 1) * batch_size)})
             logs: dict[str, float] = {"loss": total / len(seqs)}
             if val is not None:
-                logs["val_loss"] = float(np.mean([t.score for t in self._trees(val)]))
+                logs["val_loss"] = self._mean_score(val)
             for key, logged in logs.items():
                 history[key].append(logged)
             if checkpoint_dir is not None:
@@ -271,6 +270,9 @@ class RAE:
         for key in history:
             history[key].extend(state["history"].get(key, []))
         return int(state["epoch"])
+
+    def _mean_score(self, seqs: list[np.ndarray]) -> float:
+        return float(np.mean([t.score for t in self._trees(seqs)]))
 
     def _trees(self, seqs: list[np.ndarray], batch_size: int = 1024) -> list[Tree]:
         out: list[Tree] = []
