@@ -1,5 +1,8 @@
-// The extension module only wires the register_* functions together.
+// The extension module only wires the register_* functions together and maps
+// the core's exceptions to Python's.
 #include <pybind11/pybind11.h>
+
+#include "greedy_rae/engine.hpp"
 
 namespace py = pybind11;
 
@@ -8,7 +11,9 @@ void register_native(py::module_& m);
 void register_levels(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
-    m.doc() = "C++ core of greedy_rae: greedy merge loop, pair caches, native scorer.";
+    m.doc() = "C++ core of greedy_rae: greedy merge engines, pair caches, native scorers.";
+    // a diverged network: no greedy choice is meaningful
+    py::register_exception<greedy_rae::NonFinite>(m, "NonFiniteError", PyExc_FloatingPointError);
     register_forest(m);
     register_native(m);
     register_levels(m);

@@ -5,13 +5,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "greedy_rae/batch.hpp"
-#include "greedy_rae/linear.hpp"
+#include "greedy_rae/model.hpp"
 #include "mode.hpp"
 
 namespace py = pybind11;
@@ -24,54 +23,45 @@ using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>
 
 std::vector<double> values(const DoubleArray& a) { return {a.data(), a.data() + a.size()}; }
 
-py::list build_linear_batch(const std::vector<FloatArray>& leaves, const DoubleArray& w1,
+py::list build_native_batch(const std::vector<FloatArray>& leaves, const DoubleArray& w1,
                             const DoubleArray& b1, const DoubleArray& w2, const DoubleArray& b2,
-                            const std::string& pairs, int threads, const py::object& progress) {
-    LinearWeights w;
-    w.dim = static_cast<int>(b1.size());
-    w.w1 = values(w1);
-    w.b1 = values(b1);
-    w.w2 = values(w2);
-    w.b2 = values(b2);
-    const LinearModel model(w);
+                            const std::string& activation, bool normalize,
+                            const std::string& decoder_activation,
+                            const std::string& reconstruction, const std::string& pairs,
+                            int threads, const py::object& progress) {
+    NetworkSpec spec;
+    spec.dim = static_cast<int>(b1.size());
+    spec.encoder = parse_activation(activation);
+    spec.normalize = normalize;
+    spec.decoder = parse_activation(decoder_activation);
+    spec.reconstruction = parse_reconstruction(reconstruction);
+    spec.w1 = values(w1);
+    spec.b1 = values(b1);
+    spec.w2 = values(w2);
+    spec.b2 = values(b2);
+    const std::unique_ptr<Network> network = make_network(spec);
     const PairMode mode = parse_pair_mode(pairs);
-    const int d = model.dim();
+    const int d = network->dim();
 
-    const int count = static_cast<int>(leaves.size());
-    std::vector<int> n(count);
-    std::vector<float*> emb(count);
-    std::vector<std::int64_t*> mer(count);
-    std::vector<double*> sco(count);
-    std::vector<BuildStats> stats(count);
+    std::vector<BatchItem> items(leaves.size());
     py::list out;
-    for (int t = 0; t < count; ++t) {
+    for (std::size_t t = 0; t < leaves.size(); ++t) {
         const FloatArray& x = leaves[t];
         if (x.ndim() != 2 || x.shape(1) != d || x.shape(0) < 1) {
             throw std::invalid_argument("each sequence must be a non-empty (n, " + std::to_string(d) +
                                         ") array");
         }
-        n[t] = static_cast<int>(x.shape(0));
-        py::array_t<float> e({static_cast<py::ssize_t>(2 * n[t] - 1), static_cast<py::ssize_t>(d)});
-        py::array_t<std::int64_t> mg({static_cast<py::ssize_t>(n[t] - 1), py::ssize_t{2}});
-        py::array_t<double> sc(static_cast<py::ssize_t>(n[t] - 1));
-        emb[t] = e.mutable_data();
-        std::copy(x.data(), x.data() + x.size(), emb[t]);
-        mer[t] = mg.mutable_data();
-        sco[t] = sc.mutable_data();
+        const py::ssize_t n = x.shape(0);
+        py::array_t<float> e({2 * n - 1, static_cast<py::ssize_t>(d)});
+        py::array_t<std::int64_t> mg({n - 1, py::ssize_t{2}});
+        py::array_t<double> sc(n - 1);
+        std::copy(x.data(), x.data() + x.size(), e.mutable_data());
+        items[t] = {static_cast<int>(n), e.mutable_data(), mg.mutable_data(), sc.mutable_data(), {}};
         out.append(py::make_tuple(mg, sc, e));
     }
 
-    std::atomic<bool> cancel{false};
     std::atomic<std::int64_t> merged{0};
     std::optional<py::error_already_set> interrupt;
-    // Threads left over when there are fewer sequences than threads go to
-    // the first all-pairs scan of each sequence.
-    const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const int scan_threads = std::max(1, (threads > 0 ? threads : hw) / std::max(1, count));
-    auto job = [&](int t) {
-        stats[t] = build_linear(model, mode, n[t], emb[t], mer[t], sco[t], &cancel, &merged,
-                                scan_threads);
-    };
     auto poll = [&]() -> bool {
         py::gil_scoped_acquire gil;
         try {
@@ -87,18 +77,16 @@ py::list build_linear_batch(const std::vector<FloatArray>& leaves, const DoubleA
         // The builds touch no Python object: release the GIL so that other
         // Python threads run and this thread can poll for Ctrl-C meanwhile.
         py::gil_scoped_release nogil;
-        run_batch(count, threads, job, cancel, poll);
+        build_batch(*network, mode, items, threads, merged, poll);
     } catch (const Cancelled&) {
         if (interrupt) throw std::move(*interrupt);
         throw;
-    } catch (const NonFinite& e) {
-        PyErr_SetString(PyExc_FloatingPointError, e.what());
-        throw py::error_already_set();
     }
     if (!progress.is_none()) progress(merged.load());
-    for (int t = 0; t < count; ++t) {
+    for (std::size_t t = 0; t < items.size(); ++t) {
         py::tuple item = out[t];
-        out[t] = py::make_tuple(item[0], item[1], item[2], stats[t].pairs_scored, stats[t].pairs_rescored);
+        out[t] = py::make_tuple(item[0], item[1], item[2], items[t].stats.pairs_scored,
+                                items[t].stats.pairs_rescored);
     }
     return out;
 }
@@ -106,9 +94,10 @@ py::list build_linear_batch(const std::vector<FloatArray>& leaves, const DoubleA
 }  // namespace
 
 void register_native(py::module_& m) {
-    m.def("build_linear_batch", &build_linear_batch, py::arg("leaves"), py::arg("w1"), py::arg("b1"),
-          py::arg("w2"), py::arg("b2"), py::arg("pairs"), py::arg("threads") = 0,
-          py::arg("progress") = py::none(),
-          "Greedy trees of a batch of sequences under the built-in linear merge network.\n"
+    m.def("build_native_batch", &build_native_batch, py::arg("leaves"), py::arg("w1"),
+          py::arg("b1"), py::arg("w2"), py::arg("b2"), py::arg("activation"),
+          py::arg("normalize"), py::arg("decoder_activation"), py::arg("reconstruction"),
+          py::arg("pairs"), py::arg("threads") = 0, py::arg("progress") = py::none(),
+          "Greedy trees of a batch of sequences under a native merge network.\n"
           "Returns, per sequence, (merges, scores, embeddings, pairs_scored, pairs_rescored).");
 }

@@ -8,7 +8,6 @@
 #include <thread>
 #include <vector>
 
-#include "greedy_rae/linear.hpp"
 
 namespace greedy_rae {
 
@@ -58,6 +57,20 @@ void run_batch(int count, int threads, const std::function<void(int)>& job,
     for (std::thread& t : pool) t.join();
     if (error && !cancelled_by_poll) std::rethrow_exception(error);
     if (cancelled_by_poll) throw Cancelled();
+}
+
+void build_batch(const Network& network, PairMode mode, std::vector<BatchItem>& items, int threads,
+                 std::atomic<std::int64_t>& merged, const std::function<bool()>& poll) {
+    const int count = static_cast<int>(items.size());
+    const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int scan_threads = std::max(1, (threads > 0 ? threads : hw) / std::max(1, count));
+    std::atomic<bool> cancel{false};
+    auto job = [&](int t) {
+        BatchItem& it = items[t];
+        it.stats = build(network, mode, it.n, it.embeddings, it.merges, it.scores, &cancel, &merged,
+                         scan_threads);
+    };
+    run_batch(count, threads, job, cancel, poll);
 }
 
 }  // namespace greedy_rae

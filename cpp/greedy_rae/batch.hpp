@@ -1,9 +1,14 @@
 // Runs independent jobs on worker threads while the calling thread stays free
-// to watch for cancellation and report progress.
+// to watch for cancellation and report progress; and a batch of native
+// builds on top of that.
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
+#include <vector>
+
+#include "greedy_rae/model.hpp"
 
 namespace greedy_rae {
 
@@ -14,5 +19,22 @@ namespace greedy_rae {
 // The first exception thrown by a job raises the flag too and is rethrown.
 void run_batch(int count, int threads, const std::function<void(int)>& job,
                std::atomic<bool>& cancel, const std::function<bool()>& poll, int poll_ms = 50);
+
+// One sequence of a batch build: its length, its output buffers (see
+// build()), and the counters of its build once done.
+struct BatchItem {
+    int n = 0;
+    float* embeddings = nullptr;
+    std::int64_t* merges = nullptr;
+    double* scores = nullptr;
+    BuildStats stats;
+};
+
+// Builds every item's tree, sequences spread over `threads` worker threads
+// (0: one per hardware thread) and threads left over given to the first
+// all-pairs scan of each sequence. `merged` counts merges as they happen;
+// poll() is called from this thread as in run_batch.
+void build_batch(const Network& network, PairMode mode, std::vector<BatchItem>& items, int threads,
+                 std::atomic<std::int64_t>& merged, const std::function<bool()>& poll);
 
 }  // namespace greedy_rae

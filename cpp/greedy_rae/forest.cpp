@@ -4,18 +4,13 @@
 
 namespace greedy_rae {
 
-CachedScorer::CachedScorer(int n)
-    : n_(n), matrix_(static_cast<std::size_t>(n) * n, 0.0), node_score_(n, 0.0) {}
+CachedScorer::CachedScorer(int n, PairMode mode)
+    : n_(n), all_(mode == PairMode::All),
+      cache_(static_cast<std::size_t>(bytes(n, mode) / static_cast<std::int64_t>(sizeof(float)))) {}
 
-void CachedScorer::score(const int* lefts, const int* rights, int m, double* out) {
-    for (int k = 0; k < m; ++k) {
-        out[k] = matrix_[static_cast<std::size_t>(lefts[k]) * n_ + rights[k]];
-    }
-}
-
-void CachedScorer::put(int left, int right, double error) {
-    matrix_[static_cast<std::size_t>(left) * n_ + right] =
-        (error + node_score_[left]) + node_score_[right];
+void CachedScorer::errors(const int* lefts, const int* rights, int m, const int* /*counts*/,
+                          float* out) {
+    for (int k = 0; k < m; ++k) out[k] = cache_[index(lefts[k], rights[k])];
 }
 
 Forest::Forest(const std::vector<int>& lengths, PairMode mode) {
@@ -24,10 +19,10 @@ Forest::Forest(const std::vector<int>& lengths, PairMode mode) {
     for (std::size_t t = 0; t < lengths.size(); ++t) {
         const int n = lengths[t];
         Tree& tree = trees_[t];
-        tree.greedy = std::make_unique<Greedy>(n, mode);
-        tree.cache = std::make_unique<CachedScorer>(n);
+        tree.engine = Engine::make(n, mode);
+        tree.cache = std::make_unique<CachedScorer>(n, mode);
         offsets_.push_back(offsets_.back() + 2 * static_cast<std::int64_t>(n) - 1);
-        if (!tree.greedy->done()) {
+        if (!tree.engine->done()) {
             ++unfinished_;
             list_pending(static_cast<int>(t), true);
         }
@@ -36,7 +31,7 @@ Forest::Forest(const std::vector<int>& lengths, PairMode mode) {
 }
 
 void Forest::list_pending(int t, bool initial) {
-    Greedy& g = *trees_[t].greedy;
+    Engine& g = *trees_[t].engine;
     if (initial) {
         g.initial_pairs(buf_l_, buf_r_);
     } else {
@@ -45,14 +40,21 @@ void Forest::list_pending(int t, bool initial) {
     for (std::size_t k = 0; k < buf_l_.size(); ++k) pending_.push_back({t, buf_l_[k], buf_r_[k]});
 }
 
-void Forest::pending(std::vector<std::int64_t>& left, std::vector<std::int64_t>& right) const {
-    left.resize(pending_.size());
-    right.resize(pending_.size());
-    for (std::size_t k = 0; k < pending_.size(); ++k) {
+void Forest::pending(std::vector<std::int64_t>& left, std::vector<std::int64_t>& right,
+                     std::vector<std::int64_t>& left_count,
+                     std::vector<std::int64_t>& right_count) const {
+    const std::size_t m = pending_.size();
+    left.resize(m);
+    right.resize(m);
+    left_count.resize(m);
+    right_count.resize(m);
+    for (std::size_t k = 0; k < m; ++k) {
         const Pair& p = pending_[k];
-        const Greedy& g = *trees_[p.tree].greedy;
+        const Engine& g = *trees_[p.tree].engine;
         left[k] = offsets_[p.tree] + g.node_at(p.left);
         right[k] = offsets_[p.tree] + g.node_at(p.right);
+        left_count[k] = g.count_at(p.left);
+        right_count[k] = g.count_at(p.right);
     }
 }
 
@@ -66,12 +68,12 @@ void Forest::submit(const float* errors, std::int64_t m) {
     }
     pending_.clear();
     for (Tree& tree : trees_) {
-        if (tree.greedy->done()) continue;
+        if (tree.engine->done()) continue;
         if (!tree.started) {
-            tree.greedy->start(*tree.cache);
+            tree.engine->start(*tree.cache);
             tree.started = true;
         } else {
-            tree.greedy->update(*tree.cache);
+            tree.engine->update(*tree.cache);
         }
     }
     awaiting_scores_ = false;
@@ -85,16 +87,15 @@ void Forest::step(std::vector<std::int64_t>& left, std::vector<std::int64_t>& ri
     node.clear();
     for (int t = 0; t < trees(); ++t) {
         Tree& tree = trees_[t];
-        if (tree.greedy->done()) continue;
-        const Step s = tree.greedy->step(*tree.cache);
+        if (tree.engine->done()) continue;
+        const Step s = tree.engine->step(*tree.cache);
         tree.merges.push_back(s.left);
         tree.merges.push_back(s.right);
         tree.scores.push_back(s.score);
-        tree.cache->set_node_score(s.left_slot, s.score);
         left.push_back(offsets_[t] + s.left);
         right.push_back(offsets_[t] + s.right);
         node.push_back(offsets_[t] + s.node);
-        if (tree.greedy->done()) {
+        if (tree.engine->done()) {
             --unfinished_;
         } else {
             list_pending(t, false);

@@ -11,24 +11,32 @@
 #include <memory>
 #include <vector>
 
-#include "greedy_rae/greedy.hpp"
+#include "greedy_rae/engine.hpp"
 
 namespace greedy_rae {
 
-// Keeps the score of every scored pair of one tree in an n x n matrix by
-// slot; pairs are written by the forest and read back by the greedy loop.
+// Keeps the reconstruction error of every scored pair of one tree, written
+// by the forest and read back by the engine: an n x n matrix by slot in all
+// pairs mode (rows are rescanned), one entry per left slot in adjacent mode
+// (a left slot has one right neighbour at a time).
 class CachedScorer : public PairScorer {
 public:
-    explicit CachedScorer(int n);
-    void score(const int* lefts, const int* rights, int m, double* out) override;
-    // Stores a pair's reconstruction error as its full score.
-    void put(int left, int right, double error);
-    void set_node_score(int slot, double s) { node_score_[slot] = s; }
+    CachedScorer(int n, PairMode mode);
+    void errors(const int* lefts, const int* rights, int m, const int* counts,
+                float* out) override;
+    void put(int left, int right, float error) { cache_[index(left, right)] = error; }
+    // Bytes the cache of an n-leaf tree takes.
+    static std::int64_t bytes(std::int64_t n, PairMode mode) {
+        return (mode == PairMode::All ? n * n : n) * static_cast<std::int64_t>(sizeof(float));
+    }
 
 private:
+    std::size_t index(int left, int right) const {
+        return all_ ? static_cast<std::size_t>(left) * n_ + right : static_cast<std::size_t>(left);
+    }
     int n_;
-    std::vector<double> matrix_;
-    std::vector<double> node_score_;
+    bool all_;
+    std::vector<float> cache_;
 };
 
 class Forest {
@@ -40,8 +48,10 @@ public:
     std::int64_t offset(int t) const { return offsets_[t]; }
     std::int64_t total_nodes() const { return offsets_.back(); }
 
-    // Pairs waiting for their reconstruction errors, as global node ids.
-    void pending(std::vector<std::int64_t>& left, std::vector<std::int64_t>& right) const;
+    // Pairs waiting for their reconstruction errors, as global node ids, and
+    // the number of leaves under each node.
+    void pending(std::vector<std::int64_t>& left, std::vector<std::int64_t>& right,
+                 std::vector<std::int64_t>& left_count, std::vector<std::int64_t>& right_count) const;
     std::int64_t pending_count() const { return static_cast<std::int64_t>(pending_.size()); }
     // The errors of the pending pairs, in their order.
     void submit(const float* errors, std::int64_t m);
@@ -58,7 +68,7 @@ public:
 
 private:
     struct Tree {
-        std::unique_ptr<Greedy> greedy;
+        std::unique_ptr<Engine> engine;
         std::unique_ptr<CachedScorer> cache;
         bool started = false;
         std::int64_t submitted = 0;

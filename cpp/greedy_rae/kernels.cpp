@@ -1,4 +1,5 @@
 #include "greedy_rae/kernels.hpp"
+#include "greedy_rae/tanh.hpp"
 
 #include <cstddef>
 
@@ -23,6 +24,23 @@ float half_square_of_sum(const float* x, const float* y, int m) {
     float s = ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
     for (; k < m; ++k) {
         const float e = x[k] + y[k];
+        s += e * e;
+    }
+    return 0.5f * s;
+}
+
+float half_square_of_difference(const float* x, const float* y, int m) {
+    float p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int k = 0;
+    for (; k + 8 <= m; k += 8) {
+        for (int q = 0; q < 8; ++q) {
+            const float e = x[k + q] - y[k + q];
+            p[q] += e * e;
+        }
+    }
+    float s = ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
+    for (; k < m; ++k) {
+        const float e = x[k] - y[k];
         s += e * e;
     }
     return 0.5f * s;
@@ -55,7 +73,8 @@ bool cpu_has_avx2_fma() {
 }  // namespace
 
 const Kernels& portable_kernels() {
-    static const Kernels k{half_square_of_sum, affine, "portable"};
+    static const Kernels k{half_square_of_sum, half_square_of_difference, affine, tanh_loop,
+                           "portable"};
     return k;
 }
 

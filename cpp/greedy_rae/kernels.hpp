@@ -1,5 +1,5 @@
-// The arithmetic kernels of the native scorer, in float32 like the Keras
-// network it stands in for, with a portable version and an AVX2 + FMA
+// The arithmetic kernels of the native scorers, in float32 like the Keras
+// network they stand in for, with a portable version and an AVX2 + FMA
 // version chosen once, at first use, from what the CPU has.
 #pragma once
 
@@ -8,10 +8,15 @@ namespace greedy_rae {
 struct Kernels {
     // |x + y|^2 / 2 over m values
     float (*half_square_of_sum)(const float* x, const float* y, int m);
+    // |x - y|^2 / 2 over m values
+    float (*half_square_of_difference)(const float* x, const float* y, int m);
     // out[r] (cols) = init + x[r] (rows) . w, for r < count, count <= 4;
     // w row-major (rows, cols); init may alias out[0] when count == 1.
     void (*affine)(const float* const* x, int count, const float* w, const float* init, int rows,
                    int cols, float* const* out);
+    // x = tanh(x) over m values (a rational approximation good to a few ulp,
+    // the form TensorFlow's CPU kernels use)
+    void (*tanh)(float* x, int m);
     const char* name;
 };
 

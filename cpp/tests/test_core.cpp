@@ -1,4 +1,5 @@
 // Unit tests of the pure C++ core, run through ctest.
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -9,11 +10,13 @@
 
 #include "greedy_rae/batch.hpp"
 #include "greedy_rae/forest.hpp"
-#include "greedy_rae/greedy.hpp"
+#include "greedy_rae/engine.hpp"
 #include "greedy_rae/heap.hpp"
 #include "greedy_rae/kernels.hpp"
 #include "greedy_rae/levels.hpp"
 #include "greedy_rae/linear.hpp"
+#include "greedy_rae/model.hpp"
+#include "greedy_rae/nonlinear.hpp"
 
 using namespace greedy_rae;
 
@@ -35,16 +38,15 @@ struct Toy {
 
 class ToyScorer : public PairScorer {
 public:
-    ToyScorer(const std::vector<double>& leaves) : value(leaves), score_(leaves.size(), 0.0) {}
-    void score(const int* l, const int* r, int m, double* out) override {
-        for (int k = 0; k < m; ++k) out[k] = (Toy::error(value[l[k]], value[r[k]]) + score_[l[k]]) + score_[r[k]];
+    ToyScorer(const std::vector<double>& leaves) : value(leaves) {}
+    // small integers: exact in float
+    void errors(const int* l, const int* r, int m, const int*, float* out) override {
+        for (int k = 0; k < m; ++k) out[k] = static_cast<float>(Toy::error(value[l[k]], value[r[k]]));
     }
     void merge(const Step& s) {
         value[s.left_slot] = Toy::parent(value[s.left_slot], value[s.right_slot]);
-        score_[s.left_slot] = s.score;
     }
     std::vector<double> value;
-    std::vector<double> score_;
 };
 
 struct Result {
@@ -91,19 +93,19 @@ static Result run_greedy(const std::vector<double>& leaves, PairMode mode, long*
                          long* rescored = nullptr) {
     const int n = static_cast<int>(leaves.size());
     ToyScorer scorer(leaves);
-    Greedy g(n, mode);
-    g.start(scorer, threads);
+    const std::unique_ptr<Engine> g = Engine::make(n, mode);
+    g->start(scorer, threads);
     Result res;
-    while (!g.done()) {
-        const Step s = g.step(scorer);
+    while (!g->done()) {
+        const Step s = g->step(scorer);
         res.merges.push_back(s.left);
         res.merges.push_back(s.right);
         res.scores.push_back(s.score);
         scorer.merge(s);
-        g.update(scorer);
+        g->update(scorer);
     }
-    if (calls) *calls = g.pairs_scored();
-    if (rescored) *rescored = g.pairs_rescored();
+    if (calls) *calls = g->pairs_scored();
+    if (rescored) *rescored = g->pairs_rescored();
     return res;
 }
 
@@ -168,7 +170,8 @@ static void test_forest_matches_greedy() {
         }
         std::vector<std::int64_t> l, r, node;
         while (true) {
-            forest.pending(l, r);
+            std::vector<std::int64_t> lc, rc;
+            forest.pending(l, r, lc, rc);
             std::vector<float> err(l.size());
             for (std::size_t k = 0; k < l.size(); ++k) err[k] = static_cast<float>(Toy::error(value[l[k]], value[r[k]]));
             forest.submit(err.data(), static_cast<std::int64_t>(err.size()));
@@ -192,55 +195,111 @@ static void test_forest_matches_greedy() {
     }
 }
 
-static void test_linear_model() {
-    const int d = 3;
-    std::mt19937 rng(3);
-    std::normal_distribution<double> g;
-    LinearWeights w;
+static NetworkSpec random_spec(int d, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<double> g(0.0, 0.5);
+    NetworkSpec w;
     w.dim = d;
     for (int k = 0; k < 2 * d * d; ++k) w.w1.push_back(g(rng));
     for (int k = 0; k < d; ++k) w.b1.push_back(g(rng));
     for (int k = 0; k < 2 * d * d; ++k) w.w2.push_back(g(rng));
     for (int k = 0; k < 2 * d; ++k) w.b2.push_back(g(rng));
-    LinearModel model(w);
-    std::vector<float> leaves = {1, 2, 3, -1, 0.5f, 2};
-    LinearScorer scorer(model, leaves.data(), 2);
-    int l = 0, r = 1;
-    double got = 0;
-    scorer.score(&l, &r, 1, &got);
-    // direct forward: h = c W1 + b1, y = h W2 + b2, error = |y - c|^2 / 2
-    double c[6], h[3], want = 0;
-    for (int k = 0; k < 6; ++k) c[k] = leaves[k];
-    for (int j = 0; j < d; ++j) {
-        h[j] = w.b1[j];
-        for (int k = 0; k < 2 * d; ++k) h[j] += c[k] * w.w1[k * d + j];
+    return w;
+}
+
+static double act(Activation f, double x) {
+    if (f == Activation::Tanh) return std::tanh(x);
+    if (f == Activation::Relu) return x > 0 ? x : 0;
+    return x;
+}
+
+// The network's forward in double, straight from its definition: the parent
+// h and the reconstruction error of (a, b) with n1, n2 leaves under them.
+static double direct_error(const NetworkSpec& w, const float* a, const float* b, int n1, int n2,
+                           std::vector<double>& h) {
+    const int d = w.dim;
+    std::vector<double> c(2 * d);
+    for (int k = 0; k < d; ++k) {
+        c[k] = a[k];
+        c[d + k] = b[k];
     }
+    h.assign(d, 0.0);
+    double norm = 0;
+    for (int j = 0; j < d; ++j) {
+        double z = w.b1[j];
+        for (int k = 0; k < 2 * d; ++k) z += c[k] * w.w1[k * d + j];
+        h[j] = act(w.encoder, z);
+        norm += h[j] * h[j];
+    }
+    if (w.normalize) {
+        // as Keras: a zero vector stays zero
+        for (double& v : h) v /= std::max(std::sqrt(norm), 1e-12);
+    }
+    double e1 = 0, e2 = 0;
     for (int j = 0; j < 2 * d; ++j) {
         double y = w.b2[j];
         for (int k = 0; k < d; ++k) y += h[k] * w.w2[k * 2 * d + j];
-        want += 0.5 * (y - c[j]) * (y - c[j]);
+        y = act(w.decoder, y);
+        (j < d ? e1 : e2) += 0.5 * (y - c[j]) * (y - c[j]);
     }
-    CHECK(std::fabs(got - want) <= 1e-5 * std::fabs(want));  // float32 arithmetic
+    if (w.reconstruction == Reconstruction::Weighted) return (n1 * e1 + n2 * e2) / (n1 + n2);
+    return e1 + e2;
+}
 
-    // The whole build: the embedding of the root is h of the two leaves.
-    std::vector<float> emb(3 * d);
-    std::copy(leaves.begin(), leaves.end(), emb.begin());
-    std::int64_t merges[2];
-    double scores[1];
-    build_linear(model, PairMode::All, 2, emb.data(), merges, scores);
-    CHECK(merges[0] == 0 && merges[1] == 1);
-    CHECK(std::fabs(scores[0] - want) <= 1e-5 * std::fabs(want));
-    for (int j = 0; j < d; ++j) CHECK(std::fabs(emb[2 * d + j] - h[j]) <= 1e-5 * (1 + std::fabs(h[j])));
+static void test_native_networks() {
+    const int d = 5;
+    std::mt19937 rng(9);
+    std::normal_distribution<float> g;
+    std::vector<float> leaves(3 * d);
+    for (float& v : leaves) v = g(rng);
+    const Activation acts[] = {Activation::Linear, Activation::Tanh, Activation::Relu};
+    int cases = 0;
+    for (Activation enc : acts) {
+        for (Activation dec : acts) {
+            for (bool normalize : {false, true}) {
+                for (Reconstruction rec : {Reconstruction::Plain, Reconstruction::Weighted}) {
+                    NetworkSpec w = random_spec(d, 100 + cases++);
+                    w.encoder = enc;
+                    w.decoder = dec;
+                    w.normalize = normalize;
+                    w.reconstruction = rec;
+                    const std::unique_ptr<Network> net = make_network(w);
+                    const bool linear = enc == Activation::Linear && dec == Activation::Linear && !normalize;
+                    CHECK(linear == (dynamic_cast<const LinearModel*>(net.get()) != nullptr));
+                    // pair errors, with leaf counts 2 and 5 under the children
+                    std::vector<float> emb(5 * d);
+                    std::copy(leaves.begin(), leaves.end(), emb.begin());
+                    const std::unique_ptr<NodeScorer> scorer = net->scorer(emb.data(), 3, nullptr);
+                    const int counts[3] = {2, 5, 1};
+                    const int l[6] = {0, 0, 1, 1, 0, 2}, r[6] = {1, 2, 2, 0, 1, 1};
+                    float got[6];
+                    scorer->errors(l, r, 6, counts, got);
+                    std::vector<double> h;
+                    for (int k = 0; k < 6; ++k) {
+                        const double want = direct_error(w, &leaves[l[k] * d], &leaves[r[k] * d],
+                                                         counts[l[k]], counts[r[k]], h);
+                        CHECK(std::fabs(got[k] - want) <= 1e-4 * (1 + std::fabs(want)));
+                    }
+                    // a whole build of three leaves: the merged embedding is h of its children
+                    std::int64_t merges[4];
+                    double scores[2];
+                    build(*net, PairMode::All, 3, emb.data(), merges, scores);
+                    direct_error(w, &emb[merges[0] * d], &emb[merges[1] * d], 1, 1, h);
+                    for (int j = 0; j < d; ++j) CHECK(std::fabs(emb[3 * d + j] - h[j]) <= 1e-4 * (1 + std::fabs(h[j])));
+                    CHECK(scores[1] >= scores[0]);
+                }
+            }
+        }
+    }
 }
 
 static void test_non_finite_weights_stop_the_build() {
-    LinearWeights w;
+    NetworkSpec w;
     w.dim = 2;
     w.w1 = {1, 0, 0, 1, 0, 0, 0, 0};
     w.b1 = {0, 0};
     w.w2 = {1, 0, 0, 0, 0, 1, 0, 0};
     w.b2 = {0, 0, 0, NAN};
-    LinearModel model(w);
     for (PairMode mode : {PairMode::All, PairMode::Adjacent}) {
         std::vector<float> emb(2 * 5 * 2 - 2);
         for (std::size_t k = 0; k < 10; ++k) emb[k] = static_cast<float>(k);
@@ -248,12 +307,19 @@ static void test_non_finite_weights_stop_the_build() {
         std::vector<double> scores(4);
         bool threw = false;
         try {
-            build_linear(model, mode, 5, emb.data(), merges.data(), scores.data());
+            // the linear form in one mode, the general one in the other
+            w.encoder = mode == PairMode::All ? Activation::Linear : Activation::Tanh;
+            build(*make_network(w), mode, 5, emb.data(), merges.data(), scores.data());
         } catch (const NonFinite&) {
             threw = true;
         }
         CHECK(threw);
     }
+}
+
+static void test_forest_adjacent_cache_is_linear() {
+    CHECK(CachedScorer::bytes(100000, PairMode::Adjacent) == 400000);
+    CHECK(CachedScorer::bytes(1000, PairMode::All) == 4000000);
 }
 
 static void test_run_batch_cancel() {
@@ -328,17 +394,37 @@ static void test_kernels_agree() {
             const float e1 = fast.half_square_of_sum(w.data(), w.data() + m / 2, m / 2);
             const float e2 = base.half_square_of_sum(w.data(), w.data() + m / 2, m / 2);
             CHECK(close(e1, e2, 1.0f + e2));
+            const float f1 = fast.half_square_of_difference(w.data(), w.data() + m / 2, m / 2);
+            const float f2 = base.half_square_of_difference(w.data(), w.data() + m / 2, m / 2);
+            CHECK(close(f1, f2, 1.0f + f2));
+        }
+    }
+}
+
+static void test_tanh() {
+    // both versions against the C library, over the whole range and past the clamp
+    std::vector<float> x;
+    for (float v = -12.0f; v <= 12.0f; v += 0.00731f) x.push_back(v);
+    x.push_back(0.0f);
+    x.push_back(1e-5f);
+    for (const Kernels* k : {&kernels(), &portable_kernels()}) {
+        std::vector<float> y = x;
+        k->tanh(y.data(), static_cast<int>(y.size()));
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            CHECK(std::fabs(y[i] - std::tanh(x[i])) <= 4e-7f);
         }
     }
 }
 
 int main() {
+    test_tanh();
     test_kernels_agree();
     test_levels();
     test_heap();
     test_greedy_against_brute_force();
     test_forest_matches_greedy();
-    test_linear_model();
+    test_native_networks();
+    test_forest_adjacent_cache_is_linear();
     test_run_batch_cancel();
     test_non_finite_weights_stop_the_build();
     if (failures != 0) {

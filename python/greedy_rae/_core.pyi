@@ -12,7 +12,11 @@ class Forest:
     @property
     def total_nodes(self) -> int: ...
     def offset(self, tree: int) -> int: ...
-    def pending(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+    def pending(
+        self,
+    ) -> tuple[
+        npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
+    ]: ...
     def submit(self, errors: npt.ArrayLike) -> None: ...
     def step(
         self,
@@ -21,12 +25,18 @@ class Forest:
     def scores(self, tree: int) -> npt.NDArray[np.float64]: ...
     def pairs_scored(self, tree: int) -> int: ...
 
-def build_linear_batch(
+class NonFiniteError(FloatingPointError): ...
+
+def build_native_batch(
     leaves: Sequence[npt.NDArray[np.float32]],
     w1: npt.ArrayLike,
     b1: npt.ArrayLike,
     w2: npt.ArrayLike,
     b2: npt.ArrayLike,
+    activation: str,
+    normalize: bool,
+    decoder_activation: str,
+    reconstruction: str,
     pairs: str,
     threads: int = 0,
     progress: Callable[[int], object] | None = None,

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from greedy_rae import _core
-from greedy_rae.network import linear_weights, network_dim
+from greedy_rae.network import NativeSpec, native_spec, network_dim
 from greedy_rae.tree import Tree
 
 PAIR_MODES = ("all", "adjacent")
 SCORERS = ("auto", "native", "tf")
+RECONSTRUCTIONS = ("plain", "weighted")
 
 # Candidates scored per TF call; bounds the memory of the first step of long
 # all-pairs builds.
@@ -27,6 +27,12 @@ def check_pairs(pairs: object) -> str:
     if not isinstance(pairs, str) or pairs not in PAIR_MODES:
         raise ValueError(f"pairs must be 'all' or 'adjacent', got {pairs!r}")
     return pairs
+
+
+def check_reconstruction(reconstruction: object) -> str:
+    if not isinstance(reconstruction, str) or reconstruction not in RECONSTRUCTIONS:
+        raise ValueError(f"reconstruction must be 'plain' or 'weighted', got {reconstruction!r}")
+    return reconstruction
 
 
 def as_leaves(leaves: object, dim: int | None = None, what: str = "leaves") -> np.ndarray:
@@ -99,7 +105,9 @@ def estimate_memory(lengths: Sequence[int], dim: int, scorer: str, pairs: str) -
         if scorer == "native":
             work = n * (5 * dim + 4) * 8 + n * 64
         else:
-            cache = n * n * 8 if pairs == "all" else n * 64
+            # float32 errors: n x n by slot in all pairs mode, one per slot in adjacent
+            cache = n * n * 4 if pairs == "all" else n * 4
+            cache += n * 64
             work = cache + n * 64 + (2 * n - 1) * dim * 4
         total += out + work
     if scorer == "tf":
@@ -124,16 +132,31 @@ def check_memory(lengths: Sequence[int], dim: int, scorer: str, pairs: str) -> N
         )
 
 
+def reconstruction_errors(
+    c: tf.Tensor, y: tf.Tensor, left_share: tf.Tensor | None, dim: int
+) -> tf.Tensor:
+    """Per-pair reconstruction errors: plain ``|y - c|^2 / 2`` (``left_share`` None),
+    or weighted, the left half's error times ``left_share = n1 / (n1 + n2)`` plus
+    the right half's times ``1 - left_share``."""
+    square = tf.square(y - c)
+    if left_share is None:
+        return 0.5 * tf.reduce_sum(square, axis=1)
+    e1 = 0.5 * tf.reduce_sum(square[:, :dim], axis=1)
+    e2 = 0.5 * tf.reduce_sum(square[:, dim:], axis=1)
+    return left_share * e1 + (1.0 - left_share) * e2
+
+
 class _TFScorer:
     """Batched scoring and embedding calls for any Keras merge network."""
 
-    def __init__(self, network: keras.Model, dim: int) -> None:
+    def __init__(self, network: keras.Model, dim: int, weighted: bool) -> None:
         spec = tf.TensorSpec([None, dim], tf.float32)
+        share = tf.TensorSpec([None], tf.float32)
 
-        @tf.function(input_signature=[spec, spec])
-        def errors(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+        @tf.function(input_signature=[spec, spec, share])
+        def errors(a: tf.Tensor, b: tf.Tensor, left_share: tf.Tensor) -> tf.Tensor:
             _, c, y = network([a, b], training=False)
-            return 0.5 * tf.reduce_sum(tf.square(y - c), axis=1)
+            return reconstruction_errors(c, y, left_share if weighted else None, dim)
 
         @tf.function(input_signature=[spec, spec])
         def embed(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
@@ -143,21 +166,25 @@ class _TFScorer:
         self.embed = embed
 
 
-_tf_scorers: weakref.WeakKeyDictionary[keras.Model, _TFScorer] = weakref.WeakKeyDictionary()
+_tf_scorers: weakref.WeakKeyDictionary[keras.Model, dict[bool, _TFScorer]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def _tf_scorer(network: keras.Model, dim: int) -> _TFScorer:
-    scorer = _tf_scorers.get(network)
-    if scorer is None:
-        scorer = _tf_scorers[network] = _TFScorer(network, dim)
-    return scorer
+def _tf_scorer(network: keras.Model, dim: int, weighted: bool) -> _TFScorer:
+    scorers = _tf_scorers.setdefault(network, {})
+    if weighted not in scorers:
+        scorers[weighted] = _TFScorer(network, dim, weighted)
+    return scorers[weighted]
 
 
-def _chunked(
-    fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], a: np.ndarray, b: np.ndarray
-) -> np.ndarray:
+def _pair_errors(scorer: _TFScorer, a: np.ndarray, b: np.ndarray, share: np.ndarray) -> np.ndarray:
     parts = [
-        fn(tf.constant(a[s : s + _CHUNK]), tf.constant(b[s : s + _CHUNK])).numpy()
+        scorer.errors(
+            tf.constant(a[s : s + _CHUNK]),
+            tf.constant(b[s : s + _CHUNK]),
+            tf.constant(share[s : s + _CHUNK]),
+        ).numpy()
         for s in range(0, len(a), _CHUNK)
     ]
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
@@ -176,13 +203,15 @@ class _PairMemo:
     A batched matmul rounds a row differently depending on the batch it sits
     in, so two pairs with bitwise equal children could get different float32
     errors, and an exact tie (the post's own example has many) would no longer
-    go to the earliest pair. Nodes with equal embedding bytes share a content
-    class; a pair's error and parent embedding are computed once per pair of
-    classes and reused.
+    go to the earliest pair. Nodes with equal embedding bytes (and, for the
+    weighted error, equal leaf counts) share a content class; a pair's error
+    and parent embedding are computed once per pair of classes and reused.
     """
 
-    def __init__(self, table: np.ndarray) -> None:
+    def __init__(self, table: np.ndarray, weighted: bool) -> None:
         self.table = table
+        self.weighted = weighted
+        self.count = np.ones(len(table), dtype=np.int64)
         self.cls = np.full(len(table), -1, dtype=np.int64)
         self.classes: dict[bytes, int] = {}
         self.errors: dict[int, np.float32] = {}
@@ -190,7 +219,10 @@ class _PairMemo:
 
     def classify(self, rows: np.ndarray) -> None:
         for r in rows:
-            self.cls[r] = self.classes.setdefault(self.table[r].tobytes(), len(self.classes))
+            key = self.table[r].tobytes()
+            if self.weighted:
+                key += int(self.count[r]).to_bytes(8, "little")
+            self.cls[r] = self.classes.setdefault(key, len(self.classes))
 
     def keys(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         return np.asarray((self.cls[left] << 32) | self.cls[right])
@@ -201,7 +233,9 @@ class _PairMemo:
         todo = [k for k, key in enumerate(unique.tolist()) if key not in self.errors]
         if todo:
             rows = first[todo]
-            err = _chunked(scorer.errors, self.table[left[rows]], self.table[right[rows]])
+            n1 = self.count[left[rows]].astype(np.float64)
+            share = (n1 / (n1 + self.count[right[rows]])).astype(np.float32)
+            err = _pair_errors(scorer, self.table[left[rows]], self.table[right[rows]], share)
             _check_finite(err, "reconstruction errors")
             for k, e in zip(todo, err):
                 self.errors[int(unique[k])] = e
@@ -227,23 +261,27 @@ class _PairMemo:
                 self.parents[keys[k]] = int(node[k])
         for k, key in enumerate(keys):
             self.table[node[k]] = self.table[self.parents[key]]
+        self.count[node] = self.count[left] + self.count[right]
         self.classify(node)
 
 
-def _build_tf(leaves: list[np.ndarray], network: keras.Model, pairs: str) -> list[Tree]:
+def _build_tf(
+    leaves: list[np.ndarray], network: keras.Model, pairs: str, reconstruction: str
+) -> list[Tree]:
     dim = leaves[0].shape[1]
-    scorer = _tf_scorer(network, dim)
+    weighted = reconstruction == "weighted"
+    scorer = _tf_scorer(network, dim, weighted)
     forest = _core.Forest([len(x) for x in leaves], pairs)
     table = np.zeros((forest.total_nodes, dim), dtype=np.float32)
     for t, x in enumerate(leaves):
         o = forest.offset(t)
         table[o : o + len(x)] = x
-    memo = _PairMemo(table)
+    memo = _PairMemo(table, weighted)
     memo.classify(
         np.concatenate([forest.offset(t) + np.arange(len(x)) for t, x in enumerate(leaves)])
     )
     while True:
-        left, right = forest.pending()
+        left, right, _, _ = forest.pending()
         if len(left):
             err = memo.pair_errors(scorer, left, right)
         else:
@@ -264,8 +302,9 @@ def _build_tf(leaves: list[np.ndarray], network: keras.Model, pairs: str) -> lis
 
 def _build_native(
     leaves: list[np.ndarray],
-    weights: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    spec: NativeSpec,
     pairs: str,
+    reconstruction: str,
     progress: bool,
     threads: int,
 ) -> list[Tree]:
@@ -273,7 +312,17 @@ def _build_native(
     if progress:
         bar = keras.utils.Progbar(sum(len(x) - 1 for x in leaves), unit_name="merge")
         callback = bar.update
-    results = _core.build_linear_batch(leaves, *weights, pairs, threads, callback)
+    results = _core.build_native_batch(
+        leaves,
+        *spec.weights(),
+        spec.activation,
+        spec.normalize,
+        spec.decoder_activation,
+        reconstruction,
+        pairs,
+        threads,
+        callback,
+    )
     # Scores are sums of non-negative errors, so a NaN or inf anywhere shows
     # in the root score; an embedding's shows in the scores of its pairs,
     # except the root's own: checking the roots covers every node.
@@ -291,21 +340,22 @@ def _build_native(
     ]
 
 
-def resolve_scorer(network: keras.Model, scorer: str) -> tuple[str, Any]:
-    """``("native", weights)`` or ``("tf", None)`` for a scorer request."""
+def resolve_scorer(network: keras.Model, scorer: str) -> tuple[str, NativeSpec | None]:
+    """``("native", spec)`` or ``("tf", None)`` for a scorer request."""
     if not isinstance(scorer, str) or scorer not in SCORERS:
         raise ValueError(f"scorer must be 'auto', 'native' or 'tf', got {scorer!r}")
     if scorer == "tf":
         return "tf", None
-    weights = linear_weights(network)
-    if weights is None:
+    spec = native_spec(network)
+    if spec is None:
         if scorer == "native":
             raise ValueError(
-                "scorer='native' computes only the built-in merge network (merge_network(dim):"
-                " concat, Dense(dim), Dense(2 * dim), no activation); use scorer='tf' or 'auto'"
+                "scorer='native' computes only networks of merge_network's structure (concat,"
+                " Dense(dim) with a linear, tanh or relu activation, optionally"
+                " UnitNormalization, Dense(2 * dim)); use scorer='tf' or 'auto'"
             )
         return "tf", None
-    return "native", weights
+    return "native", spec
 
 
 def build_trees(
@@ -315,20 +365,23 @@ def build_trees(
     scorer: str = "auto",
     progress: bool = False,
     threads: int = 0,
+    reconstruction: str = "plain",
 ) -> list[Tree]:
     """Greedy trees of checked sequences (see :func:`as_sequences`), all in one pass."""
     pairs = check_pairs(pairs)
-    kind, weights = resolve_scorer(network, scorer)
+    reconstruction = check_reconstruction(reconstruction)
+    kind, spec = resolve_scorer(network, scorer)
     check_memory([len(x) for x in sequences], sequences[0].shape[1], kind, pairs)
-    if kind == "native":
-        return _build_native(sequences, weights, pairs, progress, threads)
-    return _build_tf(sequences, network, pairs)
+    if spec is not None:
+        return _build_native(sequences, spec, pairs, reconstruction, progress, threads)
+    return _build_tf(sequences, network, pairs, reconstruction)
 
 
 def greedy_tree(
     leaves: object,
     network: keras.Model,
     pairs: str = "all",
+    reconstruction: str = "plain",
     *,
     scorer: str = "auto",
     progress: bool = False,
@@ -349,10 +402,16 @@ def greedy_tree(
         ``"all"``: every pair ``(i, j)``, ``i < j``, of the current list is a
         candidate (the original post); ``"adjacent"``: only neighbours
         (Socher et al. 2011).
+    reconstruction : {"plain", "weighted"}
+        ``"plain"``: a merge's error is ``|y - c|^2 / 2`` (the post);
+        ``"weighted"``: each child's half weighted by its share of the leaves,
+        ``(n1 |c1 - y1|^2 + n2 |c2 - y2|^2) / (2 (n1 + n2))`` (Socher et al. 2011).
+        It changes the greedy choice and the scores alike.
     scorer : {"auto", "native", "tf"}
-        ``"native"`` runs the whole loop in C++ and needs the built-in network;
-        ``"tf"`` calls the Keras network in batches and takes any network;
-        ``"auto"`` picks native when it applies.
+        ``"native"`` runs the whole loop in C++ and takes every network that
+        :func:`merge_network` builds (or one of the same structure); ``"tf"``
+        calls the Keras network in batches and takes any network; ``"auto"``
+        picks native when it applies.
     progress : bool
         Show a progress bar over the merges (native scorer).
 
@@ -362,4 +421,4 @@ def greedy_tree(
     """
     dim = network_dim(network)
     x = as_leaves(leaves, dim)
-    return build_trees([x], network, pairs, scorer, progress)[0]
+    return build_trees([x], network, pairs, scorer, progress, reconstruction=reconstruction)[0]

@@ -3,22 +3,56 @@
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
 
+ACTIVATIONS = ("linear", "tanh", "relu")
+_ACTIVATION_FUNCTIONS = {
+    "linear": keras.activations.linear,
+    "tanh": keras.activations.tanh,
+    "relu": keras.activations.relu,
+}
 
-def merge_network(dim: int) -> keras.Model:
+
+def check_activation(name: str, value: object) -> str:
+    if not isinstance(value, str) or value not in ACTIVATIONS:
+        raise ValueError(
+            f"{name} must be one of {', '.join(map(repr, ACTIVATIONS))}, got {value!r}"
+        )
+    return value
+
+
+def merge_network(
+    dim: int,
+    activation: str = "linear",
+    normalize: bool = False,
+    decoder_activation: str = "linear",
+    *,
+    kernel_regularizer: Any = None,
+) -> keras.Model:
     """The built-in merge network of the greedy RAE.
 
-    ``h = Dense(dim)(concat(a, b))`` and ``y = Dense(2 * dim)(h)``, no activation,
-    as in the original post.
+    ``p = activation(concat(a, b) W1 + b1)``, ``h = p / ||p||`` when
+    ``normalize`` (else ``h = p``), ``y = decoder_activation(h W2 + b2)``. The
+    defaults are the original post's network: no activation, no normalisation.
+    Socher et al. (2011) use ``activation="tanh", normalize=True`` with a linear
+    decoder; their released code also puts tanh on the decoder
+    (``decoder_activation="tanh"``). Every such network runs on the native engine.
 
     Parameters
     ----------
     dim : int
         Width of a node embedding.
+    activation, decoder_activation : {"linear", "tanh", "relu"}
+        Activations of the encoder (the parent) and of the decoder (the
+        reconstruction).
+    normalize : bool
+        Divide the parent by its Euclidean length (``keras.layers.UnitNormalization``).
+    kernel_regularizer : keras regularizer, optional
+        Weight decay on both kernels, e.g. ``keras.regularizers.L2(1e-4)``;
+        training adds it to the loss.
 
     Returns
     -------
@@ -31,12 +65,25 @@ def merge_network(dim: int) -> keras.Model:
         raise TypeError(f"dim must be a positive integer, got {dim!r}")
     if dim < 1:
         raise ValueError(f"dim must be a positive integer, got {dim}")
+    check_activation("activation", activation)
+    check_activation("decoder_activation", decoder_activation)
+    if not isinstance(normalize, (bool, np.bool_)):
+        raise ValueError(f"normalize must be True or False, got {normalize!r}")
     dim = int(dim)
     a = keras.Input(shape=(dim,), name="left")
     b = keras.Input(shape=(dim,), name="right")
     c = keras.layers.Concatenate(name="concat")([a, b])
-    h = keras.layers.Dense(dim, name="encode")(c)
-    y = keras.layers.Dense(2 * dim, name="decode")(h)
+    h = keras.layers.Dense(
+        dim, activation=activation, kernel_regularizer=kernel_regularizer, name="encode"
+    )(c)
+    if normalize:
+        h = keras.layers.UnitNormalization(name="normalize")(h)
+    y = keras.layers.Dense(
+        2 * dim,
+        activation=decoder_activation,
+        kernel_regularizer=kernel_regularizer,
+        name="decode",
+    )(h)
     return keras.Model(inputs=[a, b], outputs=[h, c, y], name="merge_network")
 
 
@@ -66,52 +113,66 @@ def _parents(layer: keras.layers.Layer) -> list[object]:
     return [_source(t) for t in nodes[0].input_tensors]
 
 
-def _is_plain_dense(layer: object, units: int) -> bool:
-    return (
+def _activation_name(layer: object, units: int) -> str | None:
+    """The activation of a float32 Dense layer of ``units`` outputs the engine computes."""
+    if not (
         isinstance(layer, keras.layers.Dense)
         and layer.units == units
-        and layer.activation is keras.activations.linear
         and layer.lora_rank is None
         and layer.dtype_policy.name == "float32"
-    )
+    ):
+        return None
+    for name, fn in _ACTIVATION_FUNCTIONS.items():
+        if layer.activation is fn:
+            return name
+    return None
 
 
-_linear_layers: weakref.WeakKeyDictionary[keras.Model, tuple[Any, Any] | None] = (
+class NativeSpec(NamedTuple):
+    """A merge network the native engine computes: its options and its two Dense layers."""
+
+    activation: str
+    normalize: bool
+    decoder_activation: str
+    encoder: keras.layers.Dense
+    decoder: keras.layers.Dense
+
+    def weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The current ``(W1, b1, W2, b2)`` in float64."""
+
+        def parts(layer: keras.layers.Dense) -> tuple[np.ndarray, np.ndarray]:
+            kernel = np.asarray(layer.kernel.numpy(), dtype=np.float64)
+            bias = (
+                np.asarray(layer.bias.numpy(), dtype=np.float64)
+                if layer.use_bias
+                else np.zeros(layer.units, dtype=np.float64)
+            )
+            return kernel, bias
+
+        return (*parts(self.encoder), *parts(self.decoder))
+
+
+_native_specs: weakref.WeakKeyDictionary[keras.Model, NativeSpec | None] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def linear_weights(
-    network: keras.Model,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-    """The weights ``(W1, b1, W2, b2)`` when ``network`` is the built-in linear network.
+def native_spec(network: keras.Model) -> NativeSpec | None:
+    """How the native engine computes ``network``, or None when it cannot.
 
-    Returns None for any other network: the native scorer computes exactly this
-    architecture and nothing else. The architecture check is done once per
-    network; the weights are read at every call.
+    The engine computes every network :func:`merge_network` builds and any
+    Keras network of the same structure (Concatenate of the two inputs, Dense
+    of width ``dim`` with a linear, tanh or relu activation, optionally
+    UnitNormalization over the last axis, Dense of width ``2 * dim``; outputs
+    ``[h, c, y]``). The structure is read once per network; the weights at
+    every build.
     """
-    if network not in _linear_layers:
-        _linear_layers[network] = _linear_layers_of(network)
-    layers = _linear_layers[network]
-    if layers is None:
-        return None
-
-    def parts(layer: keras.layers.Dense) -> tuple[np.ndarray, np.ndarray]:
-        kernel = np.asarray(layer.kernel.numpy(), dtype=np.float64)
-        bias = (
-            np.asarray(layer.bias.numpy(), dtype=np.float64)
-            if layer.use_bias
-            else np.zeros(layer.units, dtype=np.float64)
-        )
-        return kernel, bias
-
-    w1, b1 = parts(layers[0])
-    w2, b2 = parts(layers[1])
-    return w1, b1, w2, b2
+    if network not in _native_specs:
+        _native_specs[network] = _native_spec_of(network)
+    return _native_specs[network]
 
 
-def _linear_layers_of(network: keras.Model) -> tuple[Any, Any] | None:
-    """The two Dense layers when the network is the built-in architecture."""
+def _native_spec_of(network: keras.Model) -> NativeSpec | None:
     try:
         dim = network_dim(network)
         if len(network.outputs) != 3:
@@ -121,16 +182,27 @@ def _linear_layers_of(network: keras.Model) -> tuple[Any, Any] | None:
         layers = [
             layer for layer in network.layers if not isinstance(layer, keras.layers.InputLayer)
         ]
-        if len(layers) != 3 or {id(x) for x in layers} != {id(h_layer), id(c_layer), id(y_layer)}:
-            return None
         if not isinstance(c_layer, keras.layers.Concatenate) or c_layer.axis not in (-1, 1):
             return None
         if _parents(c_layer) != [a_in, b_in]:
             return None
-        if not _is_plain_dense(h_layer, dim) or _parents(h_layer) != [c_layer]:
+        normalize = isinstance(h_layer, keras.layers.UnitNormalization)
+        if normalize:
+            axis = h_layer.axis  # type: ignore[attr-defined]
+            if axis not in (-1, 1, [-1], [1], (-1,), (1,)):
+                return None
+            (enc_layer,) = _parents(h_layer)
+        else:
+            enc_layer = h_layer
+        expected = {id(c_layer), id(enc_layer), id(h_layer), id(y_layer)}
+        if len(layers) != len(expected) or {id(x) for x in layers} != expected:
             return None
-        if not _is_plain_dense(y_layer, 2 * dim) or _parents(y_layer) != [h_layer]:
+        activation = _activation_name(enc_layer, dim)
+        decoder_activation = _activation_name(y_layer, 2 * dim)
+        if activation is None or decoder_activation is None:
+            return None
+        if _parents(enc_layer) != [c_layer] or _parents(y_layer) != [h_layer]:
             return None
     except (AttributeError, IndexError, TypeError, ValueError):
         return None
-    return h_layer, y_layer
+    return NativeSpec(activation, normalize, decoder_activation, enc_layer, y_layer)

@@ -6,38 +6,54 @@ trees of a minibatch in one network call, inside a ``tf.function`` whose input
 signature has no fixed sizes, so new minibatch shapes do not retrace it. The
 root score of a tree is the sum of its merges' reconstruction errors, so the
 gradient is the same as taping the whole greedy search, without the
-discarded candidates.
+discarded candidates. With a label head, the head is applied to every node of
+the replayed table (leaves and merges) and its cross-entropy added.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from greedy_rae import _core
+from greedy_rae.builder import reconstruction_errors
 from greedy_rae.tree import Tree
 
 
-def replay_plan(
-    leaves: Sequence[np.ndarray], trees: Sequence[Tree]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Flat inputs of the replay: leaves, left and right table rows, level sizes.
+class Plan(NamedTuple):
+    """Flat inputs of the replay.
 
     The replay table starts as all leaves stacked; the merges of level 1 of
     every tree are appended, then those of level 2, and so on.
     """
+
+    leaves: np.ndarray  # (total leaves, dim) float32
+    left: np.ndarray  # (merges,) int32: table row of each merge's left child, level order
+    right: np.ndarray  # (merges,) int32
+    sizes: np.ndarray  # (depth,) int32: merges per level
+    left_share: np.ndarray  # (merges,) float32: n1 / (n1 + n2) (weighted error), else empty
+    row_tree: np.ndarray  # (table rows,) int32: the sequence each table row belongs to
+
+
+def replay_plan(
+    leaves: Sequence[np.ndarray], trees: Sequence[Tree], weighted: bool = False
+) -> Plan:
+    """The replay's inputs for the trees of a minibatch."""
     lengths = np.array([len(x) for x in leaves], dtype=np.int64)
     leaf_offset = np.concatenate([[0], np.cumsum(lengths)])
     node_offset = np.concatenate([[0], np.cumsum(2 * lengths - 1)])
     total_leaves, total_nodes = int(leaf_offset[-1]), int(node_offset[-1])
+    tree_of_leaf = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
     merges = [t.merges + node_offset[k] for k, t in enumerate(trees)]
     if sum(len(m) for m in merges) == 0:
         empty = np.zeros(0, dtype=np.int32)
-        return np.concatenate(leaves), empty, empty, empty
+        return Plan(
+            np.concatenate(leaves), empty, empty, empty, empty.astype(np.float32), tree_of_leaf
+        )
     merges_all = np.concatenate(merges)
     created = np.concatenate([node_offset[k] + n + np.arange(n - 1) for k, n in enumerate(lengths)])
     level = _core.merge_levels(merges_all[:, 0], merges_all[:, 1], created, total_nodes)
@@ -46,16 +62,28 @@ def replay_plan(
     # appended level by level
     order = np.argsort(level, kind="stable")
     row = np.empty(total_nodes, dtype=np.int64)
-    tree_of_leaf = np.repeat(np.arange(len(lengths)), lengths)
     leaf_local = np.arange(total_leaves) - leaf_offset[tree_of_leaf]
     row[node_offset[tree_of_leaf] + leaf_local] = np.arange(total_leaves)
     row[created[order]] = total_leaves + np.arange(len(order))
     sizes = np.bincount(level, minlength=int(level.max()) + 1)[1:]
-    return (
+    merge_tree = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths - 1)
+    left_share = np.zeros(0, dtype=np.float32)
+    if weighted:
+        # leaves under every node, level by level (children come first)
+        count = np.ones(total_nodes, dtype=np.int64)
+        ends = np.cumsum(sizes)
+        for k in range(len(sizes)):
+            idx = order[ends[k] - sizes[k] : ends[k]]
+            count[created[idx]] = count[merges_all[idx, 0]] + count[merges_all[idx, 1]]
+        n1 = count[merges_all[order, 0]].astype(np.float64)
+        left_share = (n1 / (n1 + count[merges_all[order, 1]])).astype(np.float32)
+    return Plan(
         np.concatenate(leaves),
         row[merges_all[order, 0]].astype(np.int32),
         row[merges_all[order, 1]].astype(np.int32),
         sizes.astype(np.int32),
+        left_share,
+        np.concatenate([tree_of_leaf, merge_tree[order]]),
     )
 
 
@@ -63,6 +91,9 @@ def replay_plan(
 # bucket (empty levels pad it). Deeper ones use a while loop,
 # whose per-iteration overhead is larger but which is traced only once.
 _UNROLL = 64
+
+# Keras' clipping of probabilities in its cross-entropy
+_EPSILON = 1e-7
 
 
 def _bucket(depth: int) -> int:
@@ -73,27 +104,57 @@ def _bucket(depth: int) -> int:
 class Replay:
     """Compiled replay of a merge network: loss, gradients, and a training step.
 
+    The loss of a minibatch is the sum over its sequences of ``alpha * root
+    score + (1 - alpha) * sum over every node of the head's cross-entropy`` (the
+    cross-entropy only for labelled sequences; ``alpha = 1`` without a head),
+    divided by the number of sequences, plus the layers' weight regularisers.
+
     Parameters
     ----------
     network : keras.Model
     dim : int
     optimizer : keras.optimizers.Optimizer, optional
         Needed by :meth:`train_step`.
+    weighted : bool
+        Weighted reconstruction errors (the plan's ``left_share``).
+    classifier : keras.Model, optional
+        Label head from a node embedding to class probabilities.
+    alpha : float
+        Weight of the reconstruction against the head's cross-entropy.
     """
 
     def __init__(
-        self, network: keras.Model, dim: int, optimizer: keras.optimizers.Optimizer | None = None
+        self,
+        network: keras.Model,
+        dim: int,
+        optimizer: keras.optimizers.Optimizer | None = None,
+        *,
+        weighted: bool = False,
+        classifier: keras.Model | None = None,
+        alpha: float = 1.0,
     ) -> None:
         self.network = network
         self.dim = dim
         self.optimizer = optimizer
-        self.weights = network.trainable_weights
+        self.weighted = weighted
+        self.classifier = classifier
+        self.alpha = float(alpha) if classifier is not None else 1.0
+        self.weights = list(network.trainable_weights)
+        if classifier is not None:
+            self.weights += list(classifier.trainable_weights)
         self._functions: dict[tuple[int, bool], Any] = {}
 
-    def _loss(
-        self, leaves: tf.Tensor, left: tf.Tensor, right: tf.Tensor, sizes: tf.Tensor, depth: int
-    ) -> tf.Tensor:
-        network = self.network
+    def _errors(
+        self,
+        leaves: tf.Tensor,
+        left: tf.Tensor,
+        right: tf.Tensor,
+        sizes: tf.Tensor,
+        share: tf.Tensor,
+        depth: int,
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Sum of the reconstruction errors of every merge, and the final table."""
+        network, dim, weighted = self.network, self.dim, self.weighted
 
         def level(
             start: tf.Tensor, size: tf.Tensor, table: tf.Tensor
@@ -102,7 +163,8 @@ class Replay:
             a = tf.gather(table, left[start:stop])
             b = tf.gather(table, right[start:stop])
             h, c, y = network([a, b], training=True)
-            return tf.concat([table, h], axis=0), 0.5 * tf.reduce_sum(tf.square(y - c))
+            err = reconstruction_errors(c, y, share[start:stop] if weighted else None, dim)
+            return tf.concat([table, h], axis=0), tf.reduce_sum(err)
 
         if depth <= _UNROLL:
             padded = tf.pad(sizes, [[0, depth - tf.size(sizes)]])
@@ -111,7 +173,7 @@ class Replay:
                 table, err = level(start, padded[k], table)
                 total += err
                 start += padded[k]
-            return total
+            return total, table
 
         def body(
             k: tf.Tensor, start: tf.Tensor, table: tf.Tensor, total: tf.Tensor
@@ -119,7 +181,7 @@ class Replay:
             table, err = level(start, sizes[k], table)
             return k + 1, start + sizes[k], table, total + err
 
-        _, _, _, total = tf.while_loop(
+        _, _, table, total = tf.while_loop(
             lambda k, *_: k < tf.size(sizes),
             body,
             (tf.constant(0), tf.constant(0), leaves, tf.constant(0.0)),
@@ -130,7 +192,23 @@ class Replay:
                 tf.TensorShape([]),
             ),
         )
-        return total
+        return total, table
+
+    def _loss(self, plan: tuple[tf.Tensor, ...], count: tf.Tensor, depth: int) -> tf.Tensor:
+        leaves, left, right, sizes, share, row_labels = plan
+        errors, table = self._errors(leaves, left, right, sizes, share, depth)
+        loss = self.alpha * errors
+        if self.classifier is not None:
+            probs = self.classifier(table, training=True)
+            labelled = row_labels >= 0
+            p = tf.gather(probs, tf.maximum(row_labels, 0), batch_dims=1)
+            ce = -tf.math.log(tf.clip_by_value(p, _EPSILON, 1.0))
+            loss += (1.0 - self.alpha) * tf.reduce_sum(tf.where(labelled, ce, 0.0))
+        loss = loss / count
+        for w in self.weights:
+            if getattr(w, "regularizer", None) is not None:
+                loss += w.regularizer(w)
+        return loss
 
     def _function(self, depth: int, train: bool) -> Any:
         key = (_bucket(depth) if depth <= _UNROLL else _UNROLL + 1, train)
@@ -146,14 +224,22 @@ class Replay:
                 tf.TensorSpec([None], tf.int32),
                 tf.TensorSpec([None], tf.int32),
                 tf.TensorSpec([None], tf.int32),
+                tf.TensorSpec([None], tf.float32),
+                tf.TensorSpec([None], tf.int32),
                 tf.TensorSpec([], tf.float32),
             ]
         )
         def run(
-            leaves: tf.Tensor, left: tf.Tensor, right: tf.Tensor, sizes: tf.Tensor, count: tf.Tensor
+            leaves: tf.Tensor,
+            left: tf.Tensor,
+            right: tf.Tensor,
+            sizes: tf.Tensor,
+            share: tf.Tensor,
+            row_labels: tf.Tensor,
+            count: tf.Tensor,
         ) -> Any:
             with tf.GradientTape() as tape:
-                loss = self._loss(leaves, left, right, sizes, key[0]) / count
+                loss = self._loss((leaves, left, right, sizes, share, row_labels), count, key[0])
             grads = tape.gradient(loss, weights)
             grads = [tf.zeros_like(w) if g is None else g for g, w in zip(grads, weights)]
             finite = tf.math.is_finite(loss)
@@ -174,33 +260,41 @@ class Replay:
         self._functions[key] = concrete
         return concrete
 
-    def _call(self, plan: tuple[np.ndarray, ...], count: int, train: bool) -> Any:
-        leaves, left, right, sizes = plan
-        fn = self._function(len(sizes), train)
+    def _call(self, plan: Plan, labels: np.ndarray | None, train: bool) -> Any:
+        fn = self._function(len(plan.sizes), train)
+        count = int(plan.row_tree.max()) + 1 if len(plan.row_tree) else 1
+        if self.classifier is not None and labels is not None:
+            row_labels = np.asarray(labels, dtype=np.int32)[plan.row_tree]
+        else:
+            row_labels = np.zeros(0, dtype=np.int32)
+            if self.classifier is not None:
+                row_labels = np.full(len(plan.row_tree), -1, dtype=np.int32)
         return fn(
-            tf.constant(leaves),
-            tf.constant(left),
-            tf.constant(right),
-            tf.constant(sizes),
+            tf.constant(plan.leaves),
+            tf.constant(plan.left),
+            tf.constant(plan.right),
+            tf.constant(plan.sizes),
+            tf.constant(plan.left_share),
+            tf.constant(row_labels),
             tf.constant(count, tf.float32),
         )
 
     def loss_and_gradients(
-        self, plan: tuple[np.ndarray, ...], count: int
+        self, plan: Plan, labels: np.ndarray | None = None
     ) -> tuple[float, list[tf.Tensor]]:
-        """Sum of the root scores over ``count``, and its gradients."""
-        loss, grads, finite = self._call(plan, count, train=False)
+        """The plan's loss and its gradients (aligned with ``self.weights``)."""
+        loss, grads, finite = self._call(plan, labels, train=False)
         if not bool(finite):
             raise FloatingPointError(f"the loss ({float(loss)}) or a gradient is not finite")
         return float(loss), list(grads)
 
-    def train_step(self, plan: tuple[np.ndarray, ...], count: int) -> float:
+    def train_step(self, plan: Plan, labels: np.ndarray | None = None) -> float:
         """One optimizer step on the plan's loss; returns the loss before the step."""
         if self.optimizer is None:
             raise ValueError("a training step needs an optimizer")
         if not self.optimizer.built:
             self.optimizer.build(self.weights)
-        loss, applied = self._call(plan, count, train=True)
+        loss, applied = self._call(plan, labels, train=True)
         if not bool(applied):
             raise FloatingPointError(
                 f"the loss ({float(loss)}) or a gradient is not finite; the update was not applied"

@@ -1,0 +1,215 @@
+#include <algorithm>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+#include "greedy_rae/engine.hpp"
+
+namespace greedy_rae {
+
+AllPairs::AllPairs(int n)
+    : Engine(n), active_(n), list_(static_cast<std::size_t>(n) * kRow), list_len_(n, 0),
+      limit_score_(n, 0.0), limit_slot_(n, 0), rows_(n) {
+    for (int i = 0; i < n; ++i) active_[i] = i;
+}
+
+int AllPairs::rank(int slot) const {
+    return static_cast<int>(std::lower_bound(active_.begin(), active_.end(), slot) - active_.begin());
+}
+
+void AllPairs::initial_pairs(std::vector<int>& lefts, std::vector<int>& rights) const {
+    lefts.clear();
+    rights.clear();
+    for (int i = 0; i < n_; ++i) {
+        for (int j = i + 1; j < n_; ++j) {
+            lefts.push_back(i);
+            rights.push_back(j);
+        }
+    }
+}
+
+void AllPairs::new_pairs(std::vector<int>& lefts, std::vector<int>& rights) const {
+    lefts.clear();
+    rights.clear();
+    if (steps_ == 0 || done()) return;
+    const int a = last_slot_;
+    for (int x : active_) {
+        if (x == a) continue;
+        lefts.push_back(std::min(x, a));
+        rights.push_back(std::max(x, a));
+    }
+}
+
+void AllPairs::lower_limit(int i, double score, int slot) {
+    if (before(score, slot, limit_score_[i], limit_slot_[i])) {
+        limit_score_[i] = score;
+        limit_slot_[i] = slot;
+    }
+}
+
+void AllPairs::offer(int i, const Partner& p) {
+    Partner* list = &list_[static_cast<std::size_t>(i) * kRow];
+    int& len = list_len_[i];
+    int k = len;
+    if (len == kRow) {
+        // most offers lose to the last entry: check that first
+        const Partner& last = list[kRow - 1];
+        if (!before(p.score, p.slot, last.score, last.slot)) {
+            lower_limit(i, p.score, p.slot);
+            return;
+        }
+        // the last entry falls off; a dead one bounds nothing
+        if (alive(last)) lower_limit(i, last.score, last.slot);
+        k = kRow - 1;
+    } else {
+        ++len;
+    }
+    while (k > 0 && before(p.score, p.slot, list[k - 1].score, list[k - 1].slot)) {
+        list[k] = list[k - 1];
+        --k;
+    }
+    list[k] = p;
+}
+
+void AllPairs::fill_row(int i, const int* rights, const double* scores, int m) {
+    list_len_[i] = 0;
+    limit_score_[i] = std::numeric_limits<double>::infinity();
+    limit_slot_[i] = std::numeric_limits<int>::max();
+    for (int k = 0; k < m; ++k) offer(i, {scores[k], rights[k], node_at_[rights[k]]});
+}
+
+void AllPairs::scan_row(PairScorer& scorer, int i, std::int64_t& counter) {
+    const int from = rank(i) + 1;
+    const int m = static_cast<int>(active_.size()) - from;
+    if (m <= 0) {
+        rows_.remove(i);
+        return;
+    }
+    buf_left_.assign(m, i);
+    buf_right_.assign(active_.begin() + from, active_.end());
+    buf_error_.resize(m);
+    buf_score_.resize(m);
+    full_scores(scorer, buf_left_.data(), buf_right_.data(), m, buf_error_.data(),
+                buf_score_.data());
+    counter += m;
+    fill_row(i, buf_right_.data(), buf_score_.data(), m);
+    rows_.set(i, list_[static_cast<std::size_t>(i) * kRow].score);
+}
+
+void AllPairs::start(PairScorer& scorer, int threads) {
+    if (done()) return;
+    if (threads <= 1) {
+        for (int i = 0; i < n_; ++i) scan_row(scorer, i, pairs_scored_);
+        return;
+    }
+    // Rows are independent: thread t takes rows t, t + threads, ... (row i
+    // has n - 1 - i pairs, so interleaving balances the work).
+    std::vector<std::thread> pool;
+    std::exception_ptr error;
+    std::mutex mutex;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            try {
+                std::vector<int> lefts, rights(n_);
+                std::vector<float> errors(n_);
+                std::vector<double> scores(n_);
+                for (int i = t; i + 1 < n_; i += threads) {
+                    const int m = n_ - 1 - i;
+                    lefts.assign(m, i);
+                    for (int k = 0; k < m; ++k) rights[k] = i + 1 + k;
+                    full_scores(scorer, lefts.data(), rights.data(), m, errors.data(),
+                                scores.data());
+                    fill_row(i, rights.data(), scores.data(), m);
+                }
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(mutex);
+                if (!error) error = std::current_exception();
+            }
+        });
+    }
+    for (std::thread& th : pool) th.join();
+    if (error) std::rethrow_exception(error);
+    for (int i = 0; i + 1 < n_; ++i) rows_.set(i, list_[static_cast<std::size_t>(i) * kRow].score);
+    pairs_scored_ += static_cast<std::int64_t>(n_) * (n_ - 1) / 2;
+}
+
+Step AllPairs::step(PairScorer& scorer) {
+    if (done()) throw std::logic_error("the tree is complete");
+    Step s{};
+    while (true) {
+        const int i = rows_.top();
+        Partner* list = &list_[static_cast<std::size_t>(i) * kRow];
+        int& len = list_len_[i];
+        int dead = 0;
+        while (dead < len && !alive(list[dead])) ++dead;
+        if (dead > 0) {
+            std::copy(list + dead, list + len, list);
+            len -= dead;
+        }
+        if (len == 0 || !before(list[0].score, list[0].slot, limit_score_[i], limit_slot_[i])) {
+            scan_row(scorer, i, pairs_rescored_);  // stale: nothing certain is left
+            continue;
+        }
+        if (list[0].score != rows_.key(i)) {
+            rows_.set(i, list[0].score);  // the key only grew: look again
+            continue;
+        }
+        s.left_slot = i;
+        s.right_slot = list[0].slot;
+        s.score = list[0].score;
+        break;
+    }
+    rows_.remove(s.left_slot);
+    rows_.remove(s.right_slot);
+    active_.erase(active_.begin() + rank(s.right_slot));
+    apply(s);
+    return s;
+}
+
+void AllPairs::update(PairScorer& scorer) {
+    if (steps_ == 0 || done()) return;
+    const int a = last_slot_;
+    const std::int64_t node = node_at_[a];
+
+    // Rows x < a gain the pair (x, a). Its score is at least score(x) +
+    // score(a) (errors are never negative); when that is past the row's
+    // limit the pair cannot enter the row's list and is not scored now (a
+    // rescan of the row, if it comes, will score it).
+    buf_left_.clear();
+    buf_right_.clear();
+    const double sa = score_[a];
+    for (int x : active_) {
+        if (x >= a) break;
+        const double bound = score_[x] + sa;
+        if (bound > limit_score_[x]) continue;
+        const Partner& last = list_[static_cast<std::size_t>(x) * kRow + kRow - 1];
+        if (list_len_[x] == kRow && bound > last.score) {
+            // every entry stays ahead of the pair: lowering the limit to its
+            // bound keeps them all certain
+            limit_score_[x] = bound;
+            limit_slot_[x] = -1;
+            continue;
+        }
+        buf_left_.push_back(x);
+        buf_right_.push_back(a);
+    }
+    const int m = static_cast<int>(buf_left_.size());
+    if (m > 0) {
+        buf_error_.resize(m);
+        buf_score_.resize(m);
+        full_scores(scorer, buf_left_.data(), buf_right_.data(), m, buf_error_.data(),
+                    buf_score_.data());
+        pairs_scored_ += m;
+    }
+    for (int k = 0; k < m; ++k) {
+        const int x = buf_left_[k];
+        offer(x, {buf_score_[k], a, node});
+        const double front = list_[static_cast<std::size_t>(x) * kRow].score;
+        if (front < rows_.key(x)) rows_.set(x, front);
+    }
+    // The new node's own row: every active slot after a.
+    scan_row(scorer, a, pairs_scored_);
+}
+
+}  // namespace greedy_rae

@@ -1,0 +1,43 @@
+#include "greedy_rae/model.hpp"
+
+#include "greedy_rae/linear.hpp"
+#include "greedy_rae/nonlinear.hpp"
+
+namespace greedy_rae {
+
+void check_spec(const NetworkSpec& s) {
+    const std::size_t d = static_cast<std::size_t>(s.dim);
+    if (s.dim < 1 || s.w1.size() != 2 * d * d || s.b1.size() != d || s.w2.size() != 2 * d * d ||
+        s.b2.size() != 2 * d) {
+        throw std::invalid_argument("merge network weights have the wrong shapes");
+    }
+}
+
+std::unique_ptr<Network> make_network(const NetworkSpec& spec) {
+    check_spec(spec);
+    if (spec.encoder == Activation::Linear && !spec.normalize && spec.decoder == Activation::Linear) {
+        return std::make_unique<LinearModel>(spec);
+    }
+    return std::make_unique<NonlinearModel>(spec);
+}
+
+BuildStats build(const Network& network, PairMode mode, int n, float* embeddings,
+                 std::int64_t* merges, double* scores, const std::atomic<bool>* cancel,
+                 std::atomic<std::int64_t>* progress, int threads) {
+    const std::unique_ptr<NodeScorer> scorer = network.scorer(embeddings, n, cancel);
+    const std::unique_ptr<Engine> engine = Engine::make(n, mode);
+    engine->start(*scorer, threads);
+    while (!engine->done()) {
+        const Step s = engine->step(*scorer);
+        const std::int64_t k = s.node - n;
+        merges[2 * k] = s.left;
+        merges[2 * k + 1] = s.right;
+        scores[k] = s.score;
+        scorer->merge(s);
+        engine->update(*scorer);
+        if (progress != nullptr) progress->fetch_add(1, std::memory_order_relaxed);
+    }
+    return {engine->pairs_scored(), engine->pairs_rescored()};
+}
+
+}  // namespace greedy_rae

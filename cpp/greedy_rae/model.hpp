@@ -1,0 +1,92 @@
+// Native merge networks: the description of a network the C++ core can
+// compute, the per-sequence scorer it hands the engine, and one build.
+//
+// Every network here has the structure of merge_network(dim, ...):
+//     z = f([a; b] W1 + b1),  h = z / |z| when normalised, else z,
+//     y = g(h W2 + b2),       c = [a; b]
+// with f, g in {linear, tanh, relu} (Keras Dense kernels: W1 is (2d, d), W2
+// is (d, 2d)). The reconstruction error of a pair is |y - c|^2 / 2 ("plain")
+// or, with n1, n2 the leaves under a and b, (n1 |y1 - a|^2 + n2 |y2 - b|^2) /
+// (2 (n1 + n2)) ("weighted", Socher et al. 2011).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "greedy_rae/engine.hpp"
+
+namespace greedy_rae {
+
+enum class Activation { Linear, Tanh, Relu };
+enum class Reconstruction { Plain, Weighted };
+
+struct NetworkSpec {
+    int dim = 0;
+    Activation encoder = Activation::Linear;
+    bool normalize = false;
+    Activation decoder = Activation::Linear;
+    Reconstruction reconstruction = Reconstruction::Plain;
+    std::vector<double> w1;  // (2d, d) row-major
+    std::vector<double> b1;  // (d)
+    std::vector<double> w2;  // (d, 2d) row-major
+    std::vector<double> b2;  // (2d)
+};
+
+// The weighted reconstruction error from the errors of the two halves.
+inline float weighted_error(float left, float right, int n_left, int n_right) {
+    const double a = n_left, b = n_right;
+    return static_cast<float>((a * left + b * right) / (a + b));
+}
+
+// Thrown from inside a build when its cancel flag is raised.
+struct Cancelled : std::runtime_error {
+    Cancelled() : std::runtime_error("build cancelled") {}
+};
+
+// The pair scorer of one sequence: holds what it needs of the node at every
+// slot and writes every new node's embedding.
+class NodeScorer : public PairScorer {
+public:
+    // Computes the embedding of the node made by step s and places it at its slot.
+    virtual void merge(const Step& s) = 0;
+};
+
+// A network's weights in the form its scorers use; read-only, shared by the
+// threads of a batch.
+class Network {
+public:
+    virtual ~Network() = default;
+    virtual int dim() const = 0;
+    // embeddings: the (2n-1, d) float32 table of every node's embedding by
+    // node id, leaves filled in; the scorer's merge() writes each new node's row.
+    virtual std::unique_ptr<NodeScorer> scorer(float* embeddings, int n,
+                                               const std::atomic<bool>* cancel) const = 0;
+    // Bytes a scorer of an n-leaf sequence allocates.
+    virtual std::int64_t scorer_bytes(std::int64_t n) const = 0;
+};
+
+// The linear network (no activation, no normalisation) gets the O(d)-per-pair
+// form of linear.hpp; every other one the general form of nonlinear.hpp.
+std::unique_ptr<Network> make_network(const NetworkSpec& spec);
+
+// Checks the shapes of spec's weights; throws std::invalid_argument.
+void check_spec(const NetworkSpec& spec);
+
+struct BuildStats {
+    std::int64_t pairs_scored = 0;
+    std::int64_t pairs_rescored = 0;
+};
+
+// Builds one tree with a native network.
+// embeddings: (2n-1, d) output, whose first n rows are filled with the leaves.
+// merges: (n-1, 2) output; scores: (n-1) output.
+// progress (optional) is increased by one per merge.
+// threads: threads for the first scan of all pairs (the scorer is read-only there).
+BuildStats build(const Network& network, PairMode mode, int n, float* embeddings,
+                 std::int64_t* merges, double* scores, const std::atomic<bool>* cancel = nullptr,
+                 std::atomic<std::int64_t>* progress = nullptr, int threads = 1);
+
+}  // namespace greedy_rae

@@ -1,0 +1,128 @@
+#include "greedy_rae/nonlinear.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace greedy_rae {
+
+namespace {
+
+void activate(const Kernels& k, Activation f, float* x, int m) {
+    if (f == Activation::Tanh) {
+        k.tanh(x, m);
+    } else if (f == Activation::Relu) {
+        for (int i = 0; i < m; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    }
+}
+
+}  // namespace
+
+NonlinearModel::NonlinearModel(const NetworkSpec& w)
+    : k_(greedy_rae::kernels()), d_(w.dim), encoder_(w.encoder), decoder_(w.decoder),
+      normalize_(w.normalize), weighted_(w.reconstruction == Reconstruction::Weighted),
+      w1_(w.w1.begin(), w.w1.end()), b1_(w.b1.begin(), w.b1.end()), w2_(w.w2.begin(), w.w2.end()),
+      b2_(w.b2.begin(), w.b2.end()), zeros_(w.dim) {
+    check_spec(w);
+}
+
+std::unique_ptr<NodeScorer> NonlinearModel::scorer(float* embeddings, int n,
+                                                   const std::atomic<bool>* cancel) const {
+    return std::make_unique<NonlinearScorer>(*this, embeddings, n, cancel);
+}
+
+void NonlinearModel::split(const float* const* x, int count, float* const* p,
+                           float* const* q) const {
+    const int d = d_;
+    k_.affine(x, count, w1_.data(), b1_.data(), d, d, p);
+    k_.affine(x, count, w1_.data() + static_cast<std::size_t>(d) * d, zeros_.data(), d, d, q);
+}
+
+void NonlinearModel::parent(float* z) const {
+    activate(k_, encoder_, z, d_);
+    if (!normalize_) return;
+    // as keras.ops.normalize: x * min(rsqrt(sum x^2), 1 / 1e-12)
+    float s = 0.0f;
+    for (int i = 0; i < d_; ++i) s += z[i] * z[i];
+    const float inv = std::min(1.0f / std::sqrt(s), 1e12f);
+    for (int i = 0; i < d_; ++i) z[i] *= inv;
+}
+
+void NonlinearModel::errors(const float* const* h, const float* const* a, const float* const* b,
+                            int count, const int* n_left, const int* n_right, float* out,
+                            float* const* y) const {
+    const int d = d_;
+    k_.affine(h, count, w2_.data(), b2_.data(), d, 2 * d, y);
+    for (int r = 0; r < count; ++r) {
+        activate(k_, decoder_, y[r], 2 * d);
+        const float e1 = k_.half_square_of_difference(y[r], a[r], d);
+        const float e2 = k_.half_square_of_difference(y[r] + d, b[r], d);
+        out[r] = weighted_ ? weighted_error(e1, e2, n_left[r], n_right[r]) : e1 + e2;
+    }
+}
+
+NonlinearScorer::NonlinearScorer(const NonlinearModel& model, float* embeddings, int n,
+                                 const std::atomic<bool>* cancel)
+    : model_(model), d_(model.dim()), cancel_(cancel), emb_(embeddings),
+      p_(static_cast<std::size_t>(n) * d_), q_(static_cast<std::size_t>(n) * d_), node_(n) {
+    for (int i = 0; i < n; ++i) node_[i] = emb_ + static_cast<std::size_t>(i) * d_;
+    // the leaves four at a time: the weights stream past once per four
+    for (int i = 0; i < n; i += 4) set_nodes(i, std::min(4, n - i), &node_[i]);
+}
+
+void NonlinearScorer::set_nodes(int slot, int count, const float* const* x) {
+    float* p[4];
+    float* q[4];
+    for (int r = 0; r < count; ++r) {
+        p[r] = &p_[static_cast<std::size_t>(slot + r) * d_];
+        q[r] = &q_[static_cast<std::size_t>(slot + r) * d_];
+    }
+    model_.split(x, count, p, q);
+}
+
+void NonlinearScorer::errors(const int* lefts, const int* rights, int m, const int* counts,
+                             float* out) {
+    if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) throw Cancelled();
+    const int d = d_;
+    // four parents and four reconstructions; per thread (the first scan of
+    // all pairs calls this from several threads at once)
+    thread_local std::vector<float> work;
+    work.resize(static_cast<std::size_t>(12) * d);
+    float* h[4];
+    float* y[4];
+    for (int r = 0; r < 4; ++r) {
+        h[r] = &work[static_cast<std::size_t>(r) * d];
+        y[r] = &work[static_cast<std::size_t>(4 + 2 * r) * d];
+    }
+    const float* a[4];
+    const float* b[4];
+    int nl[4], nr[4];
+    for (int k = 0; k < m; k += 4) {
+        const int count = std::min(4, m - k);
+        for (int r = 0; r < count; ++r) {
+            const int i = lefts[k + r], j = rights[k + r];
+            const float* p = &p_[static_cast<std::size_t>(i) * d];
+            const float* q = &q_[static_cast<std::size_t>(j) * d];
+            for (int c = 0; c < d; ++c) h[r][c] = p[c] + q[c];
+            model_.parent(h[r]);
+            a[r] = node_[i];
+            b[r] = node_[j];
+            nl[r] = counts[i];
+            nr[r] = counts[j];
+        }
+        model_.errors(h, a, b, count, nl, nr, out + k, y);
+    }
+}
+
+void NonlinearScorer::merge(const Step& s) {
+    const std::size_t d = static_cast<std::size_t>(d_);
+    float* h = emb_ + static_cast<std::size_t>(s.node) * d;
+    const float* p = &p_[static_cast<std::size_t>(s.left_slot) * d];
+    const float* q = &q_[static_cast<std::size_t>(s.right_slot) * d];
+    for (std::size_t c = 0; c < d; ++c) h[c] = p[c] + q[c];
+    model_.parent(h);
+    node_[s.left_slot] = h;
+    const float* x = h;
+    set_nodes(s.left_slot, 1, &x);
+}
+
+}  // namespace greedy_rae

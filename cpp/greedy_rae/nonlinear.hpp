@@ -1,0 +1,65 @@
+// Native forward of the general merge network (see model.hpp): an activation
+// on the encoder, an optional unit-length parent, an activation on the
+// decoder, and the plain or weighted reconstruction error.
+//
+// The first layer splits per node: [a; b] W1 + b1 = (a W1_top + b1) + b W1_bot,
+// so each node keeps P = x W1_top + b1 (its part as a left child) and Q =
+// x W1_bot (as a right child), and a pair's parent costs O(d). The decoder
+// costs O(d^2) a pair; it runs four pairs at a time through the register-
+// blocked affine kernel, each pair's row computed the same way whatever the
+// other rows of its block, so equal pairs get equal errors (exact ties stay
+// exact). All arithmetic is float32, like the Keras network.
+#pragma once
+
+#include <vector>
+
+#include "greedy_rae/kernels.hpp"
+#include "greedy_rae/model.hpp"
+
+namespace greedy_rae {
+
+class NonlinearModel : public Network {
+public:
+    explicit NonlinearModel(const NetworkSpec& spec);
+    int dim() const override { return d_; }
+    std::unique_ptr<NodeScorer> scorer(float* embeddings, int n,
+                                       const std::atomic<bool>* cancel) const override;
+    std::int64_t scorer_bytes(std::int64_t n) const override { return n * (8 * d_ + 16); }
+
+    // P = x W1_top + b1 and Q = x W1_bot for up to four node embeddings x.
+    void split(const float* const* x, int count, float* const* p, float* const* q) const;
+    // The parent h from z = P + Q (in place): activation, then normalisation.
+    void parent(float* z) const;
+    // Reconstruction errors of up to four parents h[r] of children a[r], b[r].
+    void errors(const float* const* h, const float* const* a, const float* const* b, int count,
+                const int* n_left, const int* n_right, float* out, float* const* y) const;
+
+private:
+    const Kernels& k_;
+    int d_;
+    Activation encoder_, decoder_;
+    bool normalize_;
+    bool weighted_;
+    std::vector<float> w1_, b1_, w2_, b2_, zeros_;
+};
+
+class NonlinearScorer : public NodeScorer {
+public:
+    NonlinearScorer(const NonlinearModel& model, float* embeddings, int n,
+                    const std::atomic<bool>* cancel);
+    void errors(const int* lefts, const int* rights, int m, const int* counts,
+                float* out) override;
+    void merge(const Step& s) override;
+
+private:
+    void set_nodes(int slot, int count, const float* const* x);
+
+    const NonlinearModel& model_;
+    int d_;
+    const std::atomic<bool>* cancel_;
+    float* emb_;
+    std::vector<float> p_, q_;          // (n, d) each, by slot
+    std::vector<const float*> node_;    // slot -> embedding row
+};
+
+}  // namespace greedy_rae
