@@ -234,7 +234,7 @@ class RAE:
         if bad.any():
             raise ValueError(
                 f"labels must be in -1..{self.classes - 1} (-1: unlabelled), got"
-                f" {y[bad][0]!r} at sequence {int(np.argmax(bad))}"
+                f" {y[bad][0].item()!r} at sequence {int(np.argmax(bad))}"
             )
         return y.astype(np.int64)
 
