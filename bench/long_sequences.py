@@ -1,14 +1,18 @@
 """Long sequences with the native engine, each case beside its peer, same run.
 
-* all pairs, built-in (linear) network, d=32: ours against
-  ``fastcluster.linkage(X, method="centroid")`` on the same points (Muellner's
-  generic algorithm over the full distance matrix);
+* all pairs, d=32: ours against ``fastcluster.linkage(X, method="centroid")``
+  on the same points (Muellner's generic algorithm over the full distance
+  matrix), for the post's linear network and for Socher's (tanh, unit-length
+  parent, linear decoder: ``merge_network(d, "tanh", True)``), whose decoder
+  costs O(d^2) a pair where the linear network's pair costs O(d);
 * all pairs, n=100,000, d=32: time and peak memory of ours (a child process);
 * adjacent, d=64, n=1,000,000: ours against the floor, one flat batched numpy
-  pass over as many merge-network evaluations as the build scores (about 3n).
+  pass (float32, BLAS) over as many evaluations of the same network as the
+  build scores (about 3n), for both networks.
 
     pip install ".[bench]"
-    python bench/long_sequences.py [--all 1000 3000 10000 20000] [--big 100000] [--adjacent 1000000]
+    python bench/long_sequences.py [--all 1000 3000 10000 20000] [--socher-all 1000 3000 10000]
+        [--big 100000] [--adjacent 1000000]
 """
 
 from __future__ import annotations
@@ -25,12 +29,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 
-def network(dim: int, seed: int = 0):
+NETWORKS = {"linear": {}, "socher": {"activation": "tanh", "normalize": True}}
+
+
+def network(dim: int, seed: int = 0, kind: str = "linear"):
     import greedy_rae as gr
     import keras
 
     keras.utils.set_random_seed(seed)
-    return gr.merge_network(dim)
+    return gr.merge_network(dim, **NETWORKS[kind])
 
 
 def timed(fn):
@@ -39,12 +46,12 @@ def timed(fn):
     return time.perf_counter() - t, out
 
 
-def all_pairs(sizes: list[int], dim: int = 32) -> None:
+def all_pairs(sizes: list[int], dim: int = 32, kind: str = "linear") -> None:
     import fastcluster
     import greedy_rae as gr
 
-    net = network(dim)
-    print(f"\nall pairs, linear network, d={dim}")
+    net = network(dim, kind=kind)
+    print(f"\nall pairs, {kind} network, d={dim}")
     header = ("n", "greedy_rae (s)", "fastcluster (s)", "ratio", "rescored/scored")
     print(" ".join(f"{h:>{w}}" for h, w in zip(header, (7, 15, 16, 7, 16))))
     for n in sizes:
@@ -78,14 +85,15 @@ def big(n: int, dim: int = 32) -> None:
     subprocess.run([sys.executable, __file__, "--child-big", str(n), str(dim)], check=True)
 
 
-def adjacent(n: int, dim: int = 64) -> None:
+def adjacent(n: int, dim: int = 64, kind: str = "linear") -> None:
     import greedy_rae as gr
 
-    net = network(dim)
+    net = network(dim, kind=kind)
     x = np.random.default_rng(n).normal(size=(n, dim)).astype(np.float32)
     ours, tree = timed(lambda: gr.greedy_tree(x, net, "adjacent", scorer="native"))
     evals = tree.stats["pairs_scored"]
     w1, b1, w2, b2 = (w.numpy() for w in net.weights)
+    socher = kind == "socher"
 
     def floor() -> None:
         rng = np.random.default_rng(1)
@@ -94,11 +102,14 @@ def adjacent(n: int, dim: int = 64) -> None:
         for s in range(0, evals, chunk):
             cc = c[: min(chunk, evals - s)]
             h = cc @ w1 + b1
+            if socher:
+                h = np.tanh(h)
+                h /= np.linalg.norm(h, axis=1, keepdims=True)
             y = h @ w2 + b2
             np.square(y - cc).sum(axis=1)
 
     peer, _ = timed(floor)
-    print(f"\nadjacent, d={dim}, n={n}: {evals} pairs scored ({evals / n:.2f} n)")
+    print(f"\nadjacent, {kind} network, d={dim}, n={n}: {evals} pairs scored ({evals / n:.2f} n)")
     print(f"  greedy_rae {ours:.2f} s   numpy floor {peer:.2f} s   ratio {ours / peer:.2f}")
 
 
@@ -110,15 +121,19 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--all", type=int, nargs="*", default=[1000, 3000, 10000, 20000])
+    p.add_argument("--socher-all", type=int, nargs="*", default=[1000, 3000, 10000])
     p.add_argument("--big", type=int, nargs="*", default=[100000])
     p.add_argument("--adjacent", type=int, nargs="*", default=[1000000])
     args = p.parse_args()
     if args.all:
         all_pairs(args.all)
+    if args.socher_all:
+        all_pairs(args.socher_all, kind="socher")
     for n in args.big:
         big(n)
     for n in args.adjacent:
         adjacent(n)
+        adjacent(n, kind="socher")
 
 
 if __name__ == "__main__":

@@ -128,7 +128,7 @@ private:
         int slot;
         std::int64_t node;
     };
-    static constexpr int kRow = 4;
+    static constexpr int kRow = 16;
 
     static bool before(double s1, int j1, double s2, int j2) {
         return s1 < s2 || (s1 == s2 && j1 < j2);

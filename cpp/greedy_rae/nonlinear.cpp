@@ -41,8 +41,7 @@ void NonlinearModel::parent(float* z) const {
     activate(k_, encoder_, z, d_);
     if (!normalize_) return;
     // as keras.ops.normalize: x * min(rsqrt(sum x^2), 1 / 1e-12)
-    float s = 0.0f;
-    for (int i = 0; i < d_; ++i) s += z[i] * z[i];
+    const float s = 2.0f * k_.half_square_of_sum(z, zeros_.data(), d_);
     const float inv = std::min(1.0f / std::sqrt(s), 1e12f);
     for (int i = 0; i < d_; ++i) z[i] *= inv;
 }
