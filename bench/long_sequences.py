@@ -28,7 +28,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-
 NETWORKS = {"linear": {}, "socher": {"activation": "tanh", "normalize": True}}
 
 

@@ -1,8 +1,10 @@
 """Training throughput: sequences per second against TensorFlow's flat floor.
 
-2,048 sequences of 20 leaves, width 64, minibatches of 256, both pair modes.
-Ours: ``RAE.fit`` (trees built natively, the minibatch's merges replayed by
-level under the tape, one Adam step per minibatch). The floor, measured in the
+2,048 sequences of 20 leaves, width 64, minibatches of 256, both pair modes,
+for the post's linear network, Socher's (tanh, unit-length parent) and
+Socher's with a 5-class label head (random labels). Ours: ``RAE.fit`` (trees
+built natively, the minibatch's merges replayed by level under the tape, one
+Adam step per minibatch). The floor, measured in the
 same run: the same number of merges per minibatch (256 x 19) as one flat
 batched forward + backward pass of the merge network plus the same Adam step,
 compiled; no tree building at all. Also the post's code (one sequence per
@@ -26,15 +28,26 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+NETWORKS = {
+    "linear": {},
+    "socher": {"activation": "tanh", "normalize": True},
+    "socher+head": {"activation": "tanh", "normalize": True, "classes": 5},
+}
 
-def ours(data: list[np.ndarray], dim: int, batch: int, pairs: str) -> float:
+
+def ours(data: list[np.ndarray], dim: int, batch: int, pairs: str, kind: str) -> float:
     keras.utils.set_random_seed(0)
-    rae = gr.RAE(dim, pairs=pairs)
-    rae.fit(data, epochs=1, batch_size=batch, verbose=0, seed=0)  # traces the replay
+    options = NETWORKS[kind]
+    rae = gr.RAE(dim, pairs=pairs, **options)  # type: ignore[arg-type]
+    labels = None
+    if "classes" in options:
+        labels = np.random.default_rng(0).integers(0, options["classes"], len(data))
+    fit = dict(epochs=1, batch_size=batch, verbose=0, labels=labels)
+    rae.fit(data, seed=0, **fit)  # traces the replay
     best = float("inf")
     for epoch in range(2):
         t = time.perf_counter()
-        rae.fit(data, epochs=1, batch_size=batch, verbose=0, seed=epoch + 1)
+        rae.fit(data, seed=epoch + 1, **fit)
         best = min(best, time.perf_counter() - t)
     return len(data) / best
 
@@ -103,17 +116,23 @@ def main() -> None:
         f"{args.sequences} sequences x {args.leaves} leaves, width {args.dim}, batch {args.batch}"
     )
     print(
-        f"{'pairs':>9} {'greedy_rae (seq/s)':>19} {'TF flat floor (seq/s)':>22} {'floor/ours':>11}"
-        f" {'post (seq/s)':>13}"
+        f"{'network':>12} {'pairs':>9} {'greedy_rae (seq/s)':>19} {'TF flat floor (seq/s)':>22}"
+        f" {'floor/ours':>11} {'linear/ours':>12} {'post (seq/s)':>13}"
     )
     for pairs in ("all", "adjacent"):
-        ours_rate = ours(data, args.dim, args.batch, pairs)
-        post_rate = post(data[: args.post], args.dim, pairs) if args.post else float("nan")
-        print(
-            f"{pairs:>9} {ours_rate:>19.0f} {flat:>22.0f} {flat / ours_rate:>10.2f}x"
-            f" {post_rate:>13.3f}",
-            flush=True,
-        )
+        linear = float("nan")
+        for kind in NETWORKS:
+            ours_rate = ours(data, args.dim, args.batch, pairs, kind)
+            if kind == "linear":
+                linear = ours_rate
+            post_rate = float("nan")
+            if args.post and kind == "linear":
+                post_rate = post(data[: args.post], args.dim, pairs)
+            print(
+                f"{kind:>12} {pairs:>9} {ours_rate:>19.0f} {flat:>22.0f}"
+                f" {flat / ours_rate:>10.2f}x {linear / ours_rate:>11.2f}x {post_rate:>13.3f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
