@@ -104,7 +104,8 @@ void AllPairs::start(PairScorer& scorer, int threads) {
         return;
     }
     // Rows are independent: thread t takes rows t, t + threads, ... (row i
-    // has n - 1 - i pairs, so interleaving balances the work).
+    // has n - 1 - i pairs, so interleaving balances the work). Each thread
+    // scores its rows whole (full_scores splits nothing until this is done).
     std::vector<std::thread> pool;
     std::exception_ptr error;
     std::mutex mutex;
@@ -132,6 +133,7 @@ void AllPairs::start(PairScorer& scorer, int threads) {
     if (error) std::rethrow_exception(error);
     for (int i = 0; i + 1 < n_; ++i) rows_.set(i, list_[static_cast<std::size_t>(i) * kRow].score);
     pairs_scored_ += static_cast<std::int64_t>(n_) * (n_ - 1) / 2;
+    threads_ = threads;  // the scans after each merge may split now
 }
 
 Step AllPairs::step(PairScorer& scorer) {

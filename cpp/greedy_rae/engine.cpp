@@ -1,4 +1,7 @@
+#include <algorithm>
 #include <cmath>
+#include <exception>
+#include <thread>
 
 #include "greedy_rae/engine.hpp"
 
@@ -19,11 +22,38 @@ std::unique_ptr<Engine> Engine::make(int n, PairMode mode) {
 
 void Engine::full_scores(PairScorer& scorer, const int* lefts, const int* rights, int m,
                          float* errors, double* out) const {
-    scorer.errors(lefts, rights, m, count_.data(), errors);
+    this->errors(scorer, lefts, rights, m, errors);
     for (int k = 0; k < m; ++k) {
         const float e = errors[k];
         if (!std::isfinite(e)) throw NonFinite();
         out[k] = (static_cast<double>(e) + score_[lefts[k]]) + score_[rights[k]];
+    }
+}
+
+void Engine::errors(PairScorer& scorer, const int* lefts, const int* rights, int m,
+                    float* out) const {
+    const int least = scorer.min_parallel_pairs();
+    const int parts = least > 0 ? std::min(threads_, m / least) : 1;
+    if (parts <= 1) {
+        scorer.errors(lefts, rights, m, count_.data(), out);
+        return;
+    }
+    const int chunk = (m + parts - 1) / parts;
+    std::vector<std::exception_ptr> failed(parts);
+    auto run = [&](int p) {
+        const int from = p * chunk, len = std::min(chunk, m - from);
+        try {
+            scorer.errors(lefts + from, rights + from, len, count_.data(), out + from);
+        } catch (...) {
+            failed[p] = std::current_exception();
+        }
+    };
+    std::vector<std::thread> pool;
+    for (int p = 1; p < parts; ++p) pool.emplace_back(run, p);
+    run(0);
+    for (std::thread& t : pool) t.join();
+    for (const std::exception_ptr& e : failed) {
+        if (e) std::rethrow_exception(e);
     }
 }
 

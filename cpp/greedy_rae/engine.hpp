@@ -42,6 +42,9 @@ public:
     virtual ~PairScorer() = default;
     virtual void errors(const int* lefts, const int* rights, int m, const int* counts,
                         float* out) = 0;
+    // The fewest pairs of one call worth splitting across threads (0: never);
+    // a scorer that returns more than 0 allows concurrent calls.
+    virtual int min_parallel_pairs() const { return 0; }
 };
 
 struct Step {
@@ -71,7 +74,8 @@ public:
     virtual void new_pairs(std::vector<int>& lefts, std::vector<int>& rights) const = 0;
 
     // Scores the first candidates, on up to `threads` threads where the mode
-    // can use them (the scorer must then allow concurrent calls).
+    // can use them (the scorer must then allow concurrent calls); later calls
+    // with many pairs are split over as many threads when the scorer allows.
     virtual void start(PairScorer& scorer, int threads = 1) = 0;
     // Pops the best pair, applies the merge and returns it.
     virtual Step step(PairScorer& scorer) = 0;
@@ -90,10 +94,15 @@ protected:
     // is m floats of scratch. Thread-safe between merges.
     void full_scores(PairScorer& scorer, const int* lefts, const int* rights, int m, float* errors,
                      double* out) const;
+    // scorer.errors over m pairs, split over up to threads_ threads when the
+    // call is big enough for the scorer (each pair's error is the same either way).
+    void errors(PairScorer& scorer, const int* lefts, const int* rights, int m,
+                float* errors) const;
     // Bookkeeping of a merge: ids, scores, counts; fills in s's ids.
     void apply(Step& s);
 
     int n_;
+    int threads_ = 1;
     int steps_ = 0;
     int last_slot_ = -1;
     std::int64_t pairs_scored_ = 0;

@@ -53,6 +53,8 @@ public:
     void errors(const int* lefts, const int* rights, int m, const int* counts,
                 float* out) override;
     void merge(const Step& s) override;
+    // read-only between merges; worth a thread from this many pairs on
+    int min_parallel_pairs() const override { return 1 << 14; }
 
 private:
     // U and V of the `count` (<= 4) nodes now at slot, slot + 1, ..., from

@@ -50,6 +50,8 @@ public:
     void errors(const int* lefts, const int* rights, int m, const int* counts,
                 float* out) override;
     void merge(const Step& s) override;
+    // read-only between merges; worth a thread from this many pairs on
+    int min_parallel_pairs() const override { return 1024; }
 
 private:
     void set_nodes(int slot, int count, const float* const* x);

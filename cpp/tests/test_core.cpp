@@ -46,7 +46,10 @@ public:
     void merge(const Step& s) {
         value[s.left_slot] = Toy::parent(value[s.left_slot], value[s.right_slot]);
     }
+    // read-only in errors(): calls may be split from two pairs on
+    int min_parallel_pairs() const override { return parallel; }
     std::vector<double> value;
+    int parallel = 0;
 };
 
 struct Result {
@@ -93,6 +96,7 @@ static Result run_greedy(const std::vector<double>& leaves, PairMode mode, long*
                          long* rescored = nullptr) {
     const int n = static_cast<int>(leaves.size());
     ToyScorer scorer(leaves);
+    if (threads > 1) scorer.parallel = 2;  // split even small calls
     const std::unique_ptr<Engine> g = Engine::make(n, mode);
     g->start(scorer, threads);
     Result res;
