@@ -32,10 +32,9 @@ void register_forest(py::module_& m) {
         .def("offset", &Forest::offset, py::arg("tree"))
         .def("pending",
              [](const Forest& f) {
-                 std::vector<std::int64_t> left, right, left_count, right_count;
-                 f.pending(left, right, left_count, right_count);
-                 return py::make_tuple(to_array(left), to_array(right), to_array(left_count),
-                                       to_array(right_count));
+                 std::vector<std::int64_t> left, right;
+                 f.pending(left, right);
+                 return py::make_tuple(to_array(left), to_array(right));
              })
         .def(
             "submit",

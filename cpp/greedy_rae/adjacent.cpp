@@ -34,13 +34,8 @@ void AdjacentPairs::new_pairs(std::vector<int>& lefts, std::vector<int>& rights)
 }
 
 void AdjacentPairs::push_buffered(PairScorer& scorer) {
-    const int m = static_cast<int>(buf_left_.size());
-    buf_error_.resize(m);
-    buf_score_.resize(m);
-    full_scores(scorer, buf_left_.data(), buf_right_.data(), m, buf_error_.data(),
-                buf_score_.data());
-    pairs_scored_ += m;
-    for (int k = 0; k < m; ++k) {
+    score_buffer(scorer, pairs_scored_);
+    for (std::size_t k = 0; k < buf_left_.size(); ++k) {
         const int l = buf_left_[k], r = buf_right_[k];
         queue_.push({buf_score_[k], l, node_at_[l], node_at_[r], r});
     }

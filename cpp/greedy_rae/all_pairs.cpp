@@ -88,11 +88,7 @@ void AllPairs::scan_row(PairScorer& scorer, int i, std::int64_t& counter) {
     }
     buf_left_.assign(m, i);
     buf_right_.assign(active_.begin() + from, active_.end());
-    buf_error_.resize(m);
-    buf_score_.resize(m);
-    full_scores(scorer, buf_left_.data(), buf_right_.data(), m, buf_error_.data(),
-                buf_score_.data());
-    counter += m;
+    score_buffer(scorer, counter);
     fill_row(i, buf_right_.data(), buf_score_.data(), m);
     rows_.set(i, list_[static_cast<std::size_t>(i) * kRow].score);
 }
@@ -197,13 +193,7 @@ void AllPairs::update(PairScorer& scorer) {
         buf_right_.push_back(a);
     }
     const int m = static_cast<int>(buf_left_.size());
-    if (m > 0) {
-        buf_error_.resize(m);
-        buf_score_.resize(m);
-        full_scores(scorer, buf_left_.data(), buf_right_.data(), m, buf_error_.data(),
-                    buf_score_.data());
-        pairs_scored_ += m;
-    }
+    if (m > 0) score_buffer(scorer, pairs_scored_);
     for (int k = 0; k < m; ++k) {
         const int x = buf_left_[k];
         offer(x, {buf_score_[k], a, node});

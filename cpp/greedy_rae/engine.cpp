@@ -30,6 +30,15 @@ void Engine::full_scores(PairScorer& scorer, const int* lefts, const int* rights
     }
 }
 
+void Engine::score_buffer(PairScorer& scorer, std::int64_t& counter) {
+    const int m = static_cast<int>(buf_left_.size());
+    buf_error_.resize(m);
+    buf_score_.resize(m);
+    full_scores(scorer, buf_left_.data(), buf_right_.data(), m, buf_error_.data(),
+                buf_score_.data());
+    counter += m;
+}
+
 void Engine::errors(PairScorer& scorer, const int* lefts, const int* rights, int m,
                     float* out) const {
     const int least = scorer.min_parallel_pairs();

@@ -98,6 +98,9 @@ protected:
     // call is big enough for the scorer (each pair's error is the same either way).
     void errors(PairScorer& scorer, const int* lefts, const int* rights, int m,
                 float* errors) const;
+    // Full scores of the pairs in buf_left_/buf_right_ into buf_score_; adds
+    // their number to counter.
+    void score_buffer(PairScorer& scorer, std::int64_t& counter);
     // Bookkeeping of a merge: ids, scores, counts; fills in s's ids.
     void apply(Step& s);
 

@@ -40,21 +40,15 @@ void Forest::list_pending(int t, bool initial) {
     for (std::size_t k = 0; k < buf_l_.size(); ++k) pending_.push_back({t, buf_l_[k], buf_r_[k]});
 }
 
-void Forest::pending(std::vector<std::int64_t>& left, std::vector<std::int64_t>& right,
-                     std::vector<std::int64_t>& left_count,
-                     std::vector<std::int64_t>& right_count) const {
+void Forest::pending(std::vector<std::int64_t>& left, std::vector<std::int64_t>& right) const {
     const std::size_t m = pending_.size();
     left.resize(m);
     right.resize(m);
-    left_count.resize(m);
-    right_count.resize(m);
     for (std::size_t k = 0; k < m; ++k) {
         const Pair& p = pending_[k];
         const Engine& g = *trees_[p.tree].engine;
         left[k] = offsets_[p.tree] + g.node_at(p.left);
         right[k] = offsets_[p.tree] + g.node_at(p.right);
-        left_count[k] = g.count_at(p.left);
-        right_count[k] = g.count_at(p.right);
     }
 }
 

@@ -48,10 +48,8 @@ public:
     std::int64_t offset(int t) const { return offsets_[t]; }
     std::int64_t total_nodes() const { return offsets_.back(); }
 
-    // Pairs waiting for their reconstruction errors, as global node ids, and
-    // the number of leaves under each node.
-    void pending(std::vector<std::int64_t>& left, std::vector<std::int64_t>& right,
-                 std::vector<std::int64_t>& left_count, std::vector<std::int64_t>& right_count) const;
+    // Pairs waiting for their reconstruction errors, as global node ids.
+    void pending(std::vector<std::int64_t>& left, std::vector<std::int64_t>& right) const;
     std::int64_t pending_count() const { return static_cast<std::int64_t>(pending_.size()); }
     // The errors of the pending pairs, in their order.
     void submit(const float* errors, std::int64_t m);

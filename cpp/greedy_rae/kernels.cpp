@@ -11,36 +11,21 @@ const Kernels& avx2_kernels();  // kernels_avx2.cpp, built with -mavx2 -mfma
 
 namespace {
 
-float half_square_of_sum(const float* x, const float* y, int m) {
+// |x + y|^2 / 2 (Sum) or |x - y|^2 / 2 over m values
+template <bool Sum>
+float half_square(const float* x, const float* y, int m) {
     // Eight partial sums let the compiler vectorise without -ffast-math.
     float p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     int k = 0;
     for (; k + 8 <= m; k += 8) {
         for (int q = 0; q < 8; ++q) {
-            const float e = x[k + q] + y[k + q];
+            const float e = Sum ? x[k + q] + y[k + q] : x[k + q] - y[k + q];
             p[q] += e * e;
         }
     }
     float s = ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
     for (; k < m; ++k) {
-        const float e = x[k] + y[k];
-        s += e * e;
-    }
-    return 0.5f * s;
-}
-
-float half_square_of_difference(const float* x, const float* y, int m) {
-    float p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int k = 0;
-    for (; k + 8 <= m; k += 8) {
-        for (int q = 0; q < 8; ++q) {
-            const float e = x[k + q] - y[k + q];
-            p[q] += e * e;
-        }
-    }
-    float s = ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
-    for (; k < m; ++k) {
-        const float e = x[k] - y[k];
+        const float e = Sum ? x[k] + y[k] : x[k] - y[k];
         s += e * e;
     }
     return 0.5f * s;
@@ -73,7 +58,7 @@ bool cpu_has_avx2_fma() {
 }  // namespace
 
 const Kernels& portable_kernels() {
-    static const Kernels k{half_square_of_sum, half_square_of_difference, affine, tanh_loop,
+    static const Kernels k{half_square<true>, half_square<false>, affine, tanh_loop,
                            "portable"};
     return k;
 }

@@ -10,47 +10,27 @@
 namespace greedy_rae {
 namespace {
 
-float half_square_of_sum(const float* x, const float* y, int m) {
+// |x + y|^2 / 2 (Sum) or |x - y|^2 / 2 over m values
+template <bool Sum>
+float half_square(const float* x, const float* y, int m) {
+    auto combine = [](__m256 a, __m256 b) { return Sum ? _mm256_add_ps(a, b) : _mm256_sub_ps(a, b); };
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     int k = 0;
     for (; k + 16 <= m; k += 16) {
-        const __m256 e0 = _mm256_add_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(y + k));
-        const __m256 e1 = _mm256_add_ps(_mm256_loadu_ps(x + k + 8), _mm256_loadu_ps(y + k + 8));
+        const __m256 e0 = combine(_mm256_loadu_ps(x + k), _mm256_loadu_ps(y + k));
+        const __m256 e1 = combine(_mm256_loadu_ps(x + k + 8), _mm256_loadu_ps(y + k + 8));
         a0 = _mm256_fmadd_ps(e0, e0, a0);
         a1 = _mm256_fmadd_ps(e1, e1, a1);
     }
     for (; k + 8 <= m; k += 8) {
-        const __m256 e0 = _mm256_add_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(y + k));
+        const __m256 e0 = combine(_mm256_loadu_ps(x + k), _mm256_loadu_ps(y + k));
         a0 = _mm256_fmadd_ps(e0, e0, a0);
     }
     alignas(32) float t[8];
     _mm256_store_ps(t, _mm256_add_ps(a0, a1));
     float s = ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
     for (; k < m; ++k) {
-        const float e = x[k] + y[k];
-        s += e * e;
-    }
-    return 0.5f * s;
-}
-
-float half_square_of_difference(const float* x, const float* y, int m) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    int k = 0;
-    for (; k + 16 <= m; k += 16) {
-        const __m256 e0 = _mm256_sub_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(y + k));
-        const __m256 e1 = _mm256_sub_ps(_mm256_loadu_ps(x + k + 8), _mm256_loadu_ps(y + k + 8));
-        a0 = _mm256_fmadd_ps(e0, e0, a0);
-        a1 = _mm256_fmadd_ps(e1, e1, a1);
-    }
-    for (; k + 8 <= m; k += 8) {
-        const __m256 e0 = _mm256_sub_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(y + k));
-        a0 = _mm256_fmadd_ps(e0, e0, a0);
-    }
-    alignas(32) float t[8];
-    _mm256_store_ps(t, _mm256_add_ps(a0, a1));
-    float s = ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
-    for (; k < m; ++k) {
-        const float e = x[k] - y[k];
+        const float e = Sum ? x[k] + y[k] : x[k] - y[k];
         s += e * e;
     }
     return 0.5f * s;
@@ -140,7 +120,7 @@ void affine(const float* const* x, int count, const float* w, const float* init,
 }  // namespace
 
 const Kernels& avx2_kernels() {
-    static const Kernels k{half_square_of_sum, half_square_of_difference, affine, tanh8,
+    static const Kernels k{half_square<true>, half_square<false>, affine, tanh8,
                            "avx2-fma"};
     return k;
 }

@@ -174,8 +174,7 @@ static void test_forest_matches_greedy() {
         }
         std::vector<std::int64_t> l, r, node;
         while (true) {
-            std::vector<std::int64_t> lc, rc;
-            forest.pending(l, r, lc, rc);
+            forest.pending(l, r);
             std::vector<float> err(l.size());
             for (std::size_t k = 0; k < l.size(); ++k) err[k] = static_cast<float>(Toy::error(value[l[k]], value[r[k]]));
             forest.submit(err.data(), static_cast<std::int64_t>(err.size()));

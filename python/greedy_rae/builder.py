@@ -281,7 +281,7 @@ def _build_tf(
         np.concatenate([forest.offset(t) + np.arange(len(x)) for t, x in enumerate(leaves)])
     )
     while True:
-        left, right, _, _ = forest.pending()
+        left, right = forest.pending()
         if len(left):
             err = memo.pair_errors(scorer, left, right)
         else:
