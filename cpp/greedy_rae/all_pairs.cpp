@@ -86,10 +86,45 @@ void AllPairs::scan_row(PairScorer& scorer, int i, std::int64_t& counter) {
         rows_.remove(i);
         return;
     }
-    buf_left_.assign(m, i);
     buf_right_.assign(active_.begin() + from, active_.end());
+    if (m <= 2 * kRow || !scorer.costly()) {
+        buf_left_.assign(m, i);
+        score_buffer(scorer, counter);
+        fill_row(i, buf_right_.data(), buf_score_.data(), m);
+        rows_.set(i, list_[static_cast<std::size_t>(i) * kRow].score);
+        return;
+    }
+    // A pair's score is at least its bound score(i) + score(j). Score the
+    // 2 kRow partners with the lowest bounds first; the row's kRow-th best
+    // score then is a threshold that a pair whose bound is past it cannot
+    // beat, so only the pairs at or under it are scored, and the lowest
+    // skipped bound becomes the row's limit.
+    const double si = score_[i];
+    const int first = 2 * kRow;
+    std::nth_element(buf_right_.begin(), buf_right_.begin() + first, buf_right_.end(),
+                     [&](int a, int b) { return score_[a] < score_[b]; });
+    buf_left_.assign(first, i);
     score_buffer(scorer, counter);
-    fill_row(i, buf_right_.data(), buf_score_.data(), m);
+    fill_row(i, buf_right_.data(), buf_score_.data(), first);
+    // the list is full (first > kRow): its last entry is the threshold
+    const double threshold = list_[static_cast<std::size_t>(i) * kRow + kRow - 1].score;
+    double skipped = std::numeric_limits<double>::infinity();
+    int kept = 0;
+    for (int k = first; k < m; ++k) {
+        const int j = buf_right_[k];
+        const double bound = si + score_[j];
+        if (bound > threshold) {
+            skipped = std::min(skipped, bound);
+        } else {
+            buf_right_[kept++] = j;
+        }
+    }
+    buf_right_.resize(kept);
+    buf_left_.assign(kept, i);
+    if (kept > 0) score_buffer(scorer, counter);
+    for (int k = 0; k < kept; ++k) offer(i, {buf_score_[k], buf_right_[k], node_at_[buf_right_[k]]});
+    // every skipped pair scores at least `skipped`, past every entry
+    lower_limit(i, skipped, -1);
     rows_.set(i, list_[static_cast<std::size_t>(i) * kRow].score);
 }
 
@@ -129,7 +164,7 @@ void AllPairs::start(PairScorer& scorer, int threads) {
     if (error) std::rethrow_exception(error);
     for (int i = 0; i + 1 < n_; ++i) rows_.set(i, list_[static_cast<std::size_t>(i) * kRow].score);
     pairs_scored_ += static_cast<std::int64_t>(n_) * (n_ - 1) / 2;
-    threads_ = threads;  // the scans after each merge may split now
+    pool_ = std::make_unique<WorkerPool>(threads - 1);  // for the scans after each merge
 }
 
 Step AllPairs::step(PairScorer& scorer) {

@@ -1,7 +1,5 @@
 #include <algorithm>
 #include <cmath>
-#include <exception>
-#include <thread>
 
 #include "greedy_rae/engine.hpp"
 
@@ -42,28 +40,16 @@ void Engine::score_buffer(PairScorer& scorer, std::int64_t& counter) {
 void Engine::errors(PairScorer& scorer, const int* lefts, const int* rights, int m,
                     float* out) const {
     const int least = scorer.min_parallel_pairs();
-    const int parts = least > 0 ? std::min(threads_, m / least) : 1;
+    const int parts = least > 0 && pool_ ? std::min(pool_->threads(), m / least) : 1;
     if (parts <= 1) {
         scorer.errors(lefts, rights, m, count_.data(), out);
         return;
     }
     const int chunk = (m + parts - 1) / parts;
-    std::vector<std::exception_ptr> failed(parts);
-    auto run = [&](int p) {
+    pool_->run(parts, [&](int p) {
         const int from = p * chunk, len = std::min(chunk, m - from);
-        try {
-            scorer.errors(lefts + from, rights + from, len, count_.data(), out + from);
-        } catch (...) {
-            failed[p] = std::current_exception();
-        }
-    };
-    std::vector<std::thread> pool;
-    for (int p = 1; p < parts; ++p) pool.emplace_back(run, p);
-    run(0);
-    for (std::thread& t : pool) t.join();
-    for (const std::exception_ptr& e : failed) {
-        if (e) std::rethrow_exception(e);
-    }
+        scorer.errors(lefts + from, rights + from, len, count_.data(), out + from);
+    });
 }
 
 void Engine::apply(Step& s) {

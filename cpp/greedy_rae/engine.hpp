@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "greedy_rae/heap.hpp"
+#include "greedy_rae/pool.hpp"
 
 namespace greedy_rae {
 
@@ -45,6 +46,10 @@ public:
     // The fewest pairs of one call worth splitting across threads (0: never);
     // a scorer that returns more than 0 allows concurrent calls.
     virtual int min_parallel_pairs() const { return 0; }
+    // Whether a pair costs so much more than a look at its lower bound that
+    // row scans should score the partners with low bounds first and skip
+    // those that cannot enter the row's list.
+    virtual bool costly() const { return false; }
 };
 
 struct Step {
@@ -94,8 +99,8 @@ protected:
     // is m floats of scratch. Thread-safe between merges.
     void full_scores(PairScorer& scorer, const int* lefts, const int* rights, int m, float* errors,
                      double* out) const;
-    // scorer.errors over m pairs, split over up to threads_ threads when the
-    // call is big enough for the scorer (each pair's error is the same either way).
+    // scorer.errors over m pairs, split over the pool's threads when the call
+    // is big enough for the scorer (each pair's error is the same either way).
     void errors(PairScorer& scorer, const int* lefts, const int* rights, int m,
                 float* errors) const;
     // Full scores of the pairs in buf_left_/buf_right_ into buf_score_; adds
@@ -105,7 +110,7 @@ protected:
     void apply(Step& s);
 
     int n_;
-    int threads_ = 1;
+    std::unique_ptr<WorkerPool> pool_;  // helpers for big scoring calls, when threads > 1
     int steps_ = 0;
     int last_slot_ = -1;
     std::int64_t pairs_scored_ = 0;

@@ -54,7 +54,7 @@ public:
                 float* out) override;
     void merge(const Step& s) override;
     // read-only between merges; worth a thread from this many pairs on
-    int min_parallel_pairs() const override { return 1 << 14; }
+    int min_parallel_pairs() const override { return 4096; }
 
 private:
     // U and V of the `count` (<= 4) nodes now at slot, slot + 1, ..., from

@@ -51,7 +51,9 @@ public:
                 float* out) override;
     void merge(const Step& s) override;
     // read-only between merges; worth a thread from this many pairs on
-    int min_parallel_pairs() const override { return 1024; }
+    int min_parallel_pairs() const override { return 256; }
+    // an O(d^2) decoder a pair
+    bool costly() const override { return true; }
 
 private:
     void set_nodes(int slot, int count, const float* const* x);

@@ -48,8 +48,10 @@ public:
     }
     // read-only in errors(): calls may be split from two pairs on
     int min_parallel_pairs() const override { return parallel; }
+    bool costly() const override { return prune; }
     std::vector<double> value;
     int parallel = 0;
+    bool prune = false;
 };
 
 struct Result {
@@ -93,9 +95,10 @@ static Result brute_force(std::vector<double> leaves, bool adjacent) {
 }
 
 static Result run_greedy(const std::vector<double>& leaves, PairMode mode, long* calls, int threads = 1,
-                         long* rescored = nullptr) {
+                         long* rescored = nullptr, bool prune = false) {
     const int n = static_cast<int>(leaves.size());
     ToyScorer scorer(leaves);
+    scorer.prune = prune;
     if (threads > 1) scorer.parallel = 2;  // split even small calls
     const std::unique_ptr<Engine> g = Engine::make(n, mode);
     g->start(scorer, threads);
@@ -144,6 +147,11 @@ static void test_greedy_against_brute_force() {
             long scored_threads = 0;
             const Result threaded = run_greedy(leaves, mode, &scored_threads, 3);
             CHECK(threaded.merges == want.merges);
+            // row scans that skip partners by their lower bounds
+            long scored_pruned = 0;
+            const Result pruned = run_greedy(leaves, mode, &scored_pruned, 1, nullptr, true);
+            CHECK(pruned.merges == want.merges);
+            CHECK(pruned.scores == want.scores);
             CHECK(scored_threads == scored);
             if (adjacent) {
                 CHECK(scored <= 3L * n);
@@ -320,6 +328,61 @@ static void test_non_finite_weights_stop_the_build() {
     }
 }
 
+// Forwards to a network's scorer, saying whether row scans may skip pairs
+// by their lower bounds.
+class Pruning : public NodeScorer {
+public:
+    Pruning(std::unique_ptr<NodeScorer> inner, bool prune) : inner_(std::move(inner)), prune_(prune) {}
+    void errors(const int* l, const int* r, int m, const int* counts, float* out) override {
+        inner_->errors(l, r, m, counts, out);
+    }
+    void merge(const Step& s) override { inner_->merge(s); }
+    bool costly() const override { return prune_; }
+
+private:
+    std::unique_ptr<NodeScorer> inner_;
+    bool prune_;
+};
+
+static void test_row_scans_by_lower_bound() {
+    // the same float32 errors either way, so the trees must be equal bit for bit
+    const int d = 6;
+    std::mt19937 rng(21);
+    std::normal_distribution<float> g;
+    for (int trial = 0; trial < 6; ++trial) {
+        const int n = 100 + 60 * trial;
+        NetworkSpec w = random_spec(d, 300 + trial);
+        w.encoder = Activation::Tanh;
+        w.normalize = true;
+        w.reconstruction = trial % 2 ? Reconstruction::Weighted : Reconstruction::Plain;
+        const std::unique_ptr<Network> net = make_network(w);
+        std::vector<float> leaves(static_cast<std::size_t>(n) * d);
+        for (float& v : leaves) v = g(rng);
+        std::vector<std::int64_t> merges[2];
+        std::vector<double> scores[2];
+        std::int64_t evaluated[2];
+        for (int prune = 0; prune < 2; ++prune) {
+            std::vector<float> emb(static_cast<std::size_t>(2 * n - 1) * d);
+            std::copy(leaves.begin(), leaves.end(), emb.begin());
+            Pruning scorer(net->scorer(emb.data(), n, nullptr), prune == 1);
+            const std::unique_ptr<Engine> e = Engine::make(n, PairMode::All);
+            e->start(scorer);
+            while (!e->done()) {
+                const Step s = e->step(scorer);
+                merges[prune].push_back(s.left);
+                merges[prune].push_back(s.right);
+                scores[prune].push_back(s.score);
+                scorer.merge(s);
+                e->update(scorer);
+            }
+            evaluated[prune] = e->pairs_scored() + e->pairs_rescored();
+        }
+        CHECK(merges[0] == merges[1]);
+        CHECK(scores[0] == scores[1]);
+        CHECK(evaluated[1] < evaluated[0]);
+    }
+}
+
 static void test_forest_adjacent_cache_is_linear() {
     CHECK(CachedScorer::bytes(100000, PairMode::Adjacent) == 400000);
     CHECK(CachedScorer::bytes(1000, PairMode::All) == 4000000);
@@ -427,6 +490,7 @@ int main() {
     test_greedy_against_brute_force();
     test_forest_matches_greedy();
     test_native_networks();
+    test_row_scans_by_lower_bound();
     test_forest_adjacent_cache_is_linear();
     test_run_batch_cancel();
     test_non_finite_weights_stop_the_build();
