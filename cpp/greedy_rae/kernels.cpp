@@ -1,6 +1,8 @@
 #include "greedy_rae/kernels.hpp"
 #include "greedy_rae/tanh.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 
 namespace greedy_rae {
@@ -46,6 +48,19 @@ void affine(const float* const* x, int count, const float* w, const float* init,
     }
 }
 
+void parent(const float* p, const float* q, float* h, int d, int activation, bool normalize) {
+    for (int k = 0; k < d; ++k) h[k] = p[k] + q[k];
+    if (activation == 1) {
+        tanh_loop(h, d);
+    } else if (activation == 2) {
+        for (int k = 0; k < d; ++k) h[k] = h[k] > 0.0f ? h[k] : 0.0f;
+    }
+    if (!normalize) return;
+    const float squares = 0.5f * half_square<true>(h, h, d);  // |h + h|^2 / 4 = |h|^2
+    const float inv = std::min(1.0f / std::sqrt(squares), 1e12f);
+    for (int k = 0; k < d; ++k) h[k] *= inv;
+}
+
 bool cpu_has_avx2_fma() {
 #if defined(GREEDY_RAE_HAVE_AVX2) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
@@ -58,7 +73,7 @@ bool cpu_has_avx2_fma() {
 }  // namespace
 
 const Kernels& portable_kernels() {
-    static const Kernels k{half_square<true>, half_square<false>, affine, tanh_loop,
+    static const Kernels k{half_square<true>, half_square<false>, affine, tanh_loop, parent,
                            "portable"};
     return k;
 }

@@ -20,7 +20,7 @@
 
 namespace greedy_rae {
 
-enum class Activation { Linear, Tanh, Relu };
+enum class Activation { Linear = 0, Tanh = 1, Relu = 2 };  // the codes of Kernels::parent
 enum class Reconstruction { Plain, Weighted };
 
 struct NetworkSpec {

@@ -37,13 +37,8 @@ void NonlinearModel::split(const float* const* x, int count, float* const* p,
     k_.affine(x, count, w1_.data() + static_cast<std::size_t>(d) * d, zeros_.data(), d, d, q);
 }
 
-void NonlinearModel::parent(float* z) const {
-    activate(k_, encoder_, z, d_);
-    if (!normalize_) return;
-    // as keras.ops.normalize: x * min(rsqrt(sum x^2), 1 / 1e-12)
-    const float s = 2.0f * k_.half_square_of_sum(z, zeros_.data(), d_);
-    const float inv = std::min(1.0f / std::sqrt(s), 1e12f);
-    for (int i = 0; i < d_; ++i) z[i] *= inv;
+void NonlinearModel::parent(const float* p, const float* q, float* h) const {
+    k_.parent(p, q, h, d_, static_cast<int>(encoder_), normalize_);
 }
 
 void NonlinearModel::errors(const float* const* h, const float* const* a, const float* const* b,
@@ -101,8 +96,7 @@ void NonlinearScorer::errors(const int* lefts, const int* rights, int m, const i
             const int i = lefts[k + r], j = rights[k + r];
             const float* p = &p_[static_cast<std::size_t>(i) * d];
             const float* q = &q_[static_cast<std::size_t>(j) * d];
-            for (int c = 0; c < d; ++c) h[r][c] = p[c] + q[c];
-            model_.parent(h[r]);
+            model_.parent(p, q, h[r]);
             a[r] = node_[i];
             b[r] = node_[j];
             nl[r] = counts[i];
@@ -117,8 +111,7 @@ void NonlinearScorer::merge(const Step& s) {
     float* h = emb_ + static_cast<std::size_t>(s.node) * d;
     const float* p = &p_[static_cast<std::size_t>(s.left_slot) * d];
     const float* q = &q_[static_cast<std::size_t>(s.right_slot) * d];
-    for (std::size_t c = 0; c < d; ++c) h[c] = p[c] + q[c];
-    model_.parent(h);
+    model_.parent(p, q, h);
     node_[s.left_slot] = h;
     const float* x = h;
     set_nodes(s.left_slot, 1, &x);

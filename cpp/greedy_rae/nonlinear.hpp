@@ -28,8 +28,9 @@ public:
 
     // P = x W1_top + b1 and Q = x W1_bot for up to four node embeddings x.
     void split(const float* const* x, int count, float* const* p, float* const* q) const;
-    // The parent h from z = P + Q (in place): activation, then normalisation.
-    void parent(float* z) const;
+    // The parent h of the pair whose first-layer halves are P and Q:
+    // activation of P + Q, then normalisation.
+    void parent(const float* p, const float* q, float* h) const;
     // Reconstruction errors of up to four parents h[r] of children a[r], b[r].
     void errors(const float* const* h, const float* const* a, const float* const* b, int count,
                 const int* n_left, const int* n_right, float* out, float* const* y) const;

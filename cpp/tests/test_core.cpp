@@ -482,8 +482,33 @@ static void test_tanh() {
     }
 }
 
+static void test_parent_kernels_agree() {
+    std::mt19937 rng(8);
+    std::normal_distribution<float> g;
+    for (int d : {1, 5, 8, 13, 32, 64}) {
+        std::vector<float> p(d), q(d), a(d), b(d);
+        for (int k = 0; k < d; ++k) {
+            p[k] = g(rng);
+            q[k] = g(rng);
+        }
+        for (int act = 0; act < 3; ++act) {
+            for (bool normalize : {false, true}) {
+                kernels().parent(p.data(), q.data(), a.data(), d, act, normalize);
+                portable_kernels().parent(p.data(), q.data(), b.data(), d, act, normalize);
+                double norm = 0;
+                for (int k = 0; k < d; ++k) {
+                    CHECK(std::fabs(a[k] - b[k]) <= 1e-6f * (1 + std::fabs(b[k])));
+                    norm += static_cast<double>(a[k]) * a[k];
+                }
+                if (normalize && norm > 0) CHECK(std::fabs(norm - 1.0) <= 1e-5);
+            }
+        }
+    }
+}
+
 int main() {
     test_tanh();
+    test_parent_kernels_agree();
     test_kernels_agree();
     test_levels();
     test_heap();
