@@ -144,17 +144,32 @@ class Replay:
             self.weights += list(classifier.trainable_weights)
         self._functions: dict[tuple[int, bool], Any] = {}
 
-    def _errors(
+    def _cross_entropy(self, nodes: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        """Sum of the head's cross-entropy over nodes; label -1 counts nothing."""
+        assert self.classifier is not None
+        probs = self.classifier(nodes, training=True)
+        # one_hot of -1 (unlabelled) is a row of zeros
+        target = tf.one_hot(labels, tf.shape(probs)[1], dtype=probs.dtype)
+        return tf.reduce_sum(target * -tf.math.log(tf.clip_by_value(probs, _EPSILON, 1.0)))
+
+    def _sum(
         self,
         leaves: tf.Tensor,
         left: tf.Tensor,
         right: tf.Tensor,
         sizes: tf.Tensor,
         share: tf.Tensor,
+        row_labels: tf.Tensor,
         depth: int,
-    ) -> tuple[tf.Tensor, tf.Tensor]:
-        """Sum of the reconstruction errors of every merge, and the final table."""
+    ) -> tf.Tensor:
+        """Sum over the minibatch of ``alpha * errors + (1 - alpha) * cross-entropy``.
+
+        The head sees each level's new nodes as they are made (and the leaves
+        once), so that no gradient has to flow back through the growing table.
+        """
         network, dim, weighted = self.network, self.dim, self.weighted
+        alpha, head = self.alpha, self.classifier is not None
+        n_leaves = tf.shape(leaves)[0]
 
         def level(
             start: tf.Tensor, size: tf.Tensor, table: tf.Tensor
@@ -164,27 +179,34 @@ class Replay:
             b = tf.gather(table, right[start:stop])
             h, c, y = network([a, b], training=True)
             err = reconstruction_errors(c, y, share[start:stop] if weighted else None, dim)
-            return tf.concat([table, h], axis=0), tf.reduce_sum(err)
+            part = alpha * tf.reduce_sum(err)
+            if head:
+                labels = row_labels[n_leaves + start : n_leaves + stop]
+                part += (1.0 - alpha) * self._cross_entropy(h, labels)
+            return tf.concat([table, h], axis=0), part
 
+        total = tf.constant(0.0)
+        if head:
+            total += (1.0 - alpha) * self._cross_entropy(leaves, row_labels[:n_leaves])
         if depth <= _UNROLL:
             padded = tf.pad(sizes, [[0, depth - tf.size(sizes)]])
-            table, total, start = leaves, tf.constant(0.0), tf.constant(0)
+            table, start = leaves, tf.constant(0)
             for k in range(depth):
-                table, err = level(start, padded[k], table)
-                total += err
+                table, part = level(start, padded[k], table)
+                total += part
                 start += padded[k]
-            return total, table
+            return total
 
         def body(
             k: tf.Tensor, start: tf.Tensor, table: tf.Tensor, total: tf.Tensor
         ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
-            table, err = level(start, sizes[k], table)
-            return k + 1, start + sizes[k], table, total + err
+            table, part = level(start, sizes[k], table)
+            return k + 1, start + sizes[k], table, total + part
 
-        _, _, table, total = tf.while_loop(
+        _, _, _, total = tf.while_loop(
             lambda k, *_: k < tf.size(sizes),
             body,
-            (tf.constant(0), tf.constant(0), leaves, tf.constant(0.0)),
+            (tf.constant(0), tf.constant(0), leaves, total),
             shape_invariants=(
                 tf.TensorShape([]),
                 tf.TensorShape([]),
@@ -192,19 +214,11 @@ class Replay:
                 tf.TensorShape([]),
             ),
         )
-        return total, table
+        return total
 
     def _loss(self, plan: tuple[tf.Tensor, ...], count: tf.Tensor, depth: int) -> tf.Tensor:
         leaves, left, right, sizes, share, row_labels = plan
-        errors, table = self._errors(leaves, left, right, sizes, share, depth)
-        loss = self.alpha * errors
-        if self.classifier is not None:
-            probs = self.classifier(table, training=True)
-            labelled = row_labels >= 0
-            p = tf.gather(probs, tf.maximum(row_labels, 0), batch_dims=1)
-            ce = -tf.math.log(tf.clip_by_value(p, _EPSILON, 1.0))
-            loss += (1.0 - self.alpha) * tf.reduce_sum(tf.where(labelled, ce, 0.0))
-        loss = loss / count
+        loss = self._sum(leaves, left, right, sizes, share, row_labels, depth) / count
         for w in self.weights:
             if getattr(w, "regularizer", None) is not None:
                 loss += w.regularizer(w)
