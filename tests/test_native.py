@@ -44,16 +44,35 @@ def test_tiny_errors_next_to_large_norms(random_network):
     assert a.scores[0] == pytest.approx(0.5 * np.sum(first**2), rel=1e-6)
 
 
-def test_progress_bar(capsys):
-    net = gr.merge_network(16)
+def test_nonlinear_batch_on_threads_matches_one_by_one():
+    import keras
+
+    keras.utils.set_random_seed(3)
+    net = gr.merge_network(8, "tanh", True, "tanh")
+    rng = np.random.default_rng(3)
+    seqs = [rng.normal(size=(n, 8)).astype(np.float32) for n in (1, 2, 50, 400, 7, 120)]
+    for pairs in ("all", "adjacent"):
+        for rec in ("plain", "weighted"):
+            batch = build_trees(seqs, net, pairs, "native", threads=2, reconstruction=rec)
+            for s, a in zip(seqs, batch):
+                one = build_trees([s], net, pairs, "native", threads=1, reconstruction=rec)[0]
+                np.testing.assert_array_equal(a.merges, one.merges)
+                np.testing.assert_array_equal(a.scores, one.scores)
+                np.testing.assert_array_equal(a.embeddings, one.embeddings)
+
+
+@pytest.mark.parametrize("options", [{}, {"activation": "tanh", "normalize": True}])
+def test_progress_bar(capsys, options):
+    net = gr.merge_network(16, **options)
     x = np.random.default_rng(0).normal(size=(3000, 16)).astype(np.float32)
     gr.greedy_tree(x, net, scorer="native", progress=True)
     out = capsys.readouterr().out
     assert "2999/2999" in out
 
 
-def test_ctrl_c_interrupts_a_long_build():
-    net = gr.merge_network(32)
+@pytest.mark.parametrize("options", [{}, {"activation": "tanh", "normalize": True}])
+def test_ctrl_c_interrupts_a_long_build(options):
+    net = gr.merge_network(32, **options)
     x = np.random.default_rng(0).normal(size=(60000, 32)).astype(np.float32)
     sent = []
 
