@@ -12,6 +12,7 @@ void register_levels(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "C++ core of greedy_rae: greedy merge engines, pair caches, native scorers.";
+    m.attr("__version__") = GREEDY_RAE_VERSION;
     // a diverged network: no greedy choice is meaningful
     py::register_exception<greedy_rae::NonFinite>(m, "NonFiniteError", PyExc_FloatingPointError);
     register_forest(m);

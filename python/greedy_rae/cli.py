@@ -1,17 +1,176 @@
-"""Command line: ``greedy-rae demo``."""
+"""Command line: ``greedy-rae fit | encode | tree | demo`` (also ``python -m greedy_rae``).
+
+SEQUENCES, everywhere: an ``.npz`` whose arrays are the sequences in the order
+they were saved (``np.savez(path, *sequences)``), an ``.npy`` holding one
+``(n, dim)`` sequence, or a folder of ``.npy`` files, one sequence each, taken
+in name order.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import re
 import sys
+from typing import Any
 
 import numpy as np
+
+SEQUENCES_HELP = (
+    "an .npz whose arrays are the sequences in saved order (np.savez(path, *sequences)),"
+    " an .npy holding one (n, dim) sequence, or a folder of .npy files (name order)"
+)
+FORMATS = ("text", "newick", "bracket", "dot", "json", "linkage")
+
+
+class UsageError(Exception):
+    """Bad input from the command line: one line to stderr, exit status 2."""
 
 
 def post_example() -> np.ndarray:
     """The original post's leaves: ``ones(10) * i`` for ``i`` in 0..9, twice."""
     one = [np.ones(10, dtype=np.float32) * i for i in range(10)]
     return np.stack(one + one)
+
+
+def _npz_order(name: str) -> tuple[int, int | str]:
+    # np.savez(path, *seqs) names them arr_0, arr_1, ...: numeric order
+    m = re.fullmatch(r"arr_(\d+)", name)
+    return (0, int(m.group(1))) if m else (1, name)
+
+
+def load_sequences(path: str) -> list[np.ndarray]:
+    """The sequences of a SEQUENCES path (see the module docstring)."""
+    if os.path.isdir(path):
+        names = sorted(f for f in os.listdir(path) if f.endswith(".npy"))
+        if not names:
+            raise UsageError(f"folder {path!r} holds no .npy files")
+        return [_load_npy(os.path.join(path, f)) for f in names]
+    if not os.path.exists(path):
+        raise UsageError(f"no such file or folder: {path!r}")
+    if path.endswith(".npy"):
+        return [_load_npy(path)]
+    if path.endswith(".npz"):
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                keys = sorted(z.files, key=_npz_order)
+                seqs = [z[k] for k in keys]
+        except (OSError, ValueError) as e:
+            raise UsageError(f"cannot read {path!r} as .npz: {e}") from None
+        if not seqs:
+            raise UsageError(f"{path!r} holds no arrays")
+        return seqs
+    raise UsageError(f"{path!r}: expected an .npz, an .npy or a folder of .npy files")
+
+
+def _load_npy(path: str) -> np.ndarray:
+    try:
+        return np.asarray(np.load(path, allow_pickle=False))
+    except (OSError, ValueError) as e:
+        raise UsageError(f"cannot read {path!r} as .npy: {e}") from None
+
+
+def _load_model(path: str) -> Any:
+    import greedy_rae as gr
+
+    if not os.path.isfile(path):
+        raise UsageError(f"no model file at {path!r}")
+    try:
+        return gr.RAE.load(path)
+    except Exception as e:  # a damaged or foreign file: say so in one line
+        raise UsageError(f"cannot load the model {path!r}: {type(e).__name__}: {e}") from None
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    import keras
+
+    import greedy_rae as gr
+
+    seqs = load_sequences(args.sequences)
+    labels = None
+    if args.labels is not None:
+        labels = np.load(args.labels, allow_pickle=False) if os.path.isfile(args.labels) else None
+        if labels is None:
+            raise UsageError(f"no labels file at {args.labels!r}")
+    classes = args.classes
+    if labels is not None and classes is None:
+        classes = max(int(np.max(labels)) + 1, 2)
+    val = None
+    if args.validation is not None:
+        val = load_sequences(args.validation)
+    if not args.output.endswith((".keras", ".h5")):
+        raise UsageError(f"-o must end in .keras or .h5, got {args.output!r}")
+    dim = args.dim
+    if dim is None:
+        first = np.asarray(seqs[0])
+        if first.ndim != 2:
+            raise UsageError(f"sequence 0 must be a 2-D (n, dim) array, got shape {first.shape}")
+        dim = int(first.shape[1])
+    keras.utils.set_random_seed(args.seed)
+    rae = gr.RAE(
+        dim,
+        pairs=args.pairs,
+        activation=args.activation,
+        normalize=args.normalize,
+        decoder_activation=args.decoder_activation,
+        reconstruction=args.reconstruction,
+        classes=classes,
+        alpha=args.alpha,
+        optimizer=keras.optimizers.Adam(args.learning_rate),
+    )
+    rae.fit(
+        seqs,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        verbose=1 if sys.stdout.isatty() else 2,  # a bar on a terminal, a line an epoch in a log
+        labels=labels,
+        seed=args.seed,
+        validation_data=val,
+        checkpoint_dir=args.checkpoint_dir,
+    )
+    rae.save(args.output)
+    print(f"saved {rae!r} to {args.output}")
+    return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    rae = _load_model(args.model)
+    seqs = load_sequences(args.sequences)
+    if not args.output.endswith(".npy"):
+        raise UsageError(f"-o must end in .npy, got {args.output!r}")
+    features = rae.encode(seqs, features=args.features)
+    np.save(args.output, features)
+    print(f"wrote {features.shape[0]} x {features.shape[1]} features to {args.output}")
+    return 0
+
+
+def cmd_tree(args: argparse.Namespace) -> int:
+    rae = _load_model(args.model)
+    seqs = load_sequences(args.sequences)
+    if not -len(seqs) <= args.index < len(seqs):
+        raise UsageError(f"--index {args.index} is out of range: there are {len(seqs)} sequences")
+    tree = rae.trees([seqs[args.index]])[0]
+    names = None
+    if args.labels is not None:
+        if not os.path.isfile(args.labels):
+            raise UsageError(f"no labels file at {args.labels!r}")
+        with open(args.labels, encoding="utf-8") as f:
+            names = [line.rstrip("\n") for line in f if line.strip()]
+    if args.format == "text":
+        out = str(tree)
+    elif args.format == "newick":
+        out = tree.to_newick(names)
+    elif args.format == "bracket":
+        out = tree.to_bracket(names)
+    elif args.format == "dot":
+        out = tree.to_dot(names)
+    elif args.format == "json":
+        out = json.dumps(tree.to_dict())
+    else:
+        out = "\n".join(" ".join(f"{v:.17g}" for v in row) for row in tree.to_linkage())
+    print(out)
+    return 0
 
 
 def demo(steps: int, pairs: str, seed: int) -> int:
@@ -36,19 +195,106 @@ def demo(steps: int, pairs: str, seed: int) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="greedy-rae", description="Greedy recursive autoencoders."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="train on the original post's example and print the tree")
-    p.add_argument("--steps", type=int, default=100, help="training steps (default 100)")
-    p.add_argument("--pairs", choices=["all", "adjacent"], default="all")
-    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
-    args = parser.parse_args(argv)
+def cmd_demo(args: argparse.Namespace) -> int:
     if args.steps < 1:
-        parser.error("--steps must be at least 1")
+        raise UsageError("--steps must be at least 1")
     return demo(args.steps, args.pairs, args.seed)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="greedy-rae",
+        description="Greedy recursive autoencoders: merge trees and root embeddings of"
+        " sequences of vectors.",
+        epilog=f"SEQUENCES: {SEQUENCES_HELP}.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    f = sub.add_parser(
+        "fit",
+        help="train an RAE on sequences and save it",
+        description="Train an RAE on SEQUENCES and save it to MODEL (.keras or .h5);"
+        " prints the loss per epoch.",
+        epilog=f"SEQUENCES: {SEQUENCES_HELP}.",
+    )
+    f.add_argument("sequences", metavar="SEQUENCES")
+    f.add_argument("-o", "--output", required=True, metavar="MODEL", help=".keras or .h5")
+    f.add_argument("--dim", type=_positive, help="leaf width (default: the data's)")
+    f.add_argument("--pairs", choices=["all", "adjacent"], default="all")
+    f.add_argument("--epochs", type=_positive, default=10)
+    f.add_argument("--batch-size", type=_positive, default=32)
+    f.add_argument("--learning-rate", type=float, default=0.001, help="Adam's (default 0.001)")
+    f.add_argument("--activation", choices=["linear", "tanh", "relu"], default="linear")
+    f.add_argument("--decoder-activation", choices=["linear", "tanh", "relu"], default="linear")
+    f.add_argument("--normalize", action="store_true", help="unit-length parents")
+    f.add_argument("--reconstruction", choices=["plain", "weighted"], default="plain")
+    f.add_argument(
+        "--labels", metavar="LABELS.npy", help="one int per sequence, -1 unlabelled (label head)"
+    )
+    f.add_argument("--classes", type=_positive, help="label head size (default: from --labels)")
+    f.add_argument("--alpha", type=float, default=0.2, help="weight of the reconstruction")
+    f.add_argument("--seed", type=int, default=0, help="initial weights and shuffling")
+    f.add_argument("--checkpoint-dir", metavar="DIR", help="save every epoch; rerun to resume")
+    f.add_argument("--validation", metavar="SEQUENCES", help="sequences for val_loss")
+    f.set_defaults(run=cmd_fit)
+
+    e = sub.add_parser(
+        "encode",
+        help="features of sequences under a saved model",
+        description="Write the features of SEQUENCES under MODEL to an .npy file.",
+        epilog=f"SEQUENCES: {SEQUENCES_HELP}.",
+    )
+    e.add_argument("model", metavar="MODEL")
+    e.add_argument("sequences", metavar="SEQUENCES")
+    e.add_argument("-o", "--output", required=True, metavar="ROOTS.npy")
+    e.add_argument("--features", choices=["root", "mean", "root+mean"], default="root")
+    e.set_defaults(run=cmd_encode)
+
+    t = sub.add_parser(
+        "tree",
+        help="print one sequence's tree",
+        description="Print the tree of one sequence of SEQUENCES under MODEL.",
+        epilog=f"SEQUENCES: {SEQUENCES_HELP}.",
+    )
+    t.add_argument("model", metavar="MODEL")
+    t.add_argument("sequences", metavar="SEQUENCES")
+    t.add_argument("--index", type=int, default=0, help="which sequence (default 0)")
+    t.add_argument("--format", choices=FORMATS, default="text")
+    t.add_argument("--labels", metavar="NAMES.txt", help="leaf names, one a line")
+    t.set_defaults(run=cmd_tree)
+
+    d = sub.add_parser("demo", help="train on the original post's example and print the tree")
+    d.add_argument("--steps", type=int, default=100, help="training steps (default 100)")
+    d.add_argument("--pairs", choices=["all", "adjacent"], default="all")
+    d.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
+    d.set_defaults(run=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except UsageError as e:
+        print(f"greedy-rae {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError, OSError, MemoryError, FloatingPointError) as e:
+        message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        print(f"greedy-rae {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"greedy-rae {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -88,6 +90,132 @@ class Tree:
         z[:, 3] = counts[n:]
         return z
 
+    # -- exports ---------------------------------------------------------------
+
+    def _labels(self, labels: Sequence[object] | None) -> list[str]:
+        if labels is None:
+            return [str(i) for i in range(self.n)]
+        names = [str(x) for x in labels]
+        if len(names) != self.n:
+            raise ValueError(f"labels has {len(names)} names but the tree has {self.n} leaves")
+        return names
+
+    def _postorder(self) -> list[int]:
+        """Node ids, children before parents, left before right (no recursion)."""
+        n = self.n
+        out: list[int] = []
+        stack = [(2 * n - 2, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if node < n or expanded:
+                out.append(node)
+                continue
+            left, right = self.merges[node - n]
+            stack += [(node, True), (int(right), False), (int(left), False)]
+        return out
+
+    def _fold(self, leaf: Any, merge: Any) -> Any:
+        """Combine the tree bottom-up: leaf(id) at leaves, merge(id, left, right) above."""
+        n = self.n
+        done: dict[int, Any] = {}
+        for node in self._postorder():
+            if node < n:
+                done[node] = leaf(node)
+            else:
+                left, right = (int(c) for c in self.merges[node - n])
+                done[node] = merge(node, done.pop(left), done.pop(right))
+        return done[2 * n - 2]
+
+    def to_newick(self, labels: Sequence[object] | None = None) -> str:
+        """The tree in Newick format, ending with ``;``.
+
+        Leaves are named by ``labels`` (default: their indices); a branch's
+        length is the difference of the cumulative scores of its ends, so that
+        leaves sit at 0 and each merged node at its score.
+        """
+        names = [_newick_name(x) for x in self._labels(labels)]
+        height = np.concatenate([np.zeros(self.n), self.scores])
+
+        def merge(node: int, left: str, right: str) -> str:
+            lengths = [height[node] - height[int(c)] for c in self.merges[node - self.n]]
+            return f"({left}:{lengths[0]:.17g},{right}:{lengths[1]:.17g})"
+
+        return str(self._fold(lambda i: names[i], merge)) + ";"
+
+    def to_bracket(self, labels: Sequence[object] | None = None) -> str:
+        """The tree as nested brackets, ``((0 1) 2)``: readable by ``nltk.Tree.fromstring``
+        (with empty labels on the inner nodes). Labels may not contain spaces or brackets."""
+        names = self._labels(labels)
+        for name in names:
+            if not name or re.search(r"[\s()]", name):
+                raise ValueError(
+                    f"bracket labels cannot be empty or hold spaces or brackets, got {name!r}"
+                )
+        if self.n == 1:
+            return names[0]
+        return str(self._fold(lambda i: names[i], lambda node, a, b: f"({a} {b})"))
+
+    def to_dot(self, labels: Sequence[object] | None = None) -> str:
+        """The tree as a graphviz digraph: leaves by their labels, merged nodes
+        by their id and score, edges from parent to children (left first)."""
+        names = self._labels(labels)
+        lines = ["digraph tree {", "  node [shape=box];"]
+        for i in range(self.n):
+            lines.append(f"  n{i} [label={_dot_string(names[i])}, shape=ellipse];")
+        for k, (left, right) in enumerate(self.merges):
+            node = self.n + k
+            lines.append(f'  n{node} [label="{node}\\n{self.scores[k]:.6g}"];')
+            lines.append(f"  n{node} -> n{int(left)};")
+            lines.append(f"  n{node} -> n{int(right)};")
+        lines.append("}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The tree as nested dicts, JSON-serialisable.
+
+        A merged node is ``{"id", "score", "children": [left, right]}``; a leaf
+        ``{"id", "score": 0.0, "index"}``, ``index`` its position in the sequence.
+        """
+
+        def merge(node: int, left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "id": node,
+                "score": float(self.scores[node - self.n]),
+                "children": [left, right],
+            }
+
+        return self._fold(lambda i: {"id": i, "score": 0.0, "index": i}, merge)  # type: ignore[no-any-return]
+
+    def plot(self, ax: Any = None, labels: Sequence[object] | None = None) -> Any:
+        """Draw the tree as a dendrogram (scipy and matplotlib), heights the node scores.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw; default the current axes.
+        labels : sequence, optional
+            Leaf names; default the leaf indices.
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ImportError(
+                "Tree.plot needs matplotlib: pip install 'greedy-rae[plot]'"
+            ) from None
+        from scipy.cluster.hierarchy import dendrogram
+
+        if self.n < 2:
+            raise ValueError("a tree of one leaf has no merges to plot")
+        if ax is None:
+            ax = plt.gca()
+        dendrogram(self.to_linkage(), labels=self._labels(labels), ax=ax)
+        ax.set_ylabel("score")
+        return ax
+
     def __str__(self) -> str:
         # Same layout as the post's Node.print: offset, id, score, mean embedding,
         # children one tab deeper.
@@ -106,3 +234,14 @@ class Tree:
 
     def __repr__(self) -> str:
         return f"Tree(n={self.n}, score={self.score:.6g})"
+
+
+def _newick_name(name: str) -> str:
+    """A Newick label, quoted when it holds characters the format reserves."""
+    if name and not re.search(r"[\s(),:;\[\]'_]", name):
+        return name
+    return "'" + name.replace("'", "''") + "'"
+
+
+def _dot_string(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
