@@ -46,7 +46,9 @@ def merge_pair(spec, a, b, n1, n2, weighted):
 
 def reference_tree(leaves, network, pairs="all", reconstruction="plain"):
     """merges, scores, embeddings (2n-1 rows) and the smallest relative gap
-    between the winning candidate and the runner-up over all steps."""
+    between the winning candidate and the best candidate of another score over
+    all steps (exact ties, such as those of duplicate leaves, are exact in
+    float32 too and are left out)."""
     spec = weights_of(network)
     weighted = reconstruction == "weighted"
     x = np.asarray(leaves, np.float64)
@@ -68,9 +70,9 @@ def reference_tree(leaves, network, pairs="all", reconstruction="plain"):
                 cands.append((e + score[a] + score[b], i, j, h))
         order = sorted(range(len(cands)), key=lambda k: (cands[k][0], cands[k][1], cands[k][2]))
         best = cands[order[0]]
-        if len(order) > 1:
-            runner = cands[order[1]][0]
-            gap = min(gap, (runner - best[0]) / max(abs(best[0]), 1e-12))
+        others = [cands[k][0] for k in order[1:] if cands[k][0] != best[0]]
+        if others:
+            gap = min(gap, (others[0] - best[0]) / max(abs(best[0]), 1e-12))
         s, i, j, h = best
         a, b = ids[i], ids[j]
         node = len(emb)

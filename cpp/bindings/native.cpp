@@ -52,6 +52,9 @@ py::list build_native_batch(const std::vector<FloatArray>& leaves, const DoubleA
                                         ") array");
         }
         const py::ssize_t n = x.shape(0);
+        if (n >= (py::ssize_t{1} << 30)) {
+            throw std::invalid_argument("a sequence may have at most 2^30 - 1 leaves");
+        }
         py::array_t<float> e({2 * n - 1, static_cast<py::ssize_t>(d)});
         py::array_t<std::int64_t> mg({n - 1, py::ssize_t{2}});
         py::array_t<double> sc(n - 1);
@@ -91,9 +94,30 @@ py::list build_native_batch(const std::vector<FloatArray>& leaves, const DoubleA
     return out;
 }
 
+std::int64_t build_bytes_of(std::int64_t n, int dim, const std::string& pairs,
+                            const std::string& scorer) {
+    ScorerKind kind;
+    if (scorer == "linear") {
+        kind = ScorerKind::Linear;
+    } else if (scorer == "nonlinear") {
+        kind = ScorerKind::Nonlinear;
+    } else if (scorer == "cache") {
+        kind = ScorerKind::Cache;
+    } else {
+        throw std::invalid_argument("scorer must be 'linear', 'nonlinear' or 'cache', got '" +
+                                    scorer + "'");
+    }
+    if (n < 1 || dim < 1) throw std::invalid_argument("n and dim must be positive");
+    return build_bytes(n, dim, parse_pair_mode(pairs), kind);
+}
+
 }  // namespace
 
 void register_native(py::module_& m) {
+    m.def("build_bytes", &build_bytes_of, py::arg("n"), py::arg("dim"), py::arg("pairs"),
+          py::arg("scorer"),
+          "Bytes one build of an n-leaf tree allocates in the core (outputs, engine, and the\n"
+          "scorer: 'linear' or 'nonlinear' native network, or 'cache' for an outside scorer).");
     m.def("build_native_batch", &build_native_batch, py::arg("leaves"), py::arg("w1"),
           py::arg("b1"), py::arg("w2"), py::arg("b2"), py::arg("activation"),
           py::arg("normalize"), py::arg("decoder_activation"), py::arg("reconstruction"),

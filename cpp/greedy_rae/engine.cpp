@@ -18,6 +18,20 @@ std::unique_ptr<Engine> Engine::make(int n, PairMode mode) {
     return std::make_unique<AdjacentPairs>(n);
 }
 
+std::int64_t Engine::bytes(std::int64_t n, PairMode mode) {
+    // per slot: node id, score, count; scratch of up to n pairs (two slots,
+    // an error and a score each)
+    std::int64_t b = n * (8 + 8 + 4) + n * (4 + 4 + 4 + 8);
+    if (mode == PairMode::All) {
+        // active list, kRow partners of 24 bytes, list length, limit, heap
+        b += n * (4 + 16 * 24 + 4 + 8 + 4 + 4 + 4 + 8);
+    } else {
+        // neighbours, and at most 3 n candidates of 40 bytes in the heap
+        b += n * (4 + 4) + 3 * n * 40;
+    }
+    return b;
+}
+
 void Engine::full_scores(PairScorer& scorer, const int* lefts, const int* rights, int m,
                          float* errors, double* out) const {
     this->errors(scorer, lefts, rights, m, errors);

@@ -65,6 +65,9 @@ class Engine {
 public:
     virtual ~Engine() = default;
     static std::unique_ptr<Engine> make(int n, PairMode mode);
+    // Bytes the engine of an n-leaf tree allocates (at most; its scratch
+    // buffers included).
+    static std::int64_t bytes(std::int64_t n, PairMode mode);
 
     int n() const { return n_; }
     int steps_done() const { return steps_; }

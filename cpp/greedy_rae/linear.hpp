@@ -25,7 +25,8 @@ public:
     int dim() const override { return d_; }
     std::unique_ptr<NodeScorer> scorer(float* embeddings, int n,
                                        const std::atomic<bool>* cancel) const override;
-    std::int64_t scorer_bytes(std::int64_t n) const override { return n * (16 * d_ + 8); }
+    // Bytes a scorer of an n-leaf sequence allocates: U and V by slot.
+    static std::int64_t bytes(std::int64_t n, int d) { return n * 2 * (2 * d) * 4; }
 
     const Kernels& kernels() const { return k_; }
     bool weighted() const { return weighted_; }

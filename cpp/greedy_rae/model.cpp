@@ -1,5 +1,6 @@
 #include "greedy_rae/model.hpp"
 
+#include "greedy_rae/forest.hpp"
 #include "greedy_rae/linear.hpp"
 #include "greedy_rae/nonlinear.hpp"
 
@@ -19,6 +20,17 @@ std::unique_ptr<Network> make_network(const NetworkSpec& spec) {
         return std::make_unique<LinearModel>(spec);
     }
     return std::make_unique<NonlinearModel>(spec);
+}
+
+std::int64_t build_bytes(std::int64_t n, int d, PairMode mode, ScorerKind scorer) {
+    const std::int64_t outputs = (2 * n - 1) * d * 4 + (n - 1) * (16 + 8);
+    std::int64_t work = 0;
+    switch (scorer) {
+        case ScorerKind::Linear: work = LinearModel::bytes(n, d); break;
+        case ScorerKind::Nonlinear: work = NonlinearModel::bytes(n, d); break;
+        case ScorerKind::Cache: work = CachedScorer::bytes(n, mode); break;
+    }
+    return outputs + Engine::bytes(n, mode) + work;
 }
 
 BuildStats build(const Network& network, PairMode mode, int n, float* embeddings,

@@ -64,8 +64,6 @@ public:
     // node id, leaves filled in; the scorer's merge() writes each new node's row.
     virtual std::unique_ptr<NodeScorer> scorer(float* embeddings, int n,
                                                const std::atomic<bool>* cancel) const = 0;
-    // Bytes a scorer of an n-leaf sequence allocates.
-    virtual std::int64_t scorer_bytes(std::int64_t n) const = 0;
 };
 
 // The linear network (no activation, no normalisation) gets the O(d)-per-pair
@@ -74,6 +72,14 @@ std::unique_ptr<Network> make_network(const NetworkSpec& spec);
 
 // Checks the shapes of spec's weights; throws std::invalid_argument.
 void check_spec(const NetworkSpec& spec);
+
+// How a tree is scored, for memory estimates.
+enum class ScorerKind { Linear, Nonlinear, Cache };
+
+// Bytes one build of an n-leaf, width-d tree allocates beyond its inputs: its
+// outputs (embeddings, merges, scores), the engine, and the scorer (the
+// native network's per-node vectors, or the forest's error cache).
+std::int64_t build_bytes(std::int64_t n, int d, PairMode mode, ScorerKind scorer);
 
 struct BuildStats {
     std::int64_t pairs_scored = 0;

@@ -24,7 +24,9 @@ public:
     int dim() const override { return d_; }
     std::unique_ptr<NodeScorer> scorer(float* embeddings, int n,
                                        const std::atomic<bool>* cancel) const override;
-    std::int64_t scorer_bytes(std::int64_t n) const override { return n * (8 * d_ + 16); }
+    // Bytes a scorer of an n-leaf sequence allocates: P and Q and an
+    // embedding pointer by slot.
+    static std::int64_t bytes(std::int64_t n, int d) { return n * (2 * d * 4 + 8); }
 
     // P = x W1_top + b1 and Q = x W1_bot for up to four node embeddings x.
     void split(const float* const* x, int count, float* const* p, float* const* q) const;

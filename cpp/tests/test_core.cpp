@@ -383,6 +383,114 @@ static void test_row_scans_by_lower_bound() {
     }
 }
 
+// Pseudo-random errors keyed by the two node ids: few distinct values (so
+// exact ties are common), and NaN at a given rate.
+struct RandomErrors {
+    std::uint64_t seed;
+    double nan_rate;
+    float operator()(std::int64_t a, std::int64_t b) const {
+        std::uint64_t h = seed ^ (static_cast<std::uint64_t>(a) * 0x9E3779B97F4A7C15ULL) ^
+                          (static_cast<std::uint64_t>(b) * 0xC2B2AE3D27D4EB4FULL);
+        h ^= h >> 31;
+        h *= 0xBF58476D1CE4E5B9ULL;
+        h ^= h >> 29;
+        if (static_cast<double>(h % 1000000) < nan_rate * 1e6) return std::nanf("");
+        return static_cast<float>((h >> 20) % 8) * 0.25f;
+    }
+};
+
+class RandomScorer : public PairScorer {
+public:
+    RandomScorer(int n, RandomErrors f, bool prune, int parallel)
+        : node(n), f_(f), prune_(prune), parallel_(parallel) {
+        for (int i = 0; i < n; ++i) node[i] = i;
+    }
+    void errors(const int* l, const int* r, int m, const int*, float* out) override {
+        for (int k = 0; k < m; ++k) out[k] = f_(node[l[k]], node[r[k]]);
+    }
+    int min_parallel_pairs() const override { return parallel_; }
+    bool costly() const override { return prune_; }
+    std::vector<std::int64_t> node;
+
+private:
+    RandomErrors f_;
+    bool prune_;
+    int parallel_;
+};
+
+// The seed algorithm over node ids with errors f.
+static Result brute_force_ids(int n, const RandomErrors& f, bool adjacent) {
+    std::vector<std::int64_t> id(n);
+    std::vector<double> score(n, 0.0);
+    for (int i = 0; i < n; ++i) id[i] = i;
+    Result res;
+    for (int step = 0; step + 1 < n; ++step) {
+        double best = INFINITY;
+        int bi = 0, bj = 0;
+        const int m = static_cast<int>(id.size());
+        for (int i = 0; i < m; ++i) {
+            for (int j = i + 1; j < m; ++j) {
+                if (adjacent && j != i + 1) continue;
+                const double s = (static_cast<double>(f(id[i], id[j])) + score[i]) + score[j];
+                if (s < best) {
+                    best = s;
+                    bi = i;
+                    bj = j;
+                }
+            }
+        }
+        res.merges.push_back(id[bi]);
+        res.merges.push_back(id[bj]);
+        res.scores.push_back(best);
+        score[bi] = best;
+        id[bi] = n + step;
+        id.erase(id.begin() + bj);
+        score.erase(score.begin() + bj);
+    }
+    return res;
+}
+
+static void test_fuzz_engines() {
+    // random sizes, random errors with frequent ties, every engine setting;
+    // with NaN errors the build stops with NonFinite (and nothing undefined
+    // happens: this test also runs under the sanitizers)
+    std::mt19937 rng(99);
+    int nan_stops = 0;
+    for (int trial = 0; trial < 120; ++trial) {
+        const int n = 1 + static_cast<int>(rng() % 200);
+        const bool with_nan = trial % 4 == 3;
+        const RandomErrors f{rng(), with_nan ? 0.002 : 0.0};
+        for (PairMode mode : {PairMode::All, PairMode::Adjacent}) {
+            const Result want = with_nan ? Result{} : brute_force_ids(n, f, mode == PairMode::Adjacent);
+            for (int setting = 0; setting < 3; ++setting) {
+                RandomScorer scorer(n, f, setting >= 1, setting == 2 ? 3 : 0);
+                const std::unique_ptr<Engine> e = Engine::make(n, mode);
+                Result got;
+                try {
+                    e->start(scorer, setting == 2 ? 2 : 1);
+                    while (!e->done()) {
+                        const Step s = e->step(scorer);
+                        got.merges.push_back(s.left);
+                        got.merges.push_back(s.right);
+                        got.scores.push_back(s.score);
+                        scorer.node[s.left_slot] = s.node;
+                        e->update(scorer);
+                    }
+                } catch (const NonFinite&) {
+                    CHECK(with_nan);
+                    ++nan_stops;
+                    continue;
+                }
+                if (!with_nan) {
+                    CHECK(got.merges == want.merges);
+                    CHECK(got.scores == want.scores);
+                }
+            }
+        }
+    }
+    CHECK(nan_stops > 0);
+}
+
 static void test_forest_adjacent_cache_is_linear() {
     CHECK(CachedScorer::bytes(100000, PairMode::Adjacent) == 400000);
     CHECK(CachedScorer::bytes(1000, PairMode::All) == 4000000);
@@ -516,6 +624,7 @@ int main() {
     test_forest_matches_greedy();
     test_native_networks();
     test_row_scans_by_lower_bound();
+    test_fuzz_engines();
     test_forest_adjacent_cache_is_linear();
     test_run_batch_cancel();
     test_non_finite_weights_stop_the_build();

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import keras
 import numpy as np
@@ -68,10 +68,14 @@ def as_sequences(sequences: object, dim: int) -> list[np.ndarray]:
         raise ValueError(
             "sequences must be a list of (n, dim) arrays; for one sequence pass [leaves]"
         )
-    if isinstance(sequences, (str, bytes)) or not isinstance(sequences, (Sequence, np.ndarray)):
+    if isinstance(sequences, (str, bytes, dict)) or not isinstance(
+        sequences, (Sequence, np.ndarray, Iterable)
+    ):
         raise TypeError(
             f"sequences must be a list of (n, dim) arrays, got {type(sequences).__name__}"
         )
+    if not isinstance(sequences, (Sequence, np.ndarray)):
+        sequences = list(sequences)  # a generator or another iterable, read once
     if len(sequences) == 0:
         raise ValueError("sequences is empty: give at least one (n, dim) array")
     out = [as_leaves(s, None, f"sequence {i}") for i, s in enumerate(sequences)]
@@ -97,19 +101,25 @@ def _available_memory() -> int:
         return 1 << 62
 
 
+# Bytes of the TF path's Python memo per pair it scores (a dict entry of a
+# content-class key and a float32), on the high side
+_MEMO_PAIR = 160
+
+
 def estimate_memory(lengths: Sequence[int], dim: int, scorer: str, pairs: str) -> int:
-    """Bytes a build needs beyond its inputs (an estimate, on the high side)."""
+    """Bytes a build needs beyond its inputs (an estimate, on the high side).
+
+    ``scorer``: ``"linear"`` or ``"nonlinear"`` (native networks) or ``"tf"``.
+    The core reports what each of its builds allocates; the TF path adds its
+    node table, its memo of pair errors and one scoring call's tensors.
+    """
+    kind = "cache" if scorer == "tf" else scorer
     total = 0
     for n in lengths:
-        out = (2 * n - 1) * dim * 4 + (n - 1) * 24  # embeddings, merges, scores
-        if scorer == "native":
-            work = n * (5 * dim + 4) * 8 + n * 64
-        else:
-            # float32 errors: n x n by slot in all pairs mode, one per slot in adjacent
-            cache = n * n * 4 if pairs == "all" else n * 4
-            cache += n * 64
-            work = cache + n * 64 + (2 * n - 1) * dim * 4
-        total += out + work
+        total += _core.build_bytes(n, dim, pairs, kind)
+        if scorer == "tf":
+            scored = (n - 1) ** 2 if pairs == "all" else 3 * n
+            total += (2 * n - 1) * dim * 4 + n * 64 + scored * _MEMO_PAIR
     if scorer == "tf":
         total += min(max(lengths) ** 2, _CHUNK) * dim * 4 * 8  # one scoring call's tensors
     return total
@@ -121,8 +131,8 @@ def check_memory(lengths: Sequence[int], dim: int, scorer: str, pairs: str) -> N
     if need > have:
         gib = 1 << 30
         hint = (
-            " The TF scorer keeps an n x n score cache in all-pairs mode; the native scorer"
-            " (the built-in network) needs O(n * dim)."
+            " The TF scorer keeps an n x n score cache in all-pairs mode; the native engine"
+            " (networks of merge_network's structure) needs O(n * dim)."
             if scorer == "tf" and pairs == "all"
             else ""
         )
@@ -371,6 +381,8 @@ def build_trees(
     pairs = check_pairs(pairs)
     reconstruction = check_reconstruction(reconstruction)
     kind, spec = resolve_scorer(network, scorer)
+    if spec is not None:
+        kind = "linear" if spec.linear else "nonlinear"
     check_memory([len(x) for x in sequences], sequences[0].shape[1], kind, pairs)
     if spec is not None:
         return _build_native(sequences, spec, pairs, reconstruction, progress, threads)

@@ -52,8 +52,17 @@ def load(
     path = path_in(folder)
     if not os.path.isfile(path):
         return None
-    with np.load(path, allow_pickle=False) as z:
-        state = json.loads(str(z["state"]))
-        weights = [z[f"w{k}"] for k in range(state["n_weights"])]
-        optimizer = [z[f"o{k}"] for k in range(state["n_optimizer"])]
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            state = json.loads(str(z["state"]))
+            weights = [z[f"w{k}"] for k in range(state["n_weights"])]
+            optimizer = [z[f"o{k}"] for k in range(state["n_optimizer"])]
+            if not isinstance(state.get("epoch"), int):
+                raise ValueError("no epoch count")
+    except Exception as e:  # truncated, foreign or garbage: say which file and why
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(
+            f"the checkpoint {path!r} is damaged or not a greedy-rae checkpoint ({reason});"
+            " remove it to start afresh"
+        ) from None
     return weights, optimizer, state

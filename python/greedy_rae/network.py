@@ -137,6 +137,15 @@ class NativeSpec(NamedTuple):
     encoder: keras.layers.Dense
     decoder: keras.layers.Dense
 
+    @property
+    def linear(self) -> bool:
+        """The post's linear network (the engine's O(d)-a-pair form)."""
+        return (self.activation, self.normalize, self.decoder_activation) == (
+            "linear",
+            False,
+            "linear",
+        )
+
     def weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The current ``(W1, b1, W2, b2)`` in float64."""
 

@@ -589,25 +589,19 @@ class RAE:
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"no model file at {path!r}")
-        network = keras.saving.load_model(path, compile=False)
-        meta: dict[str, Any] = {}
-        head: bytes | None = None
-        if path.endswith(".keras"):
-            with zipfile.ZipFile(path) as z:
-                names = z.namelist()
-                if _META in names:
-                    meta = json.loads(z.read(_META))
-                if _HEAD in names:
-                    head = z.read(_HEAD)
-        else:
-            import h5py
-
-            with h5py.File(path, "r") as f:
-                if _META in f.attrs:
-                    meta = json.loads(f.attrs[_META])
-                if _HEAD in f:
-                    head = np.asarray(f[_HEAD]).tobytes()
-        classifier = None if head is None else _model_from_bytes(head)
+        suffix = os.path.splitext(path)[1]
+        if suffix not in (".keras", ".h5"):
+            raise ValueError(f"a model file ends in .keras or .h5, got {path!r}")
+        try:
+            network, meta, head = _read_model_file(path, suffix)
+            classifier = None if head is None else _model_from_bytes(head)
+            network_dim(network)
+        except Exception as e:  # zip, HDF5, JSON or Keras errors: one clear message
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            raise ValueError(
+                f"cannot load {path!r}: not a readable {suffix} merge network"
+                f" ({type(e).__name__}{': ' + reason if reason else ''})"
+            ) from None
         rae = cls(
             network=network,
             pairs=meta.get("pairs", "all"),
@@ -620,6 +614,31 @@ class RAE:
         )
         rae._fitted = True
         return rae
+
+
+def _read_model_file(path: str, suffix: str) -> tuple[keras.Model, dict[str, Any], bytes | None]:
+    """The network, the options and the head's bytes of a saved model file."""
+    network = keras.saving.load_model(path, compile=False)
+    meta: dict[str, Any] = {}
+    head: bytes | None = None
+    if suffix == ".keras":
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+            if _META in names:
+                meta = json.loads(z.read(_META))
+            if _HEAD in names:
+                head = z.read(_HEAD)
+    else:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            if _META in f.attrs:
+                meta = json.loads(f.attrs[_META])
+            if _HEAD in f:
+                head = np.asarray(f[_HEAD]).tobytes()
+    if not isinstance(meta, dict):
+        raise ValueError(f"its {_META} is not a JSON object")
+    return network, meta, head
 
 
 def _model_bytes(model: keras.Model, folder: str) -> bytes:
