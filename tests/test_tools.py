@@ -323,3 +323,13 @@ def test_versions():
 
     assert gr.__version__ == version("greedy-rae")
     assert _core.__version__ == gr.__version__
+
+
+def test_progress_bars_of_trees_and_encode(capsys):
+    rae = gr.RAE(4, activation="tanh", normalize=True)
+    rng = np.random.default_rng(0)
+    rae.trees([rng.normal(size=(500, 4))], progress=True)
+    assert "499/499" in capsys.readouterr().out  # one batch: a bar over the merges
+    seqs = [rng.normal(size=(5, 4)) for _ in range(7)]
+    rae.encode(seqs, batch_size=3, progress=True)
+    assert "7/7" in capsys.readouterr().out  # several batches: a bar over the sequences

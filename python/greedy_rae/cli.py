@@ -139,7 +139,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     seqs = load_sequences(args.sequences)
     if not args.output.endswith(".npy"):
         raise UsageError(f"-o must end in .npy, got {args.output!r}")
-    features = rae.encode(seqs, features=args.features)
+    features = rae.encode(seqs, features=args.features, progress=sys.stdout.isatty())
     np.save(args.output, features)
     print(f"wrote {features.shape[0]} x {features.shape[1]} features to {args.output}")
     return 0
@@ -150,7 +150,8 @@ def cmd_tree(args: argparse.Namespace) -> int:
     seqs = load_sequences(args.sequences)
     if not -len(seqs) <= args.index < len(seqs):
         raise UsageError(f"--index {args.index} is out of range: there are {len(seqs)} sequences")
-    tree = rae.trees([seqs[args.index]])[0]
+    # the bar goes to stdout with the tree: only on a terminal, never into a pipe
+    tree = rae.trees([seqs[args.index]], progress=sys.stdout.isatty())[0]
     names = None
     if args.labels is not None:
         if not os.path.isfile(args.labels):

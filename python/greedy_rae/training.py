@@ -171,14 +171,25 @@ class RAE:
 
     # -- trees -------------------------------------------------------------
 
-    def trees(self, sequences: object, batch_size: int = 1024) -> list[Tree]:
-        """Greedy trees of a list of ``(n_i, dim)`` arrays, built ``batch_size`` at a time."""
+    def trees(
+        self, sequences: object, batch_size: int = 1024, *, progress: bool = False
+    ) -> list[Tree]:
+        """Greedy trees of a list of ``(n_i, dim)`` arrays, built ``batch_size`` at a time.
+
+        ``progress=True`` shows a bar: over the merges when the sequences fit
+        in one batch, over the sequences otherwise.
+        """
         seqs = as_sequences(sequences, self.dim)
         _check_positive("batch_size", batch_size)
-        return self._trees(seqs, batch_size)
+        return self._trees(seqs, batch_size, progress)
 
     def encode(
-        self, sequences: object, batch_size: int = 1024, features: str = "root"
+        self,
+        sequences: object,
+        batch_size: int = 1024,
+        features: str = "root",
+        *,
+        progress: bool = False,
     ) -> np.ndarray:
         """Features of each sequence's tree, float32.
 
@@ -188,10 +199,12 @@ class RAE:
             The root embedding ``(N, dim)``; the mean of all ``2n - 1`` node
             embeddings ``(N, dim)``; or both side by side ``(N, 2 * dim)``, the
             features of Socher et al.'s classifier.
+        progress : bool
+            Show a progress bar (see :meth:`trees`).
         """
         if not isinstance(features, str) or features not in FEATURES:
             raise ValueError(f"features must be 'root', 'mean' or 'root+mean', got {features!r}")
-        trees = self.trees(sequences, batch_size)
+        trees = self.trees(sequences, batch_size, progress=progress)
         parts = []
         if features in ("root", "root+mean"):
             parts.append(np.stack([t.root for t in trees]))
@@ -509,7 +522,13 @@ class RAE:
             history[key].extend(state["history"].get(key, []))
         return int(state["epoch"])
 
-    def _trees(self, seqs: list[np.ndarray], batch_size: int = 1024) -> list[Tree]:
+    def _trees(
+        self, seqs: list[np.ndarray], batch_size: int = 1024, progress: bool = False
+    ) -> list[Tree]:
+        one_batch = len(seqs) <= batch_size
+        bar = None
+        if progress and not one_batch:
+            bar = keras.utils.Progbar(len(seqs), unit_name="sequence")
         out: list[Tree] = []
         for s in range(0, len(seqs), batch_size):
             out.extend(
@@ -518,9 +537,12 @@ class RAE:
                     self.network,
                     self.pairs,
                     self.scorer,
+                    progress=progress and one_batch,
                     reconstruction=self.reconstruction,
                 )
             )
+            if bar is not None:
+                bar.update(len(out))
         return out
 
     # -- files -------------------------------------------------------------
