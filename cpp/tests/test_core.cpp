@@ -60,10 +60,13 @@ struct Result {
 };
 
 // The seed algorithm: rescore every pair of the current list at every step.
-static Result brute_force(std::vector<double> leaves, bool adjacent) {
-    const int n = static_cast<int>(leaves.size());
+// Nodes are values; error(l, r) scores a pair, parent(l, r, id) is the value
+// of the new node with id `id`.
+template <class Error, class Parent>
+static Result brute_force_with(std::vector<double> value, bool adjacent, Error error, Parent parent) {
+    const int n = static_cast<int>(value.size());
     std::vector<long> id(n);
-    std::vector<double> value = leaves, score(n, 0.0);
+    std::vector<double> score(n, 0.0);
     for (int i = 0; i < n; ++i) id[i] = i;
     Result res;
     for (int step = 0; step + 1 < n; ++step) {
@@ -73,7 +76,7 @@ static Result brute_force(std::vector<double> leaves, bool adjacent) {
         for (int i = 0; i < m; ++i) {
             for (int j = i + 1; j < m; ++j) {
                 if (adjacent && j != i + 1) continue;
-                const double s = (Toy::error(value[i], value[j]) + score[i]) + score[j];
+                const double s = (static_cast<double>(error(value[i], value[j])) + score[i]) + score[j];
                 if (s < best) {
                     best = s;
                     bi = i;
@@ -84,7 +87,7 @@ static Result brute_force(std::vector<double> leaves, bool adjacent) {
         res.merges.push_back(id[bi]);
         res.merges.push_back(id[bj]);
         res.scores.push_back(best);
-        value[bi] = Toy::parent(value[bi], value[bj]);
+        value[bi] = parent(value[bi], value[bj], n + step);
         score[bi] = best;
         id[bi] = n + step;
         value.erase(value.begin() + bj);
@@ -92,6 +95,11 @@ static Result brute_force(std::vector<double> leaves, bool adjacent) {
         id.erase(id.begin() + bj);
     }
     return res;
+}
+
+static Result brute_force(const std::vector<double>& leaves, bool adjacent) {
+    return brute_force_with(leaves, adjacent, Toy::error,
+                            [](double l, double r, long) { return Toy::parent(l, r); });
 }
 
 static Result run_greedy(const std::vector<double>& leaves, PairMode mode, long* calls, int threads = 1,
@@ -420,34 +428,12 @@ private:
 
 // The seed algorithm over node ids with errors f.
 static Result brute_force_ids(int n, const RandomErrors& f, bool adjacent) {
-    std::vector<std::int64_t> id(n);
-    std::vector<double> score(n, 0.0);
-    for (int i = 0; i < n; ++i) id[i] = i;
-    Result res;
-    for (int step = 0; step + 1 < n; ++step) {
-        double best = INFINITY;
-        int bi = 0, bj = 0;
-        const int m = static_cast<int>(id.size());
-        for (int i = 0; i < m; ++i) {
-            for (int j = i + 1; j < m; ++j) {
-                if (adjacent && j != i + 1) continue;
-                const double s = (static_cast<double>(f(id[i], id[j])) + score[i]) + score[j];
-                if (s < best) {
-                    best = s;
-                    bi = i;
-                    bj = j;
-                }
-            }
-        }
-        res.merges.push_back(id[bi]);
-        res.merges.push_back(id[bj]);
-        res.scores.push_back(best);
-        score[bi] = best;
-        id[bi] = n + step;
-        id.erase(id.begin() + bj);
-        score.erase(score.begin() + bj);
-    }
-    return res;
+    std::vector<double> ids(n);
+    for (int i = 0; i < n; ++i) ids[i] = i;
+    return brute_force_with(
+        ids, adjacent,
+        [&](double a, double b) { return f(static_cast<std::int64_t>(a), static_cast<std::int64_t>(b)); },
+        [](double, double, long node) { return static_cast<double>(node); });
 }
 
 static void test_fuzz_engines() {
