@@ -39,6 +39,12 @@ class Plan(NamedTuple):
     row_tree: np.ndarray  # (table rows,) int32: the sequence each table row belongs to
 
 
+def empty_plan(dim: int) -> Plan:
+    """The plan of no sequences (a replica whose share of a minibatch is empty)."""
+    ints = np.zeros(0, dtype=np.int32)
+    return Plan(np.zeros((0, dim), np.float32), ints, ints, ints, np.zeros(0, np.float32), ints)
+
+
 def replay_plan(
     leaves: Sequence[np.ndarray], trees: Sequence[Tree], weighted: bool = False
 ) -> Plan:
@@ -143,6 +149,7 @@ class Replay:
         if classifier is not None:
             self.weights += list(classifier.trainable_weights)
         self._functions: dict[tuple[int, bool], Any] = {}
+        self._strategy_functions: dict[tuple[int, bool], Any] = {}
 
     def _cross_entropy(self, nodes: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
         """Sum of the head's cross-entropy over nodes; label -1 counts nothing."""
@@ -216,12 +223,15 @@ class Replay:
         )
         return total
 
-    def _loss(self, plan: tuple[tf.Tensor, ...], count: tf.Tensor, depth: int) -> tf.Tensor:
+    def _loss(
+        self, plan: tuple[tf.Tensor, ...], count: tf.Tensor, depth: int, replicas: int = 1
+    ) -> tf.Tensor:
         leaves, left, right, sizes, share, row_labels = plan
         loss = self._sum(leaves, left, right, sizes, share, row_labels, depth) / count
         for w in self.weights:
             if getattr(w, "regularizer", None) is not None:
-                loss += w.regularizer(w)
+                # each replica adds its share: summed over replicas, it counts once
+                loss += w.regularizer(w) / replicas
         return loss
 
     def _function(self, depth: int, train: bool) -> Any:
@@ -274,24 +284,113 @@ class Replay:
         self._functions[key] = concrete
         return concrete
 
-    def _call(self, plan: Plan, labels: np.ndarray | None, train: bool) -> Any:
-        fn = self._function(len(plan.sizes), train)
-        count = int(plan.row_tree.max()) + 1 if len(plan.row_tree) else 1
+    def _inputs(self, plan: Plan, labels: np.ndarray | None, count: int) -> tuple[Any, ...]:
+        """The function's arguments for a plan (``count``: the minibatch's sequences)."""
         if self.classifier is not None and labels is not None:
             row_labels = np.asarray(labels, dtype=np.int32)[plan.row_tree]
         else:
             row_labels = np.zeros(0, dtype=np.int32)
             if self.classifier is not None:
                 row_labels = np.full(len(plan.row_tree), -1, dtype=np.int32)
-        return fn(
-            tf.constant(plan.leaves),
-            tf.constant(plan.left),
-            tf.constant(plan.right),
-            tf.constant(plan.sizes),
-            tf.constant(plan.left_share),
-            tf.constant(row_labels),
-            tf.constant(count, tf.float32),
+        return (
+            plan.leaves,
+            plan.left,
+            plan.right,
+            plan.sizes,
+            plan.left_share,
+            row_labels,
+            np.float32(count),
         )
+
+    def _call(self, plan: Plan, labels: np.ndarray | None, train: bool) -> Any:
+        fn = self._function(len(plan.sizes), train)
+        count = int(plan.row_tree.max()) + 1 if len(plan.row_tree) else 1
+        return fn(*(tf.constant(a) for a in self._inputs(plan, labels, count)))
+
+    # -- data-parallel ---------------------------------------------------------
+
+    def _strategy_function(self, strategy: Any, train: bool) -> Any:
+        key = (id(strategy), train)
+        fn = self._strategy_functions.get(key)
+        if fn is not None:
+            return fn
+        weights, optimizer = self.weights, self.optimizer
+        replicas = strategy.num_replicas_in_sync
+
+        def step(*args: tf.Tensor) -> Any:
+            # the while-loop replay: one graph whatever the depth, the same on
+            # every worker (their collectives must match)
+            with tf.GradientTape() as tape:
+                loss = self._loss(args[:6], args[6], _UNROLL + 1, replicas)
+            grads = tape.gradient(loss, weights)
+            grads = [tf.zeros_like(w) if g is None else g for g, w in zip(grads, weights)]
+            finite = tf.math.is_finite(loss)
+            for g in grads:
+                finite = finite & tf.reduce_all(tf.math.is_finite(g))
+            bad = 1.0 - tf.cast(finite, tf.float32)
+            if train:
+                optimizer.apply(grads, weights)  # type: ignore[union-attr]  # sums over replicas
+                return loss, bad
+            ctx = tf.distribute.get_replica_context()
+            return (loss, bad, *ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads))
+
+        @tf.function(reduce_retracing=True)
+        def run(args: tuple[Any, ...]) -> Any:
+            out = strategy.run(step, args=args)
+            loss = strategy.reduce(tf.distribute.ReduceOp.SUM, out[0], axis=None)
+            bad = strategy.reduce(tf.distribute.ReduceOp.SUM, out[1], axis=None)
+            grads = [strategy.experimental_local_results(g)[0] for g in out[2:]]
+            return loss, bad, grads
+
+        self._strategy_functions[key] = run
+        return run
+
+    def distributed(
+        self,
+        strategy: Any,
+        share: Any,
+        count: int,
+        train: bool,
+    ) -> tuple[float, list[tf.Tensor]]:
+        """One data-parallel loss (and step, with ``train``) over a global minibatch.
+
+        ``share(replica)`` gives the ``(plan, labels)`` of that replica's part;
+        it is called only for this worker's replicas. The loss of every replica
+        is divided by ``count``, the global minibatch's size, so the summed
+        gradients are those of one device on the whole minibatch. A step whose
+        loss or gradients are not finite is undone and raises.
+        """
+        cache: dict[int, tuple[Any, ...]] = {}
+
+        def inputs(ctx: Any) -> tuple[Any, ...]:
+            r = ctx.replica_id_in_sync_group
+            if r not in cache:
+                plan, labels = share(r)
+                cache[r] = self._inputs(plan, labels, count)
+            return cache[r]
+
+        args = tuple(
+            strategy.experimental_distribute_values_from_function(
+                lambda ctx, k=k: tf.constant(inputs(ctx)[k])
+            )
+            for k in range(7)
+        )
+        if train:
+            if self.optimizer is None:
+                raise ValueError("a training step needs an optimizer")
+            saved = [v.numpy() for v in self.weights] + [
+                v.numpy() for v in self.optimizer.variables
+            ]
+        loss, bad, grads = self._strategy_function(strategy, train)(args)
+        if float(bad) > 0:
+            if train:
+                for v, a in zip(self.weights + list(self.optimizer.variables), saved):  # type: ignore[union-attr]
+                    v.assign(a)
+            raise FloatingPointError(
+                f"the loss ({float(loss)}) or a gradient is not finite"
+                + ("; the update was not applied" if train else "")
+            )
+        return float(loss), list(grads)
 
     def loss_and_gradients(
         self, plan: Plan, labels: np.ndarray | None = None

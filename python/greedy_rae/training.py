@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -22,7 +23,7 @@ from greedy_rae.builder import (
     resolve_scorer,
 )
 from greedy_rae.network import merge_network, native_spec, network_dim
-from greedy_rae.replay import Replay, replay_plan
+from greedy_rae.replay import Plan, Replay, empty_plan, replay_plan
 from greedy_rae.tree import Tree
 
 _META = "greedy_rae.json"
@@ -91,6 +92,13 @@ class RAE:
         A head of your own, from a ``(batch, dim)`` node embedding to
         ``(batch, classes)`` probabilities, instead of ``Dense(classes,
         softmax)``.
+    strategy : tf.distribute.Strategy, optional
+        Train data-parallel: each replica builds the trees of its share of a
+        minibatch and replays them, and the gradients are summed before one
+        optimizer step (the loss is divided by the global minibatch size, so a
+        step equals one device's). Default: the strategy whose ``scope()`` the
+        RAE is created in, if any. The network, the head and the optimizer
+        state are created in the strategy's scope.
     """
 
     def __init__(
@@ -108,6 +116,34 @@ class RAE:
         classes: int | None = None,
         alpha: float = 0.2,
         classifier: keras.Model | None = None,
+        strategy: tf.distribute.Strategy | None = None,
+    ) -> None:
+        if strategy is None and tf.distribute.has_strategy():
+            strategy = tf.distribute.get_strategy()
+        self.strategy = strategy
+        scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+        with scope:
+            self._build(
+                dim, network, pairs, optimizer, scorer, activation, normalize,
+                decoder_activation, reconstruction, classes, alpha, classifier,
+            )  # fmt: skip
+            if strategy is not None:
+                self.optimizer.build(self.trainable_weights)
+
+    def _build(
+        self,
+        dim: int | None,
+        network: keras.Model | None,
+        pairs: str,
+        optimizer: keras.optimizers.Optimizer | None,
+        scorer: str,
+        activation: str,
+        normalize: bool,
+        decoder_activation: str,
+        reconstruction: str,
+        classes: int | None,
+        alpha: float,
+        classifier: keras.Model | None,
     ) -> None:
         if network is None:
             if dim is None:
@@ -204,13 +240,48 @@ class RAE:
         """
         if not isinstance(features, str) or features not in FEATURES:
             raise ValueError(f"features must be 'root', 'mean' or 'root+mean', got {features!r}")
-        trees = self.trees(sequences, batch_size, progress=progress)
+        seqs = as_sequences(sequences, self.dim)
+        _check_positive("batch_size", batch_size)
+        if self._workers() > 1:
+            return self._encode_split(seqs, batch_size, features)
+        return self._features(self._trees(seqs, batch_size, progress), features)
+
+    def _features(self, trees: list[Tree], features: str) -> np.ndarray:
         parts = []
         if features in ("root", "root+mean"):
             parts.append(np.stack([t.root for t in trees]))
         if features in ("mean", "root+mean"):
             parts.append(np.stack([t.embeddings.mean(axis=0) for t in trees]))
         return np.asarray(np.concatenate(parts, axis=1), dtype=np.float32)
+
+    def _workers(self) -> int:
+        """Worker processes of the strategy (1 without one, or on one machine)."""
+        resolver = getattr(self.strategy, "cluster_resolver", None)
+        if resolver is None:
+            return 1
+        spec = resolver.cluster_spec().as_dict()
+        return sum(len(v) for k, v in spec.items() if k in ("chief", "worker")) or 1
+
+    def _encode_split(self, seqs: list[np.ndarray], batch_size: int, features: str) -> np.ndarray:
+        """encode across the workers of a strategy: each replica encodes its
+        contiguous share, and every worker gets the whole result back."""
+        strategy = self.strategy
+        assert strategy is not None
+        parts = np.array_split(np.arange(len(seqs)), strategy.num_replicas_in_sync)
+        size = max(len(p) for p in parts)
+        width = self.dim * (2 if features == "root+mean" else 1)
+
+        def local(ctx: Any) -> tf.Tensor:
+            idx = parts[ctx.replica_id_in_sync_group]
+            out = np.zeros((size, width), np.float32)  # padded: gathers need equal shapes
+            if len(idx):
+                trees = self._trees([seqs[i] for i in idx], batch_size)
+                out[: len(idx)] = self._features(trees, features)
+            return tf.constant(out)
+
+        values = strategy.experimental_distribute_values_from_function(local)
+        gathered = np.asarray(strategy.gather(values, axis=0))
+        return np.concatenate([gathered[r * size : r * size + len(p)] for r, p in enumerate(parts)])
 
     # -- label head ----------------------------------------------------------
 
@@ -269,6 +340,8 @@ class RAE:
         """
         seqs = as_sequences(sequences, self.dim)
         y = self._labels(labels, len(seqs))
+        if self.strategy is not None:
+            return self._replay.distributed(self.strategy, self._shares(seqs, y), len(seqs), False)
         return self._replay.loss_and_gradients(self._plan(seqs), y)
 
     def train_step(self, sequences: object, labels: object = None) -> float:
@@ -280,9 +353,41 @@ class RAE:
         return replay_plan(seqs, self._trees(seqs), self.reconstruction == "weighted")
 
     def _train_step(self, seqs: list[np.ndarray], labels: np.ndarray | None = None) -> float:
-        loss = self._replay.train_step(self._plan(seqs), labels)
+        if self.strategy is not None:
+            loss = self._replay.distributed(
+                self.strategy, self._shares(seqs, labels), len(seqs), True
+            )[0]
+        else:
+            loss = self._replay.train_step(self._plan(seqs), labels)
         self._fitted = True
         return loss
+
+    def _shares(self, seqs: list[np.ndarray], labels: np.ndarray | None) -> Any:
+        """The (plan, labels) of each replica's share of a minibatch: contiguous
+        parts, as even as can be, in replica order; built when asked for, so a
+        worker builds only its own replicas' trees."""
+        strategy = self.strategy
+        assert strategy is not None
+        parts = np.array_split(np.arange(len(seqs)), strategy.num_replicas_in_sync)
+
+        def share(replica: int) -> tuple[Plan, np.ndarray | None]:
+            idx = parts[replica]
+            if len(idx) == 0:
+                return empty_plan(self.dim), None
+            part = [seqs[i] for i in idx]
+            return self._plan(part), None if labels is None else labels[idx]
+
+        return share
+
+    def _is_chief(self) -> bool:
+        """Whether this process writes checkpoints (the chief of a multi-worker run)."""
+        resolver = getattr(self.strategy, "cluster_resolver", None)
+        if resolver is None or not resolver.task_type:
+            return True
+        spec = resolver.cluster_spec().as_dict()
+        if "chief" in spec:
+            return bool(resolver.task_type == "chief")
+        return bool(resolver.task_type == "worker" and resolver.task_id == 0)
 
     def evaluate(
         self, sequences: object, labels: object = None, batch_size: int = 1024
@@ -441,7 +546,7 @@ class RAE:
                     logs["val_loss"], logs["val_accuracy"] = scores["loss"], scores["accuracy"]
             for key, logged in logs.items():
                 history[key].append(logged)
-            if checkpoint_dir is not None:
+            if checkpoint_dir is not None and self._is_chief():
                 self._checkpoint(checkpoint_dir, run, epoch + 1, rng, history)
             cbs.on_epoch_end(epoch, logs)
             if self.network.stop_training:
