@@ -149,7 +149,7 @@ class Replay:
         if classifier is not None:
             self.weights += list(classifier.trainable_weights)
         self._functions: dict[tuple[int, bool], Any] = {}
-        self._strategy_functions: dict[tuple[int, bool], Any] = {}
+        self._strategy_functions: dict[tuple[int, bool, int], Any] = {}
 
     def _cross_entropy(self, nodes: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
         """Sum of the head's cross-entropy over nodes; label -1 counts nothing."""
@@ -309,8 +309,8 @@ class Replay:
 
     # -- data-parallel ---------------------------------------------------------
 
-    def _strategy_function(self, strategy: Any, train: bool) -> Any:
-        key = (id(strategy), train)
+    def _strategy_function(self, strategy: Any, train: bool, depth: int) -> Any:
+        key = (id(strategy), train, depth)
         fn = self._strategy_functions.get(key)
         if fn is not None:
             return fn
@@ -318,10 +318,8 @@ class Replay:
         replicas = strategy.num_replicas_in_sync
 
         def step(*args: tf.Tensor) -> Any:
-            # the while-loop replay: one graph whatever the depth, the same on
-            # every worker (their collectives must match)
             with tf.GradientTape() as tape:
-                loss = self._loss(args[:6], args[6], _UNROLL + 1, replicas)
+                loss = self._loss(args[:6], args[6], depth, replicas)
             grads = tape.gradient(loss, weights)
             grads = [tf.zeros_like(w) if g is None else g for g, w in zip(grads, weights)]
             finite = tf.math.is_finite(loss)
@@ -351,6 +349,7 @@ class Replay:
         share: Any,
         count: int,
         train: bool,
+        local: bool = True,
     ) -> tuple[float, list[tf.Tensor]]:
         """One data-parallel loss (and step, with ``train``) over a global minibatch.
 
@@ -358,7 +357,10 @@ class Replay:
         it is called only for this worker's replicas. The loss of every replica
         is divided by ``count``, the global minibatch's size, so the summed
         gradients are those of one device on the whole minibatch. A step whose
-        loss or gradients are not finite is undone and raises.
+        loss or gradients are not finite is undone and raises. ``local``: every
+        replica is in this process, so the replay can be unrolled to the
+        deepest share's depth; across workers, whose graphs (and collectives)
+        must match without knowing each other's trees, it is a while loop.
         """
         cache: dict[int, tuple[Any, ...]] = {}
 
@@ -375,13 +377,17 @@ class Replay:
             )
             for k in range(7)
         )
+        depth = _UNROLL + 1
+        if local:
+            deepest = max((len(a[3]) for a in cache.values()), default=0)
+            depth = _bucket(deepest) if deepest <= _UNROLL else _UNROLL + 1
         if train:
             if self.optimizer is None:
                 raise ValueError("a training step needs an optimizer")
             saved = [v.numpy() for v in self.weights] + [
                 v.numpy() for v in self.optimizer.variables
             ]
-        loss, bad, grads = self._strategy_function(strategy, train)(args)
+        loss, bad, grads = self._strategy_function(strategy, train, depth)(args)
         if float(bad) > 0:
             if train:
                 for v, a in zip(self.weights + list(self.optimizer.variables), saved):  # type: ignore[union-attr]

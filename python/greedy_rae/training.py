@@ -341,7 +341,9 @@ class RAE:
         seqs = as_sequences(sequences, self.dim)
         y = self._labels(labels, len(seqs))
         if self.strategy is not None:
-            return self._replay.distributed(self.strategy, self._shares(seqs, y), len(seqs), False)
+            return self._replay.distributed(
+                self.strategy, self._shares(seqs, y), len(seqs), False, self._workers() == 1
+            )
         return self._replay.loss_and_gradients(self._plan(seqs), y)
 
     def train_step(self, sequences: object, labels: object = None) -> float:
@@ -355,7 +357,7 @@ class RAE:
     def _train_step(self, seqs: list[np.ndarray], labels: np.ndarray | None = None) -> float:
         if self.strategy is not None:
             loss = self._replay.distributed(
-                self.strategy, self._shares(seqs, labels), len(seqs), True
+                self.strategy, self._shares(seqs, labels), len(seqs), True, self._workers() == 1
             )[0]
         else:
             loss = self._replay.train_step(self._plan(seqs), labels)
