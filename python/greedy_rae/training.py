@@ -127,7 +127,8 @@ class RAE:
                 dim, network, pairs, optimizer, scorer, activation, normalize,
                 decoder_activation, reconstruction, classes, alpha, classifier,
             )  # fmt: skip
-            if strategy is not None:
+            if strategy is not None and not self.optimizer.built:
+                # the optimizer's state mirrored like the weights
                 self.optimizer.build(self.trainable_weights)
 
     def _build(
