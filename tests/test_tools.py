@@ -116,24 +116,30 @@ def test_bracket_round_trip():
     text = tree.to_bracket()
     tokens = text.replace("(", " ( ").replace(")", " ) ").split()
 
+    ids = {}
+
     def read(i):
         if tokens[i] != "(":
             return tokens[i], i + 1
-        left, i = read(i + 1)
+        label = tokens[i + 1]
+        left, i = read(i + 2)
         right, i = read(i)
         assert tokens[i] == ")"
+        ids[(left, right)] = int(label)
         return (left, right), i + 1
 
     parsed, end = read(0)
     assert end == len(tokens)
     assert pairs_of(parsed, set()) == clusters_from_merges(tree)
+    assert sorted(ids.values()) == list(range(10, 19))  # inner labels: the node ids
     try:
         import nltk
     except ImportError:
         pass
     else:
         t = nltk.Tree.fromstring(text)
-        assert sorted(t.leaves(), key=int) == [str(i) for i in range(10)]
+        assert t.label() == "18" and sorted(t.leaves(), key=int) == [str(i) for i in range(10)]
+        assert all(len(s) == 2 for s in t.subtrees())
     with pytest.raises(ValueError, match="spaces or brackets"):
         tree.to_bracket([f"leaf {i}" for i in range(10)])
     with pytest.raises(ValueError, match="10 leaves"):

@@ -143,8 +143,10 @@ class Tree:
         return str(self._fold(lambda i: names[i], merge)) + ";"
 
     def to_bracket(self, labels: Sequence[object] | None = None) -> str:
-        """The tree as nested brackets, ``((0 1) 2)``: readable by ``nltk.Tree.fromstring``
-        (with empty labels on the inner nodes). Labels may not contain spaces or brackets."""
+        """The tree as labelled brackets, ``(4 (3 0 1) 2)``: each merged node as
+        ``(id left right)``, leaves by their labels; ``nltk.Tree.fromstring`` reads
+        it as a tree whose inner labels are the node ids. Labels may not contain
+        spaces or brackets."""
         names = self._labels(labels)
         for name in names:
             if not name or re.search(r"[\s()]", name):
@@ -153,7 +155,7 @@ class Tree:
                 )
         if self.n == 1:
             return names[0]
-        return str(self._fold(lambda i: names[i], lambda node, a, b: f"({a} {b})"))
+        return str(self._fold(lambda i: names[i], lambda node, a, b: f"({node} {a} {b})"))
 
     def to_dot(self, labels: Sequence[object] | None = None) -> str:
         """The tree as a graphviz digraph: leaves by their labels, merged nodes
