@@ -48,13 +48,17 @@ void affine(const float* const* x, int count, const float* w, const float* init,
     }
 }
 
+void activate(float* x, int m, int activation) {
+    if (activation == 1) {
+        tanh_loop(x, m);
+    } else if (activation == 2) {
+        for (int k = 0; k < m; ++k) x[k] = x[k] > 0.0f ? x[k] : 0.0f;
+    }
+}
+
 void parent(const float* p, const float* q, float* h, int d, int activation, bool normalize) {
     for (int k = 0; k < d; ++k) h[k] = p[k] + q[k];
-    if (activation == 1) {
-        tanh_loop(h, d);
-    } else if (activation == 2) {
-        for (int k = 0; k < d; ++k) h[k] = h[k] > 0.0f ? h[k] : 0.0f;
-    }
+    activate(h, d, activation);
     if (!normalize) return;
     const float squares = 0.5f * half_square<true>(h, h, d);  // |h + h|^2 / 4 = |h|^2
     const float inv = std::min(1.0f / std::sqrt(squares), 1e12f);
@@ -73,8 +77,8 @@ bool cpu_has_avx2_fma() {
 }  // namespace
 
 const Kernels& portable_kernels() {
-    static const Kernels k{half_square<true>, half_square<false>, affine, tanh_loop, parent,
-                           "portable"};
+    static const Kernels k{half_square<true>, half_square<false>, affine, tanh_loop,
+                           activate, parent, "portable"};
     return k;
 }
 

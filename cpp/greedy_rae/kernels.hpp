@@ -17,6 +17,8 @@ struct Kernels {
     // x = tanh(x) over m values (a rational approximation good to a few ulp,
     // the form TensorFlow's CPU kernels use)
     void (*tanh)(float* x, int m);
+    // x = f(x) over m values, f linear (0), tanh (1) or relu (2)
+    void (*activate)(float* x, int m, int activation);
     // The parent from the two halves of the first layer: h = f(p + q) over d
     // values, f linear (0), tanh (1) or relu (2); then, when normalize,
     // h * min(1 / sqrt(sum h^2), 1e12) as keras.ops.normalize.

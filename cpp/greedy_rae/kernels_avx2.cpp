@@ -71,17 +71,21 @@ void tanh8(float* x, int m) {
     tanh_loop(x + k, m - k);
 }
 
+void activate(float* x, int m, int activation) {
+    if (activation == 1) {
+        tanh8(x, m);
+    } else if (activation == 2) {
+        for (int k = 0; k < m; ++k) x[k] = x[k] > 0.0f ? x[k] : 0.0f;
+    }
+}
+
 void parent(const float* p, const float* q, float* h, int d, int activation, bool normalize) {
     int k = 0;
     for (; k + 8 <= d; k += 8) {
         _mm256_storeu_ps(h + k, _mm256_add_ps(_mm256_loadu_ps(p + k), _mm256_loadu_ps(q + k)));
     }
     for (; k < d; ++k) h[k] = p[k] + q[k];
-    if (activation == 1) {
-        tanh8(h, d);
-    } else if (activation == 2) {
-        for (k = 0; k < d; ++k) h[k] = h[k] > 0.0f ? h[k] : 0.0f;
-    }
+    activate(h, d, activation);
     if (!normalize) return;
     const float squares = 0.5f * half_square<true>(h, h, d);  // |h + h|^2 / 4 = |h|^2
     const float inv = std::min(1.0f / std::sqrt(squares), 1e12f);
@@ -145,8 +149,8 @@ void affine(const float* const* x, int count, const float* w, const float* init,
 }  // namespace
 
 const Kernels& avx2_kernels() {
-    static const Kernels k{half_square<true>, half_square<false>, affine, tanh8, parent,
-                           "avx2-fma"};
+    static const Kernels k{half_square<true>, half_square<false>, affine, tanh8,
+                           activate, parent, "avx2-fma"};
     return k;
 }
 

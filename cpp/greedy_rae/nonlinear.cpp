@@ -5,18 +5,6 @@
 
 namespace greedy_rae {
 
-namespace {
-
-void activate(const Kernels& k, Activation f, float* x, int m) {
-    if (f == Activation::Tanh) {
-        k.tanh(x, m);
-    } else if (f == Activation::Relu) {
-        for (int i = 0; i < m; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-    }
-}
-
-}  // namespace
-
 NonlinearModel::NonlinearModel(const NetworkSpec& w)
     : k_(greedy_rae::kernels()), d_(w.dim), encoder_(w.encoder), decoder_(w.decoder),
       normalize_(w.normalize), weighted_(w.reconstruction == Reconstruction::Weighted),
@@ -47,7 +35,7 @@ void NonlinearModel::errors(const float* const* h, const float* const* a, const 
     const int d = d_;
     k_.affine(h, count, w2_.data(), b2_.data(), d, 2 * d, y);
     for (int r = 0; r < count; ++r) {
-        activate(k_, decoder_, y[r], 2 * d);
+        k_.activate(y[r], 2 * d, static_cast<int>(decoder_));
         const float e1 = k_.half_square_of_difference(y[r], a[r], d);
         const float e2 = k_.half_square_of_difference(y[r] + d, b[r], d);
         out[r] = weighted_ ? weighted_error(e1, e2, n_left[r], n_right[r]) : e1 + e2;
