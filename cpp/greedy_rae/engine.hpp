@@ -73,8 +73,6 @@ public:
     int steps_done() const { return steps_; }
     bool done() const { return steps_ >= n_ - 1; }
     std::int64_t node_at(int slot) const { return node_at_[slot]; }
-    int count_at(int slot) const { return count_[slot]; }
-    double score_at(int slot) const { return score_[slot]; }
 
     // Pairs to score before start(), as slots (for scorers that need to be fed).
     virtual void initial_pairs(std::vector<int>& lefts, std::vector<int>& rights) const = 0;

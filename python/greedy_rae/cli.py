@@ -90,9 +90,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     seqs = load_sequences(args.sequences)
     labels = None
     if args.labels is not None:
-        labels = np.load(args.labels, allow_pickle=False) if os.path.isfile(args.labels) else None
-        if labels is None:
+        if not os.path.isfile(args.labels):
             raise UsageError(f"no labels file at {args.labels!r}")
+        labels = _load_npy(args.labels)
     classes = args.classes
     if labels is not None and classes is None:
         classes = max(int(np.max(labels)) + 1, 2)

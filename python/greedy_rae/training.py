@@ -122,64 +122,47 @@ class RAE:
             strategy = tf.distribute.get_strategy()
         self.strategy = strategy
         scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+        # under a strategy, the network, the head and the optimizer state are
+        # created in its scope, so that they are mirrored across replicas
         with scope:
-            self._build(
-                dim, network, pairs, optimizer, scorer, activation, normalize,
-                decoder_activation, reconstruction, classes, alpha, classifier,
-            )  # fmt: skip
+            if network is None:
+                if dim is None:
+                    raise ValueError("give either dim or network")
+                network = merge_network(dim, activation, normalize, decoder_activation)
+            else:
+                if dim is not None and network_dim(network) != dim:
+                    raise ValueError(
+                        f"dim={dim} but the network takes width {network_dim(network)}"
+                    )
+                if (activation, normalize, decoder_activation) != ("linear", False, "linear"):
+                    raise ValueError(
+                        "activation, normalize and decoder_activation build a network: give them"
+                        " to merge_network, or give dim instead of network"
+                    )
+            self.network = network
+            self.dim = network_dim(network)
+            self.pairs = check_pairs(pairs)
+            self.reconstruction = check_reconstruction(reconstruction)
+            resolve_scorer(network, scorer)  # checks the request early
+            self.scorer = scorer
+            self.classes = _check_classes(classes)
+            self.alpha = _check_alpha(alpha)
+            if classifier is not None and self.classes is None:
+                raise ValueError("a classifier needs classes=K (the number of classes)")
+            if self.classes is not None and classifier is None:
+                classifier = _default_classifier(self.dim, self.classes)
+            self.classifier: keras.Model | None = classifier
+            self.optimizer = optimizer if optimizer is not None else keras.optimizers.Adam()
+            self._replay = Replay(
+                network,
+                self.dim,
+                self.optimizer,
+                weighted=self.reconstruction == "weighted",
+                classifier=classifier,
+                alpha=self.alpha,
+            )
             if strategy is not None and not self.optimizer.built:
-                # the optimizer's state mirrored like the weights
                 self.optimizer.build(self.trainable_weights)
-
-    def _build(
-        self,
-        dim: int | None,
-        network: keras.Model | None,
-        pairs: str,
-        optimizer: keras.optimizers.Optimizer | None,
-        scorer: str,
-        activation: str,
-        normalize: bool,
-        decoder_activation: str,
-        reconstruction: str,
-        classes: int | None,
-        alpha: float,
-        classifier: keras.Model | None,
-    ) -> None:
-        if network is None:
-            if dim is None:
-                raise ValueError("give either dim or network")
-            network = merge_network(dim, activation, normalize, decoder_activation)
-        else:
-            if dim is not None and network_dim(network) != dim:
-                raise ValueError(f"dim={dim} but the network takes width {network_dim(network)}")
-            if (activation, normalize, decoder_activation) != ("linear", False, "linear"):
-                raise ValueError(
-                    "activation, normalize and decoder_activation build a network: give them"
-                    " to merge_network, or give dim instead of network"
-                )
-        self.network = network
-        self.dim = network_dim(network)
-        self.pairs = check_pairs(pairs)
-        self.reconstruction = check_reconstruction(reconstruction)
-        resolve_scorer(network, scorer)  # checks the request early
-        self.scorer = scorer
-        self.classes = _check_classes(classes)
-        self.alpha = _check_alpha(alpha)
-        if classifier is not None and self.classes is None:
-            raise ValueError("a classifier needs classes=K (the number of classes)")
-        if self.classes is not None and classifier is None:
-            classifier = _default_classifier(self.dim, self.classes)
-        self.classifier: keras.Model | None = classifier
-        self.optimizer = optimizer if optimizer is not None else keras.optimizers.Adam()
-        self._replay = Replay(
-            network,
-            self.dim,
-            self.optimizer,
-            weighted=self.reconstruction == "weighted",
-            classifier=classifier,
-            alpha=self.alpha,
-        )
         self._fitted = False
 
     @property
