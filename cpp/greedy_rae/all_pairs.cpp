@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 #include <exception>
 #include <limits>
 #include <mutex>
@@ -72,11 +73,62 @@ void AllPairs::offer(int i, const Partner& p) {
     list[k] = p;
 }
 
-void AllPairs::fill_row(int i, const int* rights, const double* scores, int m) {
-    list_len_[i] = 0;
-    limit_score_[i] = std::numeric_limits<double>::infinity();
-    limit_slot_[i] = std::numeric_limits<int>::max();
-    for (int k = 0; k < m; ++k) offer(i, {scores[k], rights[k], node_at_[rights[k]]});
+void AllPairs::offer_error(int i, int j, float e) {
+    if (!std::isfinite(e)) throw NonFinite();
+    const double score = (static_cast<double>(e) + score_[i]) + score_[j];
+    if (list_len_[i] == kRow) {
+        // most pairs of a scan lose to the last entry: no need to go further
+        const Partner& last = list_[static_cast<std::size_t>(i) * kRow + kRow - 1];
+        if (!before(score, j, last.score, last.slot)) {
+            lower_limit(i, score, j);
+            return;
+        }
+    }
+    offer(i, {score, j, node_at_[j]});
+}
+
+void AllPairs::fill_row(int i, const int* rights, const float* errors, int m, bool reset) {
+    if (reset) {
+        list_len_[i] = 0;
+        limit_score_[i] = std::numeric_limits<double>::infinity();
+        limit_slot_[i] = std::numeric_limits<int>::max();
+    }
+    int k = 0;
+    for (; k < m && list_len_[i] < kRow; ++k) offer_error(i, rights[k], errors[k]);
+    if (k == m) return;
+    // The list is full and most pairs lose to its last entry: that test
+    // alone, in registers, with the lowest loser kept aside for the limit.
+    const double si = score_[i];
+    const double* score = score_.data();
+    const Partner& last = list_[static_cast<std::size_t>(i) * kRow + kRow - 1];
+    double last_score = last.score;
+    int last_slot = last.slot;
+    double low_score = std::numeric_limits<double>::infinity();
+    int low_slot = std::numeric_limits<int>::max();
+    for (; k < m; ++k) {
+        const float e = errors[k];
+        if (!std::isfinite(e)) throw NonFinite();
+        const int j = rights[k];
+        const double s = (static_cast<double>(e) + si) + score[j];
+        if (!before(s, j, last_score, last_slot)) {
+            if (before(s, j, low_score, low_slot)) {
+                low_score = s;
+                low_slot = j;
+            }
+            continue;
+        }
+        offer(i, {s, j, node_at_[j]});
+        last_score = last.score;
+        last_slot = last.slot;
+    }
+    lower_limit(i, low_score, low_slot);
+}
+
+void AllPairs::score_row(PairScorer& scorer, int i, int m, std::int64_t& counter) {
+    buf_left_.assign(m, i);
+    buf_error_.resize(m);
+    errors(scorer, buf_left_.data(), buf_right_.data(), m, buf_error_.data());
+    counter += m;
 }
 
 void AllPairs::scan_row(PairScorer& scorer, int i, std::int64_t& counter) {
@@ -88,9 +140,8 @@ void AllPairs::scan_row(PairScorer& scorer, int i, std::int64_t& counter) {
     }
     buf_right_.assign(active_.begin() + from, active_.end());
     if (m <= 2 * kRow || !scorer.costly()) {
-        buf_left_.assign(m, i);
-        score_buffer(scorer, counter);
-        fill_row(i, buf_right_.data(), buf_score_.data(), m);
+        score_row(scorer, i, m, counter);
+        fill_row(i, buf_right_.data(), buf_error_.data(), m, true);
         rows_.set(i, list_[static_cast<std::size_t>(i) * kRow].score);
         return;
     }
@@ -103,9 +154,8 @@ void AllPairs::scan_row(PairScorer& scorer, int i, std::int64_t& counter) {
     const int first = 2 * kRow;
     std::nth_element(buf_right_.begin(), buf_right_.begin() + first, buf_right_.end(),
                      [&](int a, int b) { return score_[a] < score_[b]; });
-    buf_left_.assign(first, i);
-    score_buffer(scorer, counter);
-    fill_row(i, buf_right_.data(), buf_score_.data(), first);
+    score_row(scorer, i, first, counter);
+    fill_row(i, buf_right_.data(), buf_error_.data(), first, true);
     // the list is full (first > kRow): its last entry is the threshold
     const double threshold = list_[static_cast<std::size_t>(i) * kRow + kRow - 1].score;
     double skipped = std::numeric_limits<double>::infinity();
@@ -119,53 +169,76 @@ void AllPairs::scan_row(PairScorer& scorer, int i, std::int64_t& counter) {
             buf_right_[kept++] = j;
         }
     }
-    buf_right_.resize(kept);
-    buf_left_.assign(kept, i);
-    if (kept > 0) score_buffer(scorer, counter);
-    for (int k = 0; k < kept; ++k) offer(i, {buf_score_[k], buf_right_[k], node_at_[buf_right_[k]]});
+    if (kept > 0) score_row(scorer, i, kept, counter);
+    for (int k = 0; k < kept; ++k) offer_error(i, buf_right_[k], buf_error_[k]);
     // every skipped pair scores at least `skipped`, past every entry
     lower_limit(i, skipped, -1);
     rows_.set(i, list_[static_cast<std::size_t>(i) * kRow].score);
 }
 
+void AllPairs::start_block(PairScorer& scorer, int b, std::vector<int>& lefts,
+                           std::vector<float>& errors) {
+    // Row i0 + r pairs with every slot after it: the few inside the block
+    // (scored row by row), then the slots after the block, for all the
+    // block's rows at once, a chunk of kChunk slots at a time.
+    const int i0 = b * kBlock, rows = std::min(kBlock, n_ - i0), after = i0 + rows;
+    int block_lefts[kBlock];
+    float* out[kBlock];
+    for (int r = 0; r < rows; ++r) {
+        const int i = i0 + r, inside = after - i - 1;
+        block_lefts[r] = i;
+        out[r] = &errors[static_cast<std::size_t>(r) * kChunk];
+        lefts.assign(inside, i);
+        if (inside > 0) scorer.errors(lefts.data(), &slots_[i + 1], inside, count_.data(), out[r]);
+        fill_row(i, &slots_[i + 1], out[r], inside, true);
+    }
+    for (int from = after; from < n_; from += kChunk) {
+        const int m = std::min(kChunk, n_ - from);
+        scorer.row_block(block_lefts, rows, &slots_[from], m, count_.data(), out);
+        for (int r = 0; r < rows; ++r) fill_row(i0 + r, &slots_[from], out[r], m, false);
+    }
+}
+
 void AllPairs::start(PairScorer& scorer, int threads) {
     if (done()) return;
-    if (threads <= 1) {
-        for (int i = 0; i < n_; ++i) scan_row(scorer, i, pairs_scored_);
-        return;
-    }
-    // Rows are independent: thread t takes rows t, t + threads, ... (row i
-    // has n - 1 - i pairs, so interleaving balances the work). Each thread
-    // scores its rows whole (full_scores splits nothing until this is done).
-    std::vector<std::thread> pool;
-    std::exception_ptr error;
-    std::mutex mutex;
-    for (int t = 0; t < threads; ++t) {
-        pool.emplace_back([&, t] {
-            try {
-                std::vector<int> lefts, rights(n_);
-                std::vector<float> errors(n_);
-                std::vector<double> scores(n_);
-                for (int i = t; i + 1 < n_; i += threads) {
-                    const int m = n_ - 1 - i;
-                    lefts.assign(m, i);
-                    for (int k = 0; k < m; ++k) rights[k] = i + 1 + k;
-                    full_scores(scorer, lefts.data(), rights.data(), m, errors.data(),
-                                scores.data());
-                    fill_row(i, rights.data(), scores.data(), m);
+    // Rows are independent: thread t takes the blocks of rows t, t + threads,
+    // ... (row i has n - 1 - i pairs, so interleaving balances the work).
+    // Each thread scores its rows whole (full calls split nothing until this
+    // is done).
+    const int blocks = (n_ + kBlock - 1) / kBlock;
+    threads = std::max(1, std::min(threads, blocks));
+    slots_.resize(n_);
+    for (int i = 0; i < n_; ++i) slots_[i] = i;
+    auto work = [&](int t) {
+        std::vector<int> lefts;
+        std::vector<float> errors(static_cast<std::size_t>(kBlock) * kChunk);
+        for (int b = t; b < blocks; b += threads) start_block(scorer, b, lefts, errors);
+    };
+    if (threads == 1) {
+        work(0);
+    } else {
+        std::vector<std::thread> pool;
+        std::exception_ptr error;
+        std::mutex mutex;
+        for (int t = 0; t < threads; ++t) {
+            pool.emplace_back([&, t] {
+                try {
+                    work(t);
+                } catch (...) {
+                    std::lock_guard<std::mutex> lock(mutex);
+                    if (!error) error = std::current_exception();
                 }
-            } catch (...) {
-                std::lock_guard<std::mutex> lock(mutex);
-                if (!error) error = std::current_exception();
-            }
-        });
+            });
+        }
+        for (std::thread& th : pool) th.join();
+        if (error) std::rethrow_exception(error);
+        pool_ = std::make_unique<WorkerPool>(threads - 1);  // for the scans after each merge
     }
-    for (std::thread& th : pool) th.join();
-    if (error) std::rethrow_exception(error);
+    std::vector<int>().swap(slots_);
     for (int i = 0; i + 1 < n_; ++i) rows_.set(i, list_[static_cast<std::size_t>(i) * kRow].score);
     pairs_scored_ += static_cast<std::int64_t>(n_) * (n_ - 1) / 2;
-    pool_ = std::make_unique<WorkerPool>(threads - 1);  // for the scans after each merge
 }
+
 
 Step AllPairs::step(PairScorer& scorer) {
     if (done()) throw std::logic_error("the tree is complete");

@@ -23,13 +23,23 @@ std::int64_t Engine::bytes(std::int64_t n, PairMode mode) {
     // an error and a score each)
     std::int64_t b = n * (8 + 8 + 4) + n * (4 + 4 + 4 + 8);
     if (mode == PairMode::All) {
-        // active list, kRow partners of 24 bytes, list length, limit, heap
-        b += n * (4 + 16 * 24 + 4 + 8 + 4 + 4 + 4 + 8);
+        // active list, kRow partners of 24 bytes, list length, limit, heap;
+        // the first scan's slot numbers (and a few chunks of errors per thread)
+        b += n * (4 + 16 * 24 + 4 + 8 + 4 + 4 + 4 + 8) + n * 4;
     } else {
         // neighbours, and at most 3 n candidates of 40 bytes in the heap
         b += n * (4 + 4) + 3 * n * 40;
     }
     return b;
+}
+
+void PairScorer::row_block(const int* lefts, int rows, const int* rights, int m,
+                           const int* counts, float* const* out) {
+    std::vector<int> row(m);
+    for (int r = 0; r < rows; ++r) {
+        std::fill(row.begin(), row.end(), lefts[r]);
+        errors(row.data(), rights, m, counts, out[r]);
+    }
 }
 
 void Engine::full_scores(PairScorer& scorer, const int* lefts, const int* rights, int m,

@@ -43,6 +43,11 @@ public:
     virtual ~PairScorer() = default;
     virtual void errors(const int* lefts, const int* rights, int m, const int* counts,
                         float* out) = 0;
+    // Errors of `rows` (<= 4) left slots against the same m right slots:
+    // out[r][k] is the error of (lefts[r], rights[k]), the float errors()
+    // gives. A scorer may share work between the rows (the first scan).
+    virtual void row_block(const int* lefts, int rows, const int* rights, int m,
+                           const int* counts, float* const* out);
     // The fewest pairs of one call worth splitting across threads (0: never);
     // a scorer that returns more than 0 allows concurrent calls.
     virtual int min_parallel_pairs() const { return 0; }
@@ -155,14 +160,25 @@ private:
     // Inserts into row i's list, keeping its kRow lowest; what falls off
     // lowers the row's limit.
     void offer(int i, const Partner& p);
+    // Offers the pair (i, j) of reconstruction error e to row i.
+    void offer_error(int i, int j, float e);
     // Lowers row i's limit to (score, slot) when that comes first.
     void lower_limit(int i, double score, int slot);
     void scan_row(PairScorer& scorer, int i, std::int64_t& counter);
-    // Sets row i's list from the scores of (i, rights[k]), k < m.
-    void fill_row(int i, const int* rights, const double* scores, int m);
+    // Offers the errors of (i, rights[k]), k < m, to row i's list, emptied
+    // first when reset.
+    void fill_row(int i, const int* rights, const float* errors, int m, bool reset);
+    // Scores (i, j) for the m slots j in buf_right_ into buf_error_.
+    void score_row(PairScorer& scorer, int i, int m, std::int64_t& counter);
+    // The first lists of the rows of block b (kBlock rows from slot b kBlock).
+    void start_block(PairScorer& scorer, int b, std::vector<int>& lefts,
+                     std::vector<float>& errors);
+    static constexpr int kBlock = 4;     // rows scored together by the first scan
+    static constexpr int kChunk = 4096;  // slots a block scores per call
     int rank(int slot) const;  // position of an active slot in active_
 
     std::vector<int> active_;  // occupied slots, increasing
+    std::vector<int> slots_;   // 0, 1, ..., n - 1 during start()
     // each row's list (kRow entries a row), its length and limit: every pair
     // of the row outside the list is at or after (limit score, limit slot)
     std::vector<Partner> list_;

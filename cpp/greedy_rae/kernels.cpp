@@ -33,6 +33,18 @@ float half_square(const float* x, const float* y, int m) {
     return 0.5f * s;
 }
 
+void half_squares_of_sums(const float* x, const float* base, const int* index, std::size_t stride,
+                          int count, int m, float* out) {
+    for (int k = 0; k < count; ++k) {
+        out[k] = half_square<true>(x, base + static_cast<std::size_t>(index[k]) * stride, m);
+    }
+}
+
+void half_squares_block(const float* const* x, int rows, const float* base, const int* index,
+                        std::size_t stride, int count, int m, float* const* out) {
+    for (int r = 0; r < rows; ++r) half_squares_of_sums(x[r], base, index, stride, count, m, out[r]);
+}
+
 void affine(const float* const* x, int count, const float* w, const float* init, int rows, int cols,
             float* const* out) {
     for (int r = 0; r < count; ++r) {
@@ -77,7 +89,7 @@ bool cpu_has_avx2_fma() {
 }  // namespace
 
 const Kernels& portable_kernels() {
-    static const Kernels k{half_square<true>, half_square<false>, affine, tanh_loop,
+    static const Kernels k{half_square<true>, half_square<false>, half_squares_of_sums, half_squares_block, affine, tanh_loop,
                            activate, parent, "portable"};
     return k;
 }

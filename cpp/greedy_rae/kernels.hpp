@@ -3,6 +3,8 @@
 // version chosen once, at first use, from what the CPU has.
 #pragma once
 
+#include <cstddef>
+
 namespace greedy_rae {
 
 struct Kernels {
@@ -10,6 +12,16 @@ struct Kernels {
     float (*half_square_of_sum)(const float* x, const float* y, int m);
     // |x - y|^2 / 2 over m values
     float (*half_square_of_difference)(const float* x, const float* y, int m);
+    // out[k] = half_square_of_sum(x, base + index[k] * stride, m) for k < count,
+    // bit for bit, several pairs in flight at once (one row of pairs).
+    void (*half_squares_of_sums)(const float* x, const float* base, const int* index,
+                                 std::size_t stride, int count, int m, float* out);
+    // out[r][k] = half_square_of_sum(x[r], base + index[k] * stride, m) for
+    // r < rows (<= 4), k < count, bit for bit: each vector of base is read
+    // once for all the rows.
+    void (*half_squares_block)(const float* const* x, int rows, const float* base,
+                               const int* index, std::size_t stride, int count, int m,
+                               float* const* out);
     // out[r] (cols) = init + x[r] (rows) . w, for r < count, count <= 4;
     // w row-major (rows, cols); init may alias out[0] when count == 1.
     void (*affine)(const float* const* x, int count, const float* w, const float* init, int rows,

@@ -38,6 +38,78 @@ float half_square(const float* x, const float* y, int m) {
     return 0.5f * s;
 }
 
+// half_square<true>(x, y[p], m) for P pairs at once: the same operations in
+// the same order for each pair, with the pairs' independent chains
+// interleaved so that one pair's additions do not wait on its own latency.
+template <int P>
+void half_square_sums(const float* x, const float* const* y, int m, float* out) {
+    __m256 a0[P], a1[P];
+    for (int p = 0; p < P; ++p) a0[p] = a1[p] = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 16 <= m; k += 16) {
+        const __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
+        for (int p = 0; p < P; ++p) {
+            const __m256 e0 = _mm256_add_ps(x0, _mm256_loadu_ps(y[p] + k));
+            const __m256 e1 = _mm256_add_ps(x1, _mm256_loadu_ps(y[p] + k + 8));
+            a0[p] = _mm256_fmadd_ps(e0, e0, a0[p]);
+            a1[p] = _mm256_fmadd_ps(e1, e1, a1[p]);
+        }
+    }
+    if (k + 8 <= m) {
+        const __m256 x0 = _mm256_loadu_ps(x + k);
+        for (int p = 0; p < P; ++p) {
+            const __m256 e0 = _mm256_add_ps(x0, _mm256_loadu_ps(y[p] + k));
+            a0[p] = _mm256_fmadd_ps(e0, e0, a0[p]);
+        }
+        k += 8;
+    }
+    for (int p = 0; p < P; ++p) {
+        alignas(32) float t[8];
+        _mm256_store_ps(t, _mm256_add_ps(a0[p], a1[p]));
+        float s = ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
+        for (int q = k; q < m; ++q) {
+            const float e = x[q] + y[p][q];
+            s += e * e;
+        }
+        out[p] = 0.5f * s;
+    }
+}
+
+void half_squares_of_sums(const float* x, const float* base, const int* index, std::size_t stride,
+                          int count, int m, float* out) {
+    int k = 0;
+    for (; k + 4 <= count; k += 4) {
+        const float* y[4];
+        for (int p = 0; p < 4; ++p) y[p] = base + static_cast<std::size_t>(index[k + p]) * stride;
+        half_square_sums<4>(x, y, m, out + k);
+    }
+    for (; k < count; ++k) {
+        const float* y = base + static_cast<std::size_t>(index[k]) * stride;
+        half_square_sums<1>(x, &y, m, out + k);
+    }
+}
+
+template <int R>
+void half_squares_block_rows(const float* const* x, const float* base, const int* index,
+                             std::size_t stride, int count, int m, float* const* out) {
+    float e[R];
+    for (int k = 0; k < count; ++k) {
+        // y + x[r] is x[r] + y: the same float as half_square<true>(x[r], y, m)
+        half_square_sums<R>(base + static_cast<std::size_t>(index[k]) * stride, x, m, e);
+        for (int r = 0; r < R; ++r) out[r][k] = e[r];
+    }
+}
+
+void half_squares_block(const float* const* x, int rows, const float* base, const int* index,
+                        std::size_t stride, int count, int m, float* const* out) {
+    switch (rows) {
+        case 4: half_squares_block_rows<4>(x, base, index, stride, count, m, out); break;
+        case 3: half_squares_block_rows<3>(x, base, index, stride, count, m, out); break;
+        case 2: half_squares_block_rows<2>(x, base, index, stride, count, m, out); break;
+        default: half_squares_block_rows<1>(x, base, index, stride, count, m, out); break;
+    }
+}
+
 // tanh_loop's rational function, eight values at a time.
 void tanh8(float* x, int m) {
     using namespace tanh_coef;
@@ -149,7 +221,7 @@ void affine(const float* const* x, int count, const float* w, const float* init,
 }  // namespace
 
 const Kernels& avx2_kernels() {
-    static const Kernels k{half_square<true>, half_square<false>, affine, tanh8,
+    static const Kernels k{half_square<true>, half_square<false>, half_squares_of_sums, half_squares_block, affine, tanh8,
                            activate, parent, "avx2-fma"};
     return k;
 }

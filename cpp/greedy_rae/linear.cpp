@@ -73,23 +73,74 @@ void LinearScorer::set_nodes(int slot, int count, const float* x) {
 void LinearScorer::errors(const int* lefts, const int* rights, int m, const int* counts,
                           float* out) {
     if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) throw Cancelled();
-    const int d = d_, d2 = 2 * d;
-    const float* us = u_.data();
-    const float* vs = v_.data();
-    const auto error = model_.kernels().half_square_of_sum;
-    if (!model_.weighted()) {
-        for (int k = 0; k < m; ++k) {
-            const float* u = us + static_cast<std::size_t>(lefts[k]) * d2;
-            const float* v = vs + static_cast<std::size_t>(rights[k]) * d2;
-            out[k] = error(u, v, d2);
+    // Calls come as rows: one left slot against many right slots (row scans)
+    // or many left slots against one right slot (a new node's column). Each
+    // run goes to the row kernel, which streams the many vectors past the one
+    // with several pairs in flight; u + v and v + u are the same float, so
+    // every pair's error is the one half_square_of_sum gives.
+    for (int k = 0; k < m;) {
+        int end = k + 1;
+        while (end < m && lefts[end] == lefts[k]) ++end;
+        if (end - k > 1) {
+            row(u_.data(), lefts[k], v_.data(), rights + k, end - k, counts, out + k, false);
+        } else {
+            while (end < m && rights[end] == rights[k]) ++end;
+            row(v_.data(), rights[k], u_.data(), lefts + k, end - k, counts, out + k, true);
         }
+        k = end;
+    }
+}
+
+void LinearScorer::row_block(const int* lefts, int rows, const int* rights, int m,
+                             const int* counts, float* const* out) {
+    if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) throw Cancelled();
+    const std::size_t d = static_cast<std::size_t>(d_), d2 = 2 * d;
+    const auto block = model_.kernels().half_squares_block;
+    const float* u[4];
+    for (int r = 0; r < rows; ++r) u[r] = u_.data() + static_cast<std::size_t>(lefts[r]) * d2;
+    if (!model_.weighted()) {
+        block(u, rows, v_.data(), rights, d2, m, static_cast<int>(d2), out);
         return;
     }
-    for (int k = 0; k < m; ++k) {
-        const int i = lefts[k], j = rights[k];
-        const float* u = us + static_cast<std::size_t>(i) * d2;
-        const float* v = vs + static_cast<std::size_t>(j) * d2;
-        out[k] = weighted_error(error(u, v, d), error(u + d, v + d, d), counts[i], counts[j]);
+    constexpr int kChunk = 256;
+    float top[4][kChunk], bottom[4][kChunk];
+    float* tops[4] = {top[0], top[1], top[2], top[3]};
+    float* bottoms[4] = {bottom[0], bottom[1], bottom[2], bottom[3]};
+    const float* u2[4];
+    for (int r = 0; r < rows; ++r) u2[r] = u[r] + d;
+    for (int k = 0; k < m; k += kChunk) {
+        const int c = std::min(kChunk, m - k);
+        block(u, rows, v_.data(), rights + k, d2, c, d_, tops);
+        block(u2, rows, v_.data() + d, rights + k, d2, c, d_, bottoms);
+        for (int r = 0; r < rows; ++r) {
+            for (int q = 0; q < c; ++q) {
+                out[r][k + q] = weighted_error(top[r][q], bottom[r][q], counts[lefts[r]],
+                                               counts[rights[k + q]]);
+            }
+        }
+    }
+}
+
+void LinearScorer::row(const float* ones, int one, const float* manys, const int* many, int count,
+                       const int* counts, float* out, bool one_is_right) const {
+    const std::size_t d = static_cast<std::size_t>(d_), d2 = 2 * d;
+    const float* x = ones + static_cast<std::size_t>(one) * d2;
+    const auto errors = model_.kernels().half_squares_of_sums;
+    if (!model_.weighted()) {
+        errors(x, manys, many, d2, count, static_cast<int>(d2), out);
+        return;
+    }
+    constexpr int kChunk = 256;
+    float top[kChunk], bottom[kChunk];
+    for (int k = 0; k < count; k += kChunk) {
+        const int c = std::min(kChunk, count - k);
+        errors(x, manys, many + k, d2, c, d_, top);
+        errors(x + d, manys + d, many + k, d2, c, d_, bottom);
+        for (int r = 0; r < c; ++r) {
+            const int other = many[k + r];
+            const int left = one_is_right ? other : one, right = one_is_right ? one : other;
+            out[k + r] = weighted_error(top[r], bottom[r], counts[left], counts[right]);
+        }
     }
 }
 

@@ -53,6 +53,8 @@ public:
 
     void errors(const int* lefts, const int* rights, int m, const int* counts,
                 float* out) override;
+    void row_block(const int* lefts, int rows, const int* rights, int m, const int* counts,
+                   float* const* out) override;
     void merge(const Step& s) override;
     // read-only between merges; worth a thread from this many pairs on
     int min_parallel_pairs() const override { return 4096; }
@@ -61,6 +63,10 @@ private:
     // U and V of the `count` (<= 4) nodes now at slot, slot + 1, ..., from
     // their embeddings, rows of x.
     void set_nodes(int slot, int count, const float* x);
+    // Errors of the pairs of the node at slot `one` of `ones` (U or V) with
+    // the nodes at slots many[k] of `manys` (V or U).
+    void row(const float* ones, int one, const float* manys, const int* many, int count,
+             const int* counts, float* out, bool one_is_right) const;
 
     const LinearModel& model_;
     int d_;

@@ -561,6 +561,39 @@ static void test_kernels_agree() {
     }
 }
 
+static void test_row_kernels_match_pair_kernel() {
+    // the row and block kernels give each pair's half_square_of_sum bit for
+    // bit, in both kernel sets, for lengths with and without tails
+    std::mt19937 rng(11);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (const Kernels* k : {&kernels(), &portable_kernels()}) {
+        for (int m : {1, 3, 8, 13, 16, 24, 31, 64, 70}) {
+            const int count = 23, stride = m + 5;
+            std::vector<float> base(static_cast<std::size_t>(count + 4) * stride), x(4 * m);
+            for (float& v : base) v = normal(rng);
+            for (float& v : x) v = normal(rng);
+            std::vector<int> index(count);
+            for (int q = 0; q < count; ++q) index[q] = (q * 7) % (count + 4);
+            std::vector<float> row(count), block(4 * count);
+            const float* xs[4] = {&x[0], &x[m], &x[2 * m], &x[3 * m]};
+            float* outs[4] = {&block[0], &block[count], &block[2 * count], &block[3 * count]};
+            for (int rows = 1; rows <= 4; ++rows) {
+                k->half_squares_block(xs, rows, base.data(), index.data(), stride, count, m, outs);
+                for (int r = 0; r < rows; ++r) {
+                    k->half_squares_of_sums(xs[r], base.data(), index.data(), stride, count, m,
+                                            row.data());
+                    for (int q = 0; q < count; ++q) {
+                        const float e = k->half_square_of_sum(
+                            xs[r], &base[static_cast<std::size_t>(index[q]) * stride], m);
+                        CHECK(row[q] == e);
+                        CHECK(outs[r][q] == e);
+                    }
+                }
+            }
+        }
+    }
+}
+
 static void test_tanh() {
     // both versions against the C library, over the whole range and past the clamp
     std::vector<float> x;
@@ -604,6 +637,7 @@ int main() {
     test_tanh();
     test_parent_kernels_agree();
     test_kernels_agree();
+    test_row_kernels_match_pair_kernel();
     test_levels();
     test_heap();
     test_greedy_against_brute_force();
