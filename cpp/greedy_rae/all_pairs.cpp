@@ -254,7 +254,15 @@ Step AllPairs::step(PairScorer& scorer) {
             len -= dead;
         }
         if (len == 0 || !before(list[0].score, list[0].slot, limit_score_[i], limit_slot_[i])) {
-            scan_row(scorer, i, pairs_rescored_);  // stale: nothing certain is left
+            // Nothing certain is left: every pair of the row is at or after
+            // its limit. Let the row sink to its limit first; it is
+            // rescanned only if it comes back to the top there (it may be
+            // merged, or get a new node's pair, before that).
+            if (rows_.key(i) < limit_score_[i]) {
+                rows_.set(i, limit_score_[i]);
+            } else {
+                scan_row(scorer, i, pairs_rescored_);
+            }
             continue;
         }
         if (list[0].score != rows_.key(i)) {
