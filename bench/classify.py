@@ -28,6 +28,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+from device import print_device  # noqa: E402
 
 
 def japanese_vowels() -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray], np.ndarray]:
@@ -103,6 +104,7 @@ def main() -> None:
     p.add_argument("--alpha", type=float, default=0.1, help="weight of the reconstruction")
     p.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     args = p.parse_args()
+    print_device()
     x, y, x_test, y_test = japanese_vowels()
     print(
         f"JapaneseVowels: {len(x)} train / {len(x_test)} test, width {x[0].shape[1]},"

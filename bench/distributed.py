@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+from device import print_device  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -99,6 +100,7 @@ def main() -> None:
     p.add_argument("--pairs", choices=["all", "adjacent"], default="all")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
+    print_device()
     if args.child:
         train(args)
         return

@@ -27,6 +27,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+from device import print_device  # noqa: E402
 
 NETWORKS = {"linear": {}, "socher": {"activation": "tanh", "normalize": True}}
 
@@ -124,6 +125,7 @@ def main() -> None:
     p.add_argument("--big", type=int, nargs="*", default=[100000])
     p.add_argument("--adjacent", type=int, nargs="*", default=[1000000])
     args = p.parse_args()
+    print_device()
     if args.all:
         all_pairs(args.all)
     if args.socher_all:

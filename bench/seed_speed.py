@@ -23,6 +23,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from seed_reference import merge, merge_encoder, ts2leafs  # noqa: E402
+from device import print_device  # noqa: E402
 
 
 def example(n: int) -> np.ndarray:
@@ -65,6 +66,7 @@ def main() -> None:
     p.add_argument("--reference-steps", type=int, default=2)
     p.add_argument("--steps", type=int, default=200)
     args = p.parse_args()
+    print_device()
     print(f"{'n':>4} {'post (s/step)':>14} {'greedy_rae (ms/step)':>21} {'speed-up':>9}")
     for n in args.sizes:
         x = example(n)

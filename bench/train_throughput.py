@@ -10,7 +10,12 @@ batched forward + backward pass of the merge network plus the same Adam step,
 compiled; no tree building at all. Also the post's code (one sequence per
 step, every candidate on the tape) on a few sequences, for scale.
 
-    python bench/train_throughput.py [--sequences 2048] [--post 2]
+Then ``fit``'s own overhead on the post's example (5 leaves, width 2): an
+epoch of ``fit(x, epochs=100)`` and a whole ``fit(x, epochs=1)`` call against
+one ``train_step(x)`` (the tree build, replay and optimizer step of the same
+single-sequence minibatch), best of three.
+
+    python bench/train_throughput.py [--sequences 2048] [--post 2] [--overhead 100]
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import greedy_rae as gr  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from device import print_device  # noqa: E402
 
 NETWORKS = {
     "linear": {},
@@ -97,6 +103,37 @@ def post(data: list[np.ndarray], dim: int, pairs: str) -> float:
     return len(data) / (time.perf_counter() - t)
 
 
+def overhead(repeats: int) -> None:
+    x = np.array([[1, 2], [2, 3], [1, 2], [5, 6], [2, 3]], dtype=np.float32)
+    keras.utils.set_random_seed(0)
+    rae = gr.RAE(2)
+    rae.fit([x], epochs=2, verbose=0)
+    rae.train_step([x])
+    step = per_epoch = per_call = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(repeats):
+            rae.train_step([x])
+        step = min(step, (time.perf_counter() - t) / repeats)
+        t = time.perf_counter()
+        rae.fit([x], epochs=repeats, verbose=0)
+        per_epoch = min(per_epoch, (time.perf_counter() - t) / repeats)
+        t = time.perf_counter()
+        for _ in range(repeats):
+            rae.fit([x], epochs=1, verbose=0)
+        per_call = min(per_call, (time.perf_counter() - t) / repeats)
+    print(f"\nfit's overhead, the post's example ({repeats} repeats, best of 3)")
+    print(f"  train_step                  {step * 1e3:7.3f} ms")
+    print(
+        f"  fit(epochs={repeats}), an epoch   {per_epoch * 1e3:7.3f} ms"
+        f"   overhead {(per_epoch - step) * 1e3:+.3f} ms (goal <= 0.5 ms)"
+    )
+    print(
+        f"  fit(epochs=1), a call       {per_call * 1e3:7.3f} ms"
+        f"   overhead {(per_call - step) * 1e3:+.3f} ms"
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -106,7 +143,9 @@ def main() -> None:
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--post", type=int, default=2, help="sequences for the post's code (0: skip)")
+    p.add_argument("--overhead", type=int, default=100, help="fits for fit's overhead (0: skip)")
     args = p.parse_args()
+    print_device()
     rng = np.random.default_rng(0)
     data = [
         rng.normal(size=(args.leaves, args.dim)).astype(np.float32) for _ in range(args.sequences)
@@ -133,6 +172,8 @@ def main() -> None:
                 f" {flat / ours_rate:>10.2f}x {linear / ours_rate:>11.2f}x {post_rate:>13.3f}",
                 flush=True,
             )
+    if args.overhead:
+        overhead(args.overhead)
 
 
 if __name__ == "__main__":
