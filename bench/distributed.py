@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+
 from device import print_device  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -22,8 +22,8 @@ import greedy_rae as gr  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from seed_reference import merge, merge_encoder, ts2leafs  # noqa: E402
 from device import print_device  # noqa: E402
+from seed_reference import merge, merge_encoder, ts2leafs  # noqa: E402
 
 
 def example(n: int) -> np.ndarray:

@@ -65,6 +65,24 @@ def test_custom_network_uses_tf_scorer(random_network):
 
 
 @pytest.mark.parametrize("pairs", ["all", "adjacent"])
+def test_tf_scorer_splits_big_steps(random_network, monkeypatch, pairs):
+    # steps with more pairs than one call takes are split; the trees (the
+    # post's leaves with their exact ties, and random ones, several at once) are
+    # the reference's either way
+    from greedy_rae import builder
+
+    m = random_network(2, seed=5)
+    ties = np.array([[1, 2], [2, 3], [1, 2], [5, 6], [2, 3]], dtype=np.float32)
+    seqs = [ties, *np.random.default_rng(1).normal(size=(3, 12, 2)).astype(np.float32)]
+    monkeypatch.setattr(builder, "_CHUNK", 3)
+    trees = builder.build_trees(seqs, m, pairs, scorer="tf")
+    for x, tree in zip(seqs, trees):
+        merges, scores, _ = reference_tree(x, m, adjacent=pairs == "adjacent")
+        np.testing.assert_array_equal(tree.merges, merges)
+        np.testing.assert_allclose(tree.scores, scores, rtol=1e-5)
+
+
+@pytest.mark.parametrize("pairs", ["all", "adjacent"])
 @pytest.mark.parametrize("n", [2, 6, 15, 25])
 def test_gradients_match_reference(random_network, pairs, n):
     dim = 5

@@ -157,23 +157,48 @@ def reconstruction_errors(
 
 
 class _TFScorer:
-    """Batched scoring and embedding calls for any Keras merge network."""
+    """Compiled calls of any Keras merge network: pair errors (the first step),
+    and one greedy step (its parents and the errors of the pairs they form)."""
 
     def __init__(self, network: keras.Model, dim: int, weighted: bool) -> None:
         spec = tf.TensorSpec([None, dim], tf.float32)
+        index = tf.TensorSpec([None], tf.int32)
         share = tf.TensorSpec([None], tf.float32)
 
-        @tf.function(input_signature=[spec, spec, share])
-        def errors(a: tf.Tensor, b: tf.Tensor, left_share: tf.Tensor) -> tf.Tensor:
+        def pair_errors(a: tf.Tensor, b: tf.Tensor, left_share: tf.Tensor) -> tf.Tensor:
             _, c, y = network([a, b], training=False)
             return reconstruction_errors(c, y, left_share if weighted else None, dim)
 
-        @tf.function(input_signature=[spec, spec])
-        def embed(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
-            return network([a, b], training=False)[0]
+        @tf.function(input_signature=[spec, spec, share])
+        def errors(a: tf.Tensor, b: tf.Tensor, left_share: tf.Tensor) -> tf.Tensor:
+            return pair_errors(a, b, left_share)
+
+        @tf.function(input_signature=[spec, index, share])
+        def step(
+            rows: tf.Tensor, index: tf.Tensor, left_share: tf.Tensor
+        ) -> tuple[tf.Tensor, tf.Tensor]:
+            # Three inputs (each one costs a conversion a call): rows holds
+            # the children a, b of the P parents to compute, then the M
+            # pairs' left and right children; index is [P, M, left parent
+            # (M), right parent (M)], a pair's child being parent p >= 0
+            # instead of its row where that is p
+            p, m = index[0], index[1]
+            a, b = rows[:p], rows[p : 2 * p]
+            left, right = rows[2 * p : 2 * p + m], rows[2 * p + m :]
+            left_parent, right_parent = index[2 : 2 + m], index[2 + m :]
+            h = network([a, b], training=False)[0]
+            padded = tf.concat([h, tf.zeros([1, dim])], axis=0)
+
+            def side(rows: tf.Tensor, parent: tf.Tensor) -> tf.Tensor:
+                new = tf.gather(padded, tf.where(parent >= 0, parent, p))
+                return tf.where((parent >= 0)[:, None], new, rows)
+
+            return h, pair_errors(side(left, left_parent), side(right, right_parent), left_share)
 
         self.errors = errors
-        self.embed = embed
+        # a concrete function: one call a greedy step, without re-binding
+        # the arguments to a signature each time
+        self.step = step.get_concrete_function()
 
 
 _tf_scorers: weakref.WeakKeyDictionary[keras.Model, dict[bool, _TFScorer]] = (
@@ -238,6 +263,8 @@ class _PairMemo:
         return np.asarray((self.cls[left] << 32) | self.cls[right])
 
     def pair_errors(self, scorer: _TFScorer, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        if not len(left):
+            return np.zeros(0, dtype=np.float32)
         keys = self.keys(left, right)
         unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         todo = [k for k, key in enumerate(unique.tolist()) if key not in self.errors]
@@ -252,27 +279,79 @@ class _PairMemo:
         values = np.array([self.errors[key] for key in unique.tolist()], dtype=np.float32)
         return values[inverse.reshape(-1)]
 
-    def parents_of(
-        self, scorer: _TFScorer, left: np.ndarray, right: np.ndarray, node: np.ndarray
-    ) -> None:
+    def step(
+        self,
+        scorer: _TFScorer,
+        left: np.ndarray,
+        right: np.ndarray,
+        node: np.ndarray,
+        pair_left: np.ndarray,
+        pair_right: np.ndarray,
+    ) -> np.ndarray:
+        """Embeds a step's new nodes (children left, right) and returns the
+        errors of its new pairs (pair_left, pair_right), in one network call."""
         keys = self.keys(left, right).tolist()
-        todo = [k for k, key in enumerate(keys) if key not in self.parents]
-        if todo:
-            # a key can repeat within one step: compute it once
-            firsts = {keys[k]: k for k in reversed(todo)}
-            rows = np.array(sorted(firsts.values()))
-            h = scorer.embed(
-                tf.constant(self.table[left[rows]]), tf.constant(self.table[right[rows]])
-            )
-            h = h.numpy()
-            _check_finite(h, "embeddings")
-            self.table[node[rows]] = h
-            for k in rows:
-                self.parents[keys[k]] = int(node[k])
+        # a parent whose children's classes were merged before is a copy; one
+        # computed now is computed once however often its key repeats
+        compute: dict[int, int] = {}
+        firsts_list: list[int] = []
+        parent = np.full(len(node), -1, dtype=np.int32)
         for k, key in enumerate(keys):
-            self.table[node[k]] = self.table[self.parents[key]]
+            if key in self.parents:
+                self.table[node[k]] = self.table[self.parents[key]]
+                continue
+            if key not in compute:
+                compute[key] = len(compute)
+                firsts_list.append(k)
+            parent[k] = compute[key]
+        firsts = np.array(firsts_list, dtype=np.int64)
         self.count[node] = self.count[left] + self.count[right]
+        # pairs: a child that is a parent computed now comes from the call
+        where = np.searchsorted(node, pair_left)  # node ids increase
+        new_left = np.where(
+            node[np.minimum(where, len(node) - 1)] == pair_left,
+            parent[np.minimum(where, len(node) - 1)],
+            -1,
+        ).astype(np.int32)
+        where = np.searchsorted(node, pair_right)
+        new_right = np.where(
+            node[np.minimum(where, len(node) - 1)] == pair_right,
+            parent[np.minimum(where, len(node) - 1)],
+            -1,
+        ).astype(np.int32)
+        n1 = self.count[pair_left].astype(np.float64)
+        share = (n1 / (n1 + self.count[pair_right])).astype(np.float32)
+        rows = np.concatenate(
+            [
+                self.table[left[firsts]],
+                self.table[right[firsts]],
+                self.table[pair_left],
+                self.table[pair_right],
+            ]
+        )
+        index = np.concatenate([[len(firsts), len(pair_left)], new_left, new_right])
+        h, err = scorer.step(
+            tf.constant(rows), tf.constant(index.astype(np.int32)), tf.constant(share)
+        )
+        h, err = h.numpy(), err.numpy()
+        _check_finite(h, "embeddings")
+        _check_finite(err, "reconstruction errors")
+        computed = parent >= 0
+        self.table[node[computed]] = h[parent[computed]]
+        for key, k in zip(compute, firsts.tolist()):
+            self.parents[key] = int(node[k])
         self.classify(node)
+        return self.canonical(pair_left, pair_right, err)
+
+    def canonical(self, left: np.ndarray, right: np.ndarray, err: np.ndarray) -> np.ndarray:
+        """err with every pair of the same classes given the one error of its
+        key (the first computed), so equal inputs score equal."""
+        keys = self.keys(left, right)
+        unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        values = err[first]
+        for k, key in enumerate(unique.tolist()):
+            values[k] = self.errors.setdefault(key, values[k])
+        return values[inverse.reshape(-1)]
 
 
 def _build_tf(
@@ -290,17 +369,18 @@ def _build_tf(
     memo.classify(
         np.concatenate([forest.offset(t) + np.arange(len(x)) for t, x in enumerate(leaves)])
     )
-    while True:
-        left, right = forest.pending()
-        if len(left):
-            err = memo.pair_errors(scorer, left, right)
-        else:
-            err = np.zeros(0, dtype=np.float32)
-        forest.submit(err)
-        if forest.done:
-            break
+    left, right = forest.pending()
+    forest.submit(memo.pair_errors(scorer, left, right))
+    while not forest.done:
         left, right, node = forest.step()
-        memo.parents_of(scorer, left, right, node)
+        pair_left, pair_right = forest.pending()
+        # the parents and their pairs in one call (past _CHUNK pairs, the
+        # rest in calls of their own)
+        err = memo.step(scorer, left, right, node, pair_left[:_CHUNK], pair_right[:_CHUNK])
+        if len(pair_left) > _CHUNK:
+            rest = memo.pair_errors(scorer, pair_left[_CHUNK:], pair_right[_CHUNK:])
+            err = np.concatenate([err, rest])
+        forest.submit(err)
     trees = []
     for t, x in enumerate(leaves):
         o = forest.offset(t)
