@@ -63,6 +63,19 @@ void half_square_sums(const float* x, const float* const* y, int m, float* out) 
         }
         k += 8;
     }
+    if (P == 4 && k == m) {
+        // the four pairs' sums at once, in the scalar code's order: with
+        // u = t[0:4] + t[4:8], ((u0 + u1) + (u2 + u3)) is
+        // ((t0 + t4) + (t1 + t5)) + ((t2 + t6) + (t3 + t7))
+        __m128 u[4];
+        for (int p = 0; p < 4; ++p) {
+            const __m256 t = _mm256_add_ps(a0[p], a1[p]);
+            u[p] = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+        }
+        const __m128 s = _mm_hadd_ps(_mm_hadd_ps(u[0], u[1]), _mm_hadd_ps(u[2], u[3]));
+        _mm_storeu_ps(out, _mm_mul_ps(_mm_set1_ps(0.5f), s));
+        return;
+    }
     for (int p = 0; p < P; ++p) {
         alignas(32) float t[8];
         _mm256_store_ps(t, _mm256_add_ps(a0[p], a1[p]));
