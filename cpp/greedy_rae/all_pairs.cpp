@@ -12,6 +12,7 @@ namespace greedy_rae {
 AllPairs::AllPairs(int n)
     : Engine(n), active_(n), list_(static_cast<std::size_t>(n) * kRow), list_len_(n, 0),
       limit_score_(n, 0.0), limit_slot_(n, 0), rows_(n) {
+    if (n >= (1 << 30)) throw std::invalid_argument("a sequence may have at most 2^30 - 1 leaves");
     for (int i = 0; i < n; ++i) active_[i] = i;
 }
 
@@ -84,7 +85,7 @@ void AllPairs::offer_error(int i, int j, float e) {
             return;
         }
     }
-    offer(i, {score, j, node_at_[j]});
+    offer(i, {score, j, static_cast<std::int32_t>(node_at_[j])});
 }
 
 void AllPairs::fill_row(int i, const int* rights, const float* errors, int m, bool reset) {
@@ -117,7 +118,7 @@ void AllPairs::fill_row(int i, const int* rights, const float* errors, int m, bo
             }
             continue;
         }
-        offer(i, {s, j, node_at_[j]});
+        offer(i, {s, j, static_cast<std::int32_t>(node_at_[j])});
         last_score = last.score;
         last_slot = last.slot;
     }
@@ -312,7 +313,7 @@ void AllPairs::update(PairScorer& scorer) {
     if (m > 0) score_buffer(scorer, pairs_scored_);
     for (int k = 0; k < m; ++k) {
         const int x = buf_left_[k];
-        offer(x, {buf_score_[k], a, node});
+        offer(x, {buf_score_[k], a, static_cast<std::int32_t>(node)});
         const double front = list_[static_cast<std::size_t>(x) * kRow].score;
         if (front < rows_.key(x)) rows_.set(x, front);
     }

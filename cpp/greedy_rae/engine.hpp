@@ -145,11 +145,12 @@ public:
     void update(PairScorer& scorer) override;
 
 private:
-    // One entry of a row's list: the pair (row, slot) and the node then at slot.
+    // One entry of a row's list: the pair (row, slot) and the node then at
+    // slot (node ids fit in 32 bits: sequences have fewer than 2^30 leaves).
     struct Partner {
         double score;
         int slot;
-        std::int64_t node;
+        std::int32_t node;
     };
     static constexpr int kRow = 16;
 
