@@ -240,7 +240,6 @@ void AllPairs::start(PairScorer& scorer, int threads) {
     pairs_scored_ += static_cast<std::int64_t>(n_) * (n_ - 1) / 2;
 }
 
-
 Step AllPairs::step(PairScorer& scorer) {
     if (done()) throw std::logic_error("the tree is complete");
     Step s{};

@@ -24,8 +24,9 @@ std::int64_t Engine::bytes(std::int64_t n, PairMode mode) {
     std::int64_t b = n * (8 + 8 + 4) + n * (4 + 4 + 4 + 8);
     if (mode == PairMode::All) {
         // active list, kRow partners of 16 bytes, list length, limit, heap;
-        // the first scan's slot numbers (and a few chunks of errors per thread)
-        b += n * (4 + 16 * 16 + 4 + 8 + 4 + 4 + 4 + 8) + n * 4;
+        // the first scan's slot numbers, and its chunks of errors (4 x 4096
+        // floats a thread; 16 threads' worth)
+        b += n * (4 + 16 * 16 + 4 + 8 + 4 + 4 + 4 + 8) + n * 4 + 16 * 4 * 4096 * 4;
     } else {
         // neighbours, and at most 3 n candidates of 40 bytes in the heap
         b += n * (4 + 4) + 3 * n * 40;
