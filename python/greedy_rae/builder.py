@@ -162,7 +162,6 @@ class _TFScorer:
 
     def __init__(self, network: keras.Model, dim: int, weighted: bool) -> None:
         spec = tf.TensorSpec([None, dim], tf.float32)
-        index = tf.TensorSpec([None], tf.int32)
         share = tf.TensorSpec([None], tf.float32)
 
         def pair_errors(a: tf.Tensor, b: tf.Tensor, left_share: tf.Tensor) -> tf.Tensor:
@@ -173,19 +172,21 @@ class _TFScorer:
         def errors(a: tf.Tensor, b: tf.Tensor, left_share: tf.Tensor) -> tf.Tensor:
             return pair_errors(a, b, left_share)
 
-        @tf.function(input_signature=[spec, index, share])
-        def step(
-            rows: tf.Tensor, index: tf.Tensor, left_share: tf.Tensor
-        ) -> tuple[tf.Tensor, tf.Tensor]:
-            # Three inputs (each one costs a conversion a call): rows holds
-            # the children a, b of the P parents to compute, then the M
-            # pairs' left and right children; index is [P, M, left parent
-            # (M), right parent (M)], a pair's child being parent p >= 0
-            # instead of its row where that is p
-            p, m = index[0], index[1]
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+        def step(packed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            # One input (each costs a conversion a call), all float32:
+            # [P, M, left parent (M), right parent (M), left share (M),
+            # rows], the rows being the children a, b of the P parents to
+            # compute, then the M pairs' left and right children, d values
+            # each; a pair's child is parent p instead of its row where its
+            # parent entry is p >= 0 (small integers: exact in float32).
+            p, m = tf.cast(packed[0], tf.int32), tf.cast(packed[1], tf.int32)
+            left_parent = tf.cast(packed[2 : 2 + m], tf.int32)
+            right_parent = tf.cast(packed[2 + m : 2 + 2 * m], tf.int32)
+            left_share = packed[2 + 2 * m : 2 + 3 * m]
+            rows = tf.reshape(packed[2 + 3 * m :], [-1, dim])
             a, b = rows[:p], rows[p : 2 * p]
             left, right = rows[2 * p : 2 * p + m], rows[2 * p + m :]
-            left_parent, right_parent = index[2 : 2 + m], index[2 + m :]
             h = network([a, b], training=False)[0]
             padded = tf.concat([h, tf.zeros([1, dim])], axis=0)
 
@@ -321,18 +322,17 @@ class _PairMemo:
         ).astype(np.int32)
         n1 = self.count[pair_left].astype(np.float64)
         share = (n1 / (n1 + self.count[pair_right])).astype(np.float32)
-        rows = np.concatenate(
+        meta = np.concatenate([[len(firsts), len(pair_left)], new_left, new_right, share])
+        packed = np.concatenate(
             [
-                self.table[left[firsts]],
-                self.table[right[firsts]],
-                self.table[pair_left],
-                self.table[pair_right],
+                meta.astype(np.float32),
+                self.table[left[firsts]].ravel(),
+                self.table[right[firsts]].ravel(),
+                self.table[pair_left].ravel(),
+                self.table[pair_right].ravel(),
             ]
         )
-        index = np.concatenate([[len(firsts), len(pair_left)], new_left, new_right])
-        h, err = scorer.step(
-            tf.constant(rows), tf.constant(index.astype(np.int32)), tf.constant(share)
-        )
+        h, err = scorer.step(tf.constant(packed))
         h, err = h.numpy(), err.numpy()
         _check_finite(h, "embeddings")
         _check_finite(err, "reconstruction errors")
