@@ -4,10 +4,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
-
 
 namespace greedy_rae {
 
@@ -59,18 +59,66 @@ void run_batch(int count, int threads, const std::function<void(int)>& job,
     if (cancelled_by_poll) throw Cancelled();
 }
 
+namespace {
+
+// Builds the trees of items[0..count) in lockstep, one step of each in turn,
+// so that the network computes their new nodes together (each tree's floats
+// are the ones build() gives it).
+void build_group(const Network& network, PairMode mode, BatchItem* items, int count,
+                 const std::atomic<bool>* cancel, std::atomic<std::int64_t>* progress,
+                 int threads) {
+    std::vector<std::unique_ptr<NodeScorer>> scorers(count);
+    std::vector<std::unique_ptr<Engine>> engines(count);
+    for (int g = 0; g < count; ++g) {
+        scorers[g] = network.scorer(items[g].embeddings, items[g].n, cancel);
+        engines[g] = Engine::make(items[g].n, mode);
+        engines[g]->start(*scorers[g], threads);
+    }
+    std::vector<NodeScorer*> active(count);
+    std::vector<Step> steps(count);
+    std::vector<int> which(count);
+    while (true) {
+        int m = 0;
+        for (int g = 0; g < count; ++g) {
+            if (engines[g]->done()) continue;
+            const Step s = engines[g]->step(*scorers[g]);
+            const std::int64_t k = s.node - items[g].n;
+            items[g].merges[2 * k] = s.left;
+            items[g].merges[2 * k + 1] = s.right;
+            items[g].scores[k] = s.score;
+            active[m] = scorers[g].get();
+            steps[m] = s;
+            which[m++] = g;
+        }
+        if (m == 0) break;
+        network.merge_group(active.data(), steps.data(), m);
+        for (int a = 0; a < m; ++a) engines[which[a]]->update(*active[a]);
+        if (progress != nullptr) progress->fetch_add(m, std::memory_order_relaxed);
+    }
+    for (int g = 0; g < count; ++g) {
+        items[g].stats = {engines[g]->pairs_scored(), engines[g]->pairs_rescored()};
+    }
+}
+
+}  // namespace
+
 void build_batch(const Network& network, PairMode mode, std::vector<BatchItem>& items, int threads,
                  std::atomic<std::int64_t>& merged, const std::function<bool()>& poll) {
     const int count = static_cast<int>(items.size());
     const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const int scan_threads = std::max(1, (threads > 0 ? threads : hw) / std::max(1, count));
+    const int workers = std::max(1, threads > 0 ? threads : hw);
+    const int scan_threads = std::max(1, workers / std::max(1, count));
+    // Sequences go in groups of up to four (their new nodes share a pass over
+    // the weights), while there are still at least two groups a worker.
+    const int group = std::max(1, std::min(4, count / (2 * workers)));
+    const int groups = (count + group - 1) / group;
     std::atomic<bool> cancel{false};
     auto job = [&](int t) {
-        BatchItem& it = items[t];
-        it.stats = build(network, mode, it.n, it.embeddings, it.merges, it.scores, &cancel, &merged,
-                         scan_threads);
+        const int first = t * group;
+        build_group(network, mode, &items[first], std::min(group, count - first), &cancel, &merged,
+                    scan_threads);
     };
-    run_batch(count, threads, job, cancel, poll);
+    run_batch(groups, threads, job, cancel, poll);
 }
 
 }  // namespace greedy_rae

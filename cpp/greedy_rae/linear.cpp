@@ -41,6 +41,39 @@ void LinearModel::embed(const float* a, const float* b, float* h) const {
     k_.affine(&b, 1, w1_.data() + static_cast<std::size_t>(d) * d, h, d, d, &h);
 }
 
+void LinearModel::merge_group(NodeScorer* const* scorers, const Step* steps, int count) const {
+    // h = [a; b] W1 + b1 is embed()'s chain of multiply-adds over a, then
+    // b, for each value: one affine map of the concatenated children. The
+    // vector kernels run that chain the same way for any number of rows; a
+    // width that leaves columns to the scalar tail (which the compiler may
+    // split into vector products and in-order sums by row count) does not
+    // get grouped.
+    if (d_ % 8 != 0) {
+        Network::merge_group(scorers, steps, count);
+        return;
+    }
+    const std::size_t d = static_cast<std::size_t>(d_);
+    std::vector<float> children(4 * 2 * d);
+    for (int g0 = 0; g0 < count; g0 += 4) {
+        const int c = std::min(4, count - g0);
+        const float* x[4];
+        float *h[4], *u[4], *v[4];
+        for (int r = 0; r < c; ++r) {
+            auto& s = static_cast<LinearScorer&>(*scorers[g0 + r]);
+            const Step& step = steps[g0 + r];
+            float* ab = &children[r * 2 * d];
+            std::copy(s.embedding(step.left), s.embedding(step.left) + d, ab);
+            std::copy(s.embedding(step.right), s.embedding(step.right) + d, ab + d);
+            x[r] = ab;
+            h[r] = s.embedding(step.node);
+            u[r] = s.u_at(step.left_slot);
+            v[r] = s.v_at(step.left_slot);
+        }
+        k_.affine(x, c, w1_.data(), b1_.data(), 2 * d_, d_, h);
+        split(h, c, u, v);
+    }
+}
+
 void LinearModel::split(const float* const* x, int count, float* const* u, float* const* v) const {
     const int d = d_, d2 = 2 * d;
     k_.affine(x, count, m_.data(), beta_.data(), d, d2, u);

@@ -25,6 +25,9 @@ public:
     int dim() const override { return d_; }
     std::unique_ptr<NodeScorer> scorer(float* embeddings, int n,
                                        const std::atomic<bool>* cancel) const override;
+    // Up to four sequences' new nodes a pass over the weights (each node's
+    // floats are the ones merge() gives).
+    void merge_group(NodeScorer* const* scorers, const Step* steps, int count) const override;
     // Bytes a scorer of an n-leaf sequence allocates: U and V by slot.
     static std::int64_t bytes(std::int64_t n, int d) { return n * 2 * (2 * d) * 4; }
 
@@ -56,6 +59,9 @@ public:
     void row_block(const int* lefts, int rows, const int* rights, int m, const int* counts,
                    float* const* out) override;
     void merge(const Step& s) override;
+    float* embedding(std::int64_t node) { return emb_ + static_cast<std::size_t>(node) * d_; }
+    float* u_at(int slot) { return &u_[static_cast<std::size_t>(slot) * 2 * d_]; }
+    float* v_at(int slot) { return &v_[static_cast<std::size_t>(slot) * 2 * d_]; }
     // read-only between merges; worth a thread from this many pairs on
     int min_parallel_pairs() const override { return 4096; }
 

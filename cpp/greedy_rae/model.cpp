@@ -14,6 +14,10 @@ void check_spec(const NetworkSpec& s) {
     }
 }
 
+void Network::merge_group(NodeScorer* const* scorers, const Step* steps, int count) const {
+    for (int g = 0; g < count; ++g) scorers[g]->merge(steps[g]);
+}
+
 std::unique_ptr<Network> make_network(const NetworkSpec& spec) {
     check_spec(spec);
     if (spec.encoder == Activation::Linear && !spec.normalize && spec.decoder == Activation::Linear) {

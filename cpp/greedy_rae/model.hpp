@@ -64,6 +64,9 @@ public:
     // node id, leaves filled in; the scorer's merge() writes each new node's row.
     virtual std::unique_ptr<NodeScorer> scorer(float* embeddings, int n,
                                                const std::atomic<bool>* cancel) const = 0;
+    // scorers[g]->merge(steps[g]) for g < count (scorers of this network,
+    // one per sequence); a network may compute the new nodes together.
+    virtual void merge_group(NodeScorer* const* scorers, const Step* steps, int count) const;
 };
 
 // The linear network (no activation, no normalisation) gets the O(d)-per-pair

@@ -94,15 +94,40 @@ void NonlinearScorer::errors(const int* lefts, const int* rights, int m, const i
     }
 }
 
-void NonlinearScorer::merge(const Step& s) {
+float* NonlinearScorer::parent(const Step& s, float** p, float** q) {
     const std::size_t d = static_cast<std::size_t>(d_);
     float* h = emb_ + static_cast<std::size_t>(s.node) * d;
-    const float* p = &p_[static_cast<std::size_t>(s.left_slot) * d];
-    const float* q = &q_[static_cast<std::size_t>(s.right_slot) * d];
-    model_.parent(p, q, h);
+    model_.parent(&p_[static_cast<std::size_t>(s.left_slot) * d],
+                  &q_[static_cast<std::size_t>(s.right_slot) * d], h);
     node_[s.left_slot] = h;
-    const float* x = h;
-    set_nodes(s.left_slot, 1, &x);
+    *p = &p_[static_cast<std::size_t>(s.left_slot) * d];
+    *q = &q_[static_cast<std::size_t>(s.left_slot) * d];
+    return h;
+}
+
+void NonlinearScorer::merge(const Step& s) {
+    float *p, *q;
+    const float* h = parent(s, &p, &q);
+    model_.split(&h, 1, &p, &q);
+}
+
+void NonlinearModel::merge_group(NodeScorer* const* scorers, const Step* steps, int count) const {
+    // The vector kernels run each value's chain of multiply-adds the same
+    // way for any number of rows; a width that leaves columns to the scalar
+    // tail (which the compiler may vectorise by row count) is not grouped.
+    if (d_ % 8 != 0) {
+        Network::merge_group(scorers, steps, count);
+        return;
+    }
+    for (int g0 = 0; g0 < count; g0 += 4) {
+        const int c = std::min(4, count - g0);
+        const float* h[4];
+        float *p[4], *q[4];
+        for (int r = 0; r < c; ++r) {
+            h[r] = static_cast<NonlinearScorer&>(*scorers[g0 + r]).parent(steps[g0 + r], &p[r], &q[r]);
+        }
+        split(h, c, p, q);
+    }
 }
 
 }  // namespace greedy_rae

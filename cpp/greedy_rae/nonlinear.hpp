@@ -24,6 +24,9 @@ public:
     int dim() const override { return d_; }
     std::unique_ptr<NodeScorer> scorer(float* embeddings, int n,
                                        const std::atomic<bool>* cancel) const override;
+    // Up to four sequences' new nodes' P and Q a pass over the weights
+    // (each node's floats are the ones merge() gives).
+    void merge_group(NodeScorer* const* scorers, const Step* steps, int count) const override;
     // Bytes a scorer of an n-leaf sequence allocates: P and Q and an
     // embedding pointer by slot.
     static std::int64_t bytes(std::int64_t n, int d) { return n * (2 * d * 4 + 8); }
@@ -53,6 +56,9 @@ public:
     void errors(const int* lefts, const int* rights, int m, const int* counts,
                 float* out) override;
     void merge(const Step& s) override;
+    // The new node's embedding from its children's P and Q, in place; its
+    // row, and where its own P and Q go.
+    float* parent(const Step& s, float** p, float** q);
     // read-only between merges; worth a thread from this many pairs on
     int min_parallel_pairs() const override { return 256; }
     // an O(d^2) decoder a pair
