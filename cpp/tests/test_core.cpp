@@ -391,6 +391,64 @@ static void test_row_scans_by_lower_bound() {
     }
 }
 
+static void test_batch_equals_single_builds() {
+    // batch builds step several sequences in lockstep and compute their new
+    // nodes together: every tree must be the one a build of its own gives,
+    // bit for bit (widths with and without grouping, both pair modes, linear
+    // and nonlinear networks, plain and weighted, one and two threads)
+    std::mt19937 rng(31);
+    std::normal_distribution<float> g;
+    int cases = 0;
+    for (int d : {5, 8, 16}) {
+        for (int kind = 0; kind < 2; ++kind) {
+            NetworkSpec w = random_spec(d, 500 + cases++);
+            if (kind == 1) {
+                w.encoder = Activation::Tanh;
+                w.normalize = true;
+            }
+            w.reconstruction = d == 8 ? Reconstruction::Weighted : Reconstruction::Plain;
+            const std::unique_ptr<Network> net = make_network(w);
+            for (PairMode mode : {PairMode::All, PairMode::Adjacent}) {
+                const int count = 19;
+                std::vector<int> lengths(count);
+                std::vector<std::vector<float>> leaves(count);
+                for (int t = 0; t < count; ++t) {
+                    lengths[t] = 1 + static_cast<int>(rng() % 30);
+                    leaves[t].resize(static_cast<std::size_t>(lengths[t]) * d);
+                    for (float& v : leaves[t]) v = g(rng);
+                }
+                for (int threads : {1, 2}) {
+                    std::vector<std::vector<float>> emb(count);
+                    std::vector<std::vector<std::int64_t>> merges(count);
+                    std::vector<std::vector<double>> scores(count);
+                    std::vector<BatchItem> items(count);
+                    for (int t = 0; t < count; ++t) {
+                        const int n = lengths[t];
+                        emb[t].assign(static_cast<std::size_t>(2 * n - 1) * d, 0.0f);
+                        std::copy(leaves[t].begin(), leaves[t].end(), emb[t].begin());
+                        merges[t].assign(2 * (n - 1), 0);
+                        scores[t].assign(n - 1, 0.0);
+                        items[t] = {n, emb[t].data(), merges[t].data(), scores[t].data(), {}};
+                    }
+                    std::atomic<std::int64_t> merged{0};
+                    build_batch(*net, mode, items, threads, merged, [] { return true; });
+                    for (int t = 0; t < count; ++t) {
+                        const int n = lengths[t];
+                        std::vector<float> e1(static_cast<std::size_t>(2 * n - 1) * d, 0.0f);
+                        std::copy(leaves[t].begin(), leaves[t].end(), e1.begin());
+                        std::vector<std::int64_t> m1(2 * (n - 1));
+                        std::vector<double> s1(n - 1);
+                        build(*net, mode, n, e1.data(), m1.data(), s1.data());
+                        CHECK(m1 == merges[t]);
+                        CHECK(s1 == scores[t]);
+                        CHECK(e1 == emb[t]);
+                    }
+                }
+            }
+        }
+    }
+}
+
 // Pseudo-random errors keyed by the two node ids: few distinct values (so
 // exact ties are common), and NaN at a given rate.
 struct RandomErrors {
@@ -644,6 +702,7 @@ int main() {
     test_forest_matches_greedy();
     test_native_networks();
     test_row_scans_by_lower_bound();
+    test_batch_equals_single_builds();
     test_fuzz_engines();
     test_forest_adjacent_cache_is_linear();
     test_run_batch_cancel();
