@@ -54,14 +54,17 @@ def replay_plan(
     node_offset = np.concatenate([[0], np.cumsum(2 * lengths - 1)])
     total_leaves, total_nodes = int(leaf_offset[-1]), int(node_offset[-1])
     tree_of_leaf = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
-    merges = [t.merges + node_offset[k] for k, t in enumerate(trees)]
-    if sum(len(m) for m in merges) == 0:
+    if int(lengths.sum()) == len(lengths):
         empty = np.zeros(0, dtype=np.int32)
         return Plan(
             np.concatenate(leaves), empty, empty, empty, empty.astype(np.float32), tree_of_leaf
         )
-    merges_all = np.concatenate(merges)
-    created = np.concatenate([node_offset[k] + n + np.arange(n - 1) for k, n in enumerate(lengths)])
+    # every tree's merges, ids moved to its place in the batch's node numbering
+    merge_tree = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths - 1)
+    merges_all = np.concatenate([t.merges for t in trees]) + node_offset[merge_tree][:, None]
+    merge_offset = np.concatenate([[0], np.cumsum(lengths - 1)])
+    within = np.arange(len(merge_tree)) - merge_offset[merge_tree]
+    created = node_offset[merge_tree] + lengths[merge_tree] + within
     level = _core.merge_levels(merges_all[:, 0], merges_all[:, 1], created, total_nodes)
 
     # table row of every node: leaves keep their stacked row, merges are
@@ -72,7 +75,6 @@ def replay_plan(
     row[node_offset[tree_of_leaf] + leaf_local] = np.arange(total_leaves)
     row[created[order]] = total_leaves + np.arange(len(order))
     sizes = np.bincount(level, minlength=int(level.max()) + 1)[1:]
-    merge_tree = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths - 1)
     left_share = np.zeros(0, dtype=np.float32)
     if weighted:
         # leaves under every node, level by level (children come first)
