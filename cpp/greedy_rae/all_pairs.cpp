@@ -177,7 +177,7 @@ void AllPairs::scan_row(PairScorer& scorer, int i, std::int64_t& counter) {
     rows_.set(i, list_[static_cast<std::size_t>(i) * kRow].score);
 }
 
-void AllPairs::start_block(PairScorer& scorer, int b, std::vector<int>& lefts,
+void AllPairs::start_block(PairScorer& scorer, int b, const int* slots, std::vector<int>& lefts,
                            std::vector<float>& errors) {
     // Row i0 + r pairs with every slot after it: the few inside the block
     // (scored row by row), then the slots after the block, for all the
@@ -190,13 +190,13 @@ void AllPairs::start_block(PairScorer& scorer, int b, std::vector<int>& lefts,
         block_lefts[r] = i;
         out[r] = &errors[static_cast<std::size_t>(r) * kChunk];
         lefts.assign(inside, i);
-        if (inside > 0) scorer.errors(lefts.data(), &slots_[i + 1], inside, count_.data(), out[r]);
-        fill_row(i, &slots_[i + 1], out[r], inside, true);
+        if (inside > 0) scorer.errors(lefts.data(), slots + i + 1, inside, count_.data(), out[r]);
+        fill_row(i, slots + i + 1, out[r], inside, true);
     }
     for (int from = after; from < n_; from += kChunk) {
         const int m = std::min(kChunk, n_ - from);
-        scorer.row_block(block_lefts, rows, &slots_[from], m, count_.data(), out);
-        for (int r = 0; r < rows; ++r) fill_row(i0 + r, &slots_[from], out[r], m, false);
+        scorer.row_block(block_lefts, rows, slots + from, m, count_.data(), out);
+        for (int r = 0; r < rows; ++r) fill_row(i0 + r, slots + from, out[r], m, false);
     }
 }
 
@@ -204,16 +204,16 @@ void AllPairs::start(PairScorer& scorer, int threads) {
     if (done()) return;
     // Rows are independent: thread t takes the blocks of rows t, t + threads,
     // ... (row i has n - 1 - i pairs, so interleaving balances the work).
-    // Each thread scores its rows whole (full calls split nothing until this
-    // is done).
+    // Each thread scores its rows itself (no call is split across threads
+    // until this is done).
     const int blocks = (n_ + kBlock - 1) / kBlock;
     threads = std::max(1, std::min(threads, blocks));
-    slots_.resize(n_);
-    for (int i = 0; i < n_; ++i) slots_[i] = i;
+    std::vector<int> slots(n_);  // 0, 1, ..., n - 1: every slot is still occupied
+    for (int i = 0; i < n_; ++i) slots[i] = i;
     auto work = [&](int t) {
         std::vector<int> lefts;
         std::vector<float> errors(static_cast<std::size_t>(kBlock) * kChunk);
-        for (int b = t; b < blocks; b += threads) start_block(scorer, b, lefts, errors);
+        for (int b = t; b < blocks; b += threads) start_block(scorer, b, slots.data(), lefts, errors);
     };
     if (threads == 1) {
         work(0);
@@ -235,7 +235,6 @@ void AllPairs::start(PairScorer& scorer, int threads) {
         if (error) std::rethrow_exception(error);
         pool_ = std::make_unique<WorkerPool>(threads - 1);  // for the scans after each merge
     }
-    std::vector<int>().swap(slots_);
     for (int i = 0; i + 1 < n_; ++i) rows_.set(i, list_[static_cast<std::size_t>(i) * kRow].score);
     pairs_scored_ += static_cast<std::int64_t>(n_) * (n_ - 1) / 2;
 }

@@ -63,7 +63,7 @@ namespace {
 
 // Builds the trees of items[0..count) in lockstep, one step of each in turn,
 // so that the network computes their new nodes together (each tree's floats
-// are the ones build() gives it).
+// are the ones a build of its own gives it).
 void build_group(const Network& network, PairMode mode, BatchItem* items, int count,
                  const std::atomic<bool>* cancel, std::atomic<std::int64_t>* progress,
                  int threads) {
@@ -101,6 +101,14 @@ void build_group(const Network& network, PairMode mode, BatchItem* items, int co
 }
 
 }  // namespace
+
+BuildStats build(const Network& network, PairMode mode, int n, float* embeddings,
+                 std::int64_t* merges, double* scores, const std::atomic<bool>* cancel,
+                 std::atomic<std::int64_t>* progress, int threads) {
+    BatchItem item{n, embeddings, merges, scores, {}};
+    build_group(network, mode, &item, 1, cancel, progress, threads);
+    return item.stats;
+}
 
 void build_batch(const Network& network, PairMode mode, std::vector<BatchItem>& items, int threads,
                  std::atomic<std::int64_t>& merged, const std::function<bool()>& poll) {

@@ -20,6 +20,20 @@ namespace greedy_rae {
 void run_batch(int count, int threads, const std::function<void(int)>& job,
                std::atomic<bool>& cancel, const std::function<bool()>& poll, int poll_ms = 50);
 
+struct BuildStats {
+    std::int64_t pairs_scored = 0;
+    std::int64_t pairs_rescored = 0;
+};
+
+// Builds one tree with a native network.
+// embeddings: (2n-1, d) output, whose first n rows are filled with the leaves.
+// merges: (n-1, 2) output; scores: (n-1) output.
+// progress (optional) is increased by one per merge.
+// threads: threads for the first scan of all pairs (the scorer is read-only there).
+BuildStats build(const Network& network, PairMode mode, int n, float* embeddings,
+                 std::int64_t* merges, double* scores, const std::atomic<bool>* cancel = nullptr,
+                 std::atomic<std::int64_t>* progress = nullptr, int threads = 1);
+
 // One sequence of a batch build: its length, its output buffers (see
 // build()), and the counters of its build once done.
 struct BatchItem {

@@ -171,15 +171,15 @@ private:
     void fill_row(int i, const int* rights, const float* errors, int m, bool reset);
     // Scores (i, j) for the m slots j in buf_right_ into buf_error_.
     void score_row(PairScorer& scorer, int i, int m, std::int64_t& counter);
-    // The first lists of the rows of block b (kBlock rows from slot b kBlock).
-    void start_block(PairScorer& scorer, int b, std::vector<int>& lefts,
+    // The first lists of the rows of block b (kBlock rows from slot b kBlock);
+    // slots: 0, 1, ..., n - 1.
+    void start_block(PairScorer& scorer, int b, const int* slots, std::vector<int>& lefts,
                      std::vector<float>& errors);
     static constexpr int kBlock = 4;     // rows scored together by the first scan
     static constexpr int kChunk = 4096;  // slots a block scores per call
     int rank(int slot) const;  // position of an active slot in active_
 
     std::vector<int> active_;  // occupied slots, increasing
-    std::vector<int> slots_;   // 0, 1, ..., n - 1 during start()
     // each row's list (kRow entries a row), its length and limit: every pair
     // of the row outside the list is at or after (limit score, limit slot)
     std::vector<Partner> list_;

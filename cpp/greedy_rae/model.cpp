@@ -37,23 +37,4 @@ std::int64_t build_bytes(std::int64_t n, int d, PairMode mode, ScorerKind scorer
     return outputs + Engine::bytes(n, mode) + work;
 }
 
-BuildStats build(const Network& network, PairMode mode, int n, float* embeddings,
-                 std::int64_t* merges, double* scores, const std::atomic<bool>* cancel,
-                 std::atomic<std::int64_t>* progress, int threads) {
-    const std::unique_ptr<NodeScorer> scorer = network.scorer(embeddings, n, cancel);
-    const std::unique_ptr<Engine> engine = Engine::make(n, mode);
-    engine->start(*scorer, threads);
-    while (!engine->done()) {
-        const Step s = engine->step(*scorer);
-        const std::int64_t k = s.node - n;
-        merges[2 * k] = s.left;
-        merges[2 * k + 1] = s.right;
-        scores[k] = s.score;
-        scorer->merge(s);
-        engine->update(*scorer);
-        if (progress != nullptr) progress->fetch_add(1, std::memory_order_relaxed);
-    }
-    return {engine->pairs_scored(), engine->pairs_rescored()};
-}
-
 }  // namespace greedy_rae

@@ -1,5 +1,5 @@
 // Native merge networks: the description of a network the C++ core can
-// compute, the per-sequence scorer it hands the engine, and one build.
+// compute, and the per-sequence scorer it hands the engine (builds: batch.hpp).
 //
 // Every network here has the structure of merge_network(dim, ...):
 //     z = f([a; b] W1 + b1),  h = z / |z| when normalised, else z,
@@ -84,18 +84,5 @@ enum class ScorerKind { Linear, Nonlinear, Cache };
 // native network's per-node vectors, or the forest's error cache).
 std::int64_t build_bytes(std::int64_t n, int d, PairMode mode, ScorerKind scorer);
 
-struct BuildStats {
-    std::int64_t pairs_scored = 0;
-    std::int64_t pairs_rescored = 0;
-};
-
-// Builds one tree with a native network.
-// embeddings: (2n-1, d) output, whose first n rows are filled with the leaves.
-// merges: (n-1, 2) output; scores: (n-1) output.
-// progress (optional) is increased by one per merge.
-// threads: threads for the first scan of all pairs (the scorer is read-only there).
-BuildStats build(const Network& network, PairMode mode, int n, float* embeddings,
-                 std::int64_t* merges, double* scores, const std::atomic<bool>* cancel = nullptr,
-                 std::atomic<std::int64_t>* progress = nullptr, int threads = 1);
 
 }  // namespace greedy_rae

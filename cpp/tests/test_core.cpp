@@ -393,8 +393,8 @@ static void test_row_scans_by_lower_bound() {
 
 static void test_batch_equals_single_builds() {
     // batch builds step several sequences in lockstep and compute their new
-    // nodes together: every tree must be the one a build of its own gives,
-    // bit for bit (widths with and without grouping, both pair modes, linear
+    // nodes together: every tree must be the one a build of its own, one new
+    // node at a time, gives, bit for bit (widths with and without grouping, both pair modes, linear
     // and nonlinear networks, plain and weighted, one and two threads)
     std::mt19937 rng(31);
     std::normal_distribution<float> g;
@@ -436,9 +436,20 @@ static void test_batch_equals_single_builds() {
                         const int n = lengths[t];
                         std::vector<float> e1(static_cast<std::size_t>(2 * n - 1) * d, 0.0f);
                         std::copy(leaves[t].begin(), leaves[t].end(), e1.begin());
-                        std::vector<std::int64_t> m1(2 * (n - 1));
-                        std::vector<double> s1(n - 1);
-                        build(*net, mode, n, e1.data(), m1.data(), s1.data());
+                        std::vector<std::int64_t> m1;
+                        std::vector<double> s1;
+                        // one sequence, one new node at a time (the scorer's own merge)
+                        const std::unique_ptr<NodeScorer> scorer = net->scorer(e1.data(), n, nullptr);
+                        const std::unique_ptr<Engine> e = Engine::make(n, mode);
+                        e->start(*scorer);
+                        while (!e->done()) {
+                            const Step s = e->step(*scorer);
+                            m1.push_back(s.left);
+                            m1.push_back(s.right);
+                            s1.push_back(s.score);
+                            scorer->merge(s);
+                            e->update(*scorer);
+                        }
                         CHECK(m1 == merges[t]);
                         CHECK(s1 == scores[t]);
                         CHECK(e1 == emb[t]);

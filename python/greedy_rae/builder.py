@@ -308,18 +308,13 @@ class _PairMemo:
         firsts = np.array(firsts_list, dtype=np.int64)
         self.count[node] = self.count[left] + self.count[right]
         # pairs: a child that is a parent computed now comes from the call
-        where = np.searchsorted(node, pair_left)  # node ids increase
-        new_left = np.where(
-            node[np.minimum(where, len(node) - 1)] == pair_left,
-            parent[np.minimum(where, len(node) - 1)],
-            -1,
-        ).astype(np.int32)
-        where = np.searchsorted(node, pair_right)
-        new_right = np.where(
-            node[np.minimum(where, len(node) - 1)] == pair_right,
-            parent[np.minimum(where, len(node) - 1)],
-            -1,
-        ).astype(np.int32)
+
+        def computed_parent(child: np.ndarray) -> np.ndarray:
+            """Each child's index among the parents computed now, else -1."""
+            k = np.minimum(np.searchsorted(node, child), len(node) - 1)  # node ids increase
+            return np.where(node[k] == child, parent[k], -1).astype(np.int32)
+
+        new_left, new_right = computed_parent(pair_left), computed_parent(pair_right)
         n1 = self.count[pair_left].astype(np.float64)
         share = (n1 / (n1 + self.count[pair_right])).astype(np.float32)
         meta = np.concatenate([[len(firsts), len(pair_left)], new_left, new_right, share])
