@@ -10,6 +10,10 @@ batched forward + backward pass of the merge network plus the same Adam step,
 compiled; no tree building at all. Also the post's code (one sequence per
 step, every candidate on the tape) on a few sequences, for scale.
 
+Then where one minibatch's time goes (linear network, all pairs): the native
+tree build, the replay plan, the compiled replay + Adam step, and the whole
+``train_step``, each best of 20, beside the floor's step for the same merges.
+
 Then ``fit``'s own overhead on the post's example (5 leaves, width 2): an
 epoch of ``fit(x, epochs=100)`` and a whole ``fit(x, epochs=1)`` call against
 one ``train_step(x)`` (the tree build, replay and optimizer step of the same
@@ -24,6 +28,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
@@ -103,6 +108,39 @@ def post(data: list[np.ndarray], dim: int, pairs: str) -> float:
     return len(data) / (time.perf_counter() - t)
 
 
+def breakdown(data: list[np.ndarray], dim: int, batch: int, flat: float) -> None:
+    from greedy_rae.builder import build_trees
+    from greedy_rae.replay import replay_plan
+
+    keras.utils.set_random_seed(0)
+    rae = gr.RAE(dim, pairs="all")
+    seqs = data[:batch]
+    rae.train_step(seqs)
+
+    def best(fn: Callable[[], object]) -> float:
+        times = []
+        for _ in range(20):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        return min(times)
+
+    trees = build_trees(seqs, rae.network, "all")
+    plan = replay_plan(seqs, trees)
+    floor_step = batch / flat
+    parts = {
+        "tree build (native)": best(lambda: build_trees(seqs, rae.network, "all")),
+        "replay plan": best(lambda: replay_plan(seqs, trees)),
+        "replay + Adam (compiled)": best(lambda: rae._replay.train_step(plan, None)),
+        "whole train_step": best(lambda: rae.train_step(seqs)),
+    }
+    print(f"\none minibatch of {batch}, linear network, all pairs (best of 20)")
+    print(f"  {'TF flat floor step':<26} {floor_step * 1e3:7.2f} ms")
+    for name, seconds in parts.items():
+        ratio = seconds / floor_step
+        print(f"  {name:<26} {seconds * 1e3:7.2f} ms   {ratio:5.2f}x the floor's step")
+
+
 def overhead(repeats: int) -> None:
     x = np.array([[1, 2], [2, 3], [1, 2], [5, 6], [2, 3]], dtype=np.float32)
     keras.utils.set_random_seed(0)
@@ -172,6 +210,7 @@ def main() -> None:
                 f" {flat / ours_rate:>10.2f}x {linear / ours_rate:>11.2f}x {post_rate:>13.3f}",
                 flush=True,
             )
+    breakdown(data, args.dim, args.batch, flat)
     if args.overhead:
         overhead(args.overhead)
 
