@@ -11,8 +11,9 @@ compiled; no tree building at all. Also the post's code (one sequence per
 step, every candidate on the tape) on a few sequences, for scale.
 
 Then where one minibatch's time goes (linear network, all pairs): the native
-tree build, the replay plan, the compiled replay + Adam step, and the whole
-``train_step``, each best of 20, beside the floor's step for the same merges.
+tree build with its replay plan (one core call), the compiled replay + Adam
+step, and the whole ``train_step``, each best of 20, beside the floor's step
+for the same merges.
 
 Then ``fit``'s own overhead on the post's example (5 leaves, width 2): an
 epoch of ``fit(x, epochs=100)`` and a whole ``fit(x, epochs=1)`` call against
@@ -109,13 +110,15 @@ def post(data: list[np.ndarray], dim: int, pairs: str) -> float:
 
 
 def breakdown(data: list[np.ndarray], dim: int, batch: int, flat: float) -> None:
-    from greedy_rae.builder import build_trees
-    from greedy_rae.replay import replay_plan
+    from greedy_rae.network import native_spec
+    from greedy_rae.replay import native_plan
 
     keras.utils.set_random_seed(0)
     rae = gr.RAE(dim, pairs="all")
     seqs = data[:batch]
     rae.train_step(seqs)
+    spec = native_spec(rae.network)
+    assert spec is not None
 
     def best(fn: Callable[[], object]) -> float:
         times = []
@@ -125,12 +128,10 @@ def breakdown(data: list[np.ndarray], dim: int, batch: int, flat: float) -> None
             times.append(time.perf_counter() - t)
         return min(times)
 
-    trees = build_trees(seqs, rae.network, "all")
-    plan = replay_plan(seqs, trees)
+    plan = native_plan(seqs, spec, "all", "plain")
     floor_step = batch / flat
     parts = {
-        "tree build (native)": best(lambda: build_trees(seqs, rae.network, "all")),
-        "replay plan": best(lambda: replay_plan(seqs, trees)),
+        "trees + plan (native)": best(lambda: native_plan(seqs, spec, "all", "plain")),
         "replay + Adam (compiled)": best(lambda: rae._replay.train_step(plan, None)),
         "whole train_step": best(lambda: rae.train_step(seqs)),
     }

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.cluster.hierarchy import is_valid_linkage
-from socher_reference import reference_tree
+from socher_reference import merge_pair, reference_tree, weights_of
 
 
 def network(dim, activation, scale, seed):
@@ -64,7 +64,31 @@ def make_case(c):
     return net, x
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+def check_each_merge(tree, net, weighted):
+    """Every merge's parent and error equal the float64 definition applied to the
+    tree's own children, within float32 rounding. (Against the reference's whole
+    tree, the differences grow with depth where the network expands, as a linear
+    one with large weights does: rounding, not a wrong merge.)"""
+    spec = weights_of(net)
+    count = [1] * tree.n
+    for k, (a, b) in enumerate(tree.merges):
+        emb = tree.embeddings.astype(np.float64)
+        h, err = merge_pair(spec, emb[a], emb[b], count[a], count[b], weighted)
+        count.append(count[a] + count[b])
+        got = tree.scores[k] - tree.node_score(int(a)) - tree.node_score(int(b))
+        assert abs(got - err) <= 2e-4 * tree.scores[k] + 1e-6, (k, got, err)
+        scale = np.abs(emb[a]).max() + np.abs(emb[b]).max() + 1.0
+        np.testing.assert_allclose(emb[tree.n + k], h, rtol=1e-4, atol=1e-5 * scale)
+
+
+# derandomize: the same examples at every run, so that a run's result does not
+# depend on the draw
+@settings(
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.filter_too_much],
+)
 @given(cases)
 def test_trees_equal_the_reference(c):
     net, x = make_case(c)
@@ -72,11 +96,11 @@ def test_trees_equal_the_reference(c):
     assume(gap > 2e-5)  # a choice within float rounding of the runner-up may go either way
     tree = gr.greedy_tree(x, net, c["pairs"], c["reconstruction"], scorer=c["scorer"])
     np.testing.assert_array_equal(tree.merges, merges)
-    np.testing.assert_allclose(tree.scores, scores, rtol=2e-4, atol=1e-6)
+    check_each_merge(tree, net, c["reconstruction"] == "weighted")
     check_invariants(tree, c["n"], c["dim"])
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(cases)
 def test_invariants_hold_for_any_tree(c):
     net, x = make_case(c)

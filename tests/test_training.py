@@ -113,3 +113,59 @@ def test_encode_in_batches_matches_one_pass():
     np.testing.assert_allclose(
         tf_rae.encode(data, batch_size=64), rae.encode(data), rtol=1e-4, atol=1e-5
     )
+
+
+def plan_by_definition(seqs, trees, weighted):
+    """The replay plan in plain Python, from its definition: the table holds every
+    leaf (sequence order), then the merges sorted by level (a leaf is level 0, a
+    merge one more than its deeper child), ties in sequence then creation order."""
+    total = sum(len(x) for x in seqs)
+    merges = []  # (level, sequence, step, left id, right id, leaves left, leaves right)
+    for t, tree in enumerate(trees):
+        level, count = [0] * tree.n, [1] * tree.n
+        for k, (a, b) in enumerate(tree.merges):
+            merges.append((1 + max(level[a], level[b]), t, k, a, b, count[a], count[b]))
+            level.append(merges[-1][0])
+            count.append(count[a] + count[b])
+    merges.sort(key=lambda m: m[:3])
+    row, start = {}, 0
+    for t, x in enumerate(seqs):
+        for i in range(len(x)):
+            row[t, i] = start + i
+        start += len(x)
+    for pos, (_, t, k, *_) in enumerate(merges):
+        row[t, trees[t].n + k] = total + pos
+    levels = [m[0] for m in merges]
+    return {
+        "leaves": np.concatenate(seqs),
+        "left": [row[t, a] for _, t, _, a, _, _, _ in merges],
+        "right": [row[t, b] for _, t, _, _, b, _, _ in merges],
+        "sizes": [levels.count(lv) for lv in range(1, max(levels, default=0) + 1)],
+        "left_share": [np.float32(n1 / (n1 + n2)) for *_, n1, n2 in merges] if weighted else [],
+        "row_tree": [t for t, x in enumerate(seqs) for _ in x] + [m[1] for m in merges],
+    }
+
+
+@pytest.mark.parametrize("pairs", ["all", "adjacent"])
+@pytest.mark.parametrize("reconstruction", ["plain", "weighted"])
+@pytest.mark.parametrize("options", [{}, {"activation": "tanh", "normalize": True}])
+def test_replay_plans_follow_their_definition(pairs, reconstruction, options):
+    import keras
+    from greedy_rae.builder import build_trees
+    from greedy_rae.network import native_spec
+    from greedy_rae.replay import native_plan, replay_plan
+
+    keras.utils.set_random_seed(2)
+    net = gr.merge_network(4, **options)
+    data = seqs(40, seed=9, lo=1, hi=30) + seqs(3, seed=10, lo=1, hi=2)
+    trees = build_trees(data, net, pairs, reconstruction=reconstruction)
+    want = plan_by_definition(data, trees, reconstruction == "weighted")
+    assert max(want["sizes"]) > 1 and len(want["sizes"]) > 3  # several levels, shared ones
+    native = native_plan(data, native_spec(net), pairs, reconstruction)
+    # the same plan from trees (the TF scorer's path), from the same trees
+    from_trees = replay_plan(data, trees, reconstruction == "weighted")
+    for plan in (native, from_trees):
+        for name, value in want.items():
+            got = getattr(plan, name)
+            assert got.dtype == (np.float32 if name in ("leaves", "left_share") else np.int32)
+            np.testing.assert_array_equal(got, np.asarray(value, dtype=got.dtype), err_msg=name)

@@ -8,7 +8,7 @@ namespace py = pybind11;
 
 void register_forest(py::module_& m);
 void register_native(py::module_& m);
-void register_levels(py::module_& m);
+void register_plan(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "C++ core of greedy_rae: greedy merge engines, pair caches, native scorers.";
@@ -17,5 +17,5 @@ PYBIND11_MODULE(_core, m) {
     py::register_exception<greedy_rae::NonFinite>(m, "NonFiniteError", PyExc_FloatingPointError);
     register_forest(m);
     register_native(m);
-    register_levels(m);
+    register_plan(m);
 }

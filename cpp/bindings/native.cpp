@@ -5,13 +5,17 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "greedy_rae/batch.hpp"
 #include "greedy_rae/model.hpp"
+#include "greedy_rae/plan.hpp"
 #include "mode.hpp"
+#include "plan.hpp"
 
 namespace py = pybind11;
 using namespace greedy_rae;
@@ -23,12 +27,11 @@ using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>
 
 std::vector<double> values(const DoubleArray& a) { return {a.data(), a.data() + a.size()}; }
 
-py::list build_native_batch(const std::vector<FloatArray>& leaves, const DoubleArray& w1,
-                            const DoubleArray& b1, const DoubleArray& w2, const DoubleArray& b2,
-                            const std::string& activation, bool normalize,
-                            const std::string& decoder_activation,
-                            const std::string& reconstruction, const std::string& pairs,
-                            int threads, const py::object& progress) {
+std::unique_ptr<Network> network_of(const DoubleArray& w1, const DoubleArray& b1,
+                                    const DoubleArray& w2, const DoubleArray& b2,
+                                    const std::string& activation, bool normalize,
+                                    const std::string& decoder_activation,
+                                    const std::string& reconstruction) {
     NetworkSpec spec;
     spec.dim = static_cast<int>(b1.size());
     spec.encoder = parse_activation(activation);
@@ -39,30 +42,25 @@ py::list build_native_batch(const std::vector<FloatArray>& leaves, const DoubleA
     spec.b1 = values(b1);
     spec.w2 = values(w2);
     spec.b2 = values(b2);
-    const std::unique_ptr<Network> network = make_network(spec);
-    const PairMode mode = parse_pair_mode(pairs);
-    const int d = network->dim();
+    return make_network(spec);
+}
 
-    std::vector<BatchItem> items(leaves.size());
-    py::list out;
-    for (std::size_t t = 0; t < leaves.size(); ++t) {
-        const FloatArray& x = leaves[t];
-        if (x.ndim() != 2 || x.shape(1) != d || x.shape(0) < 1) {
-            throw std::invalid_argument("each sequence must be a non-empty (n, " + std::to_string(d) +
-                                        ") array");
-        }
-        const py::ssize_t n = x.shape(0);
-        if (n >= (py::ssize_t{1} << 30)) {
-            throw std::invalid_argument("a sequence may have at most 2^30 - 1 leaves");
-        }
-        py::array_t<float> e({2 * n - 1, static_cast<py::ssize_t>(d)});
-        py::array_t<std::int64_t> mg({n - 1, py::ssize_t{2}});
-        py::array_t<double> sc(n - 1);
-        std::copy(x.data(), x.data() + x.size(), e.mutable_data());
-        items[t] = {static_cast<int>(n), e.mutable_data(), mg.mutable_data(), sc.mutable_data(), {}};
-        out.append(py::make_tuple(mg, sc, e));
+// The number of leaves of one sequence, or a clear error.
+int leaves_of(const FloatArray& x, int d) {
+    if (x.ndim() != 2 || x.shape(1) != d || x.shape(0) < 1) {
+        throw std::invalid_argument("each sequence must be a non-empty (n, " + std::to_string(d) +
+                                    ") array");
     }
+    if (x.shape(0) >= (py::ssize_t{1} << 30)) {
+        throw std::invalid_argument("a sequence may have at most 2^30 - 1 leaves");
+    }
+    return static_cast<int>(x.shape(0));
+}
 
+// Runs the builds with the GIL released, watching for Ctrl-C (and reporting
+// progress) from this thread; `after` runs in the same released stretch.
+void run_builds(const Network& network, PairMode mode, std::vector<BatchItem>& items, int threads,
+                const py::object& progress, const std::function<void()>& after = {}) {
     std::atomic<std::int64_t> merged{0};
     std::optional<py::error_already_set> interrupt;
     auto poll = [&]() -> bool {
@@ -80,18 +78,98 @@ py::list build_native_batch(const std::vector<FloatArray>& leaves, const DoubleA
         // The builds touch no Python object: release the GIL so that other
         // Python threads run and this thread can poll for Ctrl-C meanwhile.
         py::gil_scoped_release nogil;
-        build_batch(*network, mode, items, threads, merged, poll);
+        build_batch(network, mode, items, threads, merged, poll);
+        if (after) after();
     } catch (const Cancelled&) {
         if (interrupt) throw std::move(*interrupt);
         throw;
     }
     if (!progress.is_none()) progress(merged.load());
+}
+
+py::list build_native_batch(const std::vector<FloatArray>& leaves, const DoubleArray& w1,
+                            const DoubleArray& b1, const DoubleArray& w2, const DoubleArray& b2,
+                            const std::string& activation, bool normalize,
+                            const std::string& decoder_activation,
+                            const std::string& reconstruction, const std::string& pairs,
+                            int threads, const py::object& progress) {
+    const std::unique_ptr<Network> network =
+        network_of(w1, b1, w2, b2, activation, normalize, decoder_activation, reconstruction);
+    const PairMode mode = parse_pair_mode(pairs);
+    const int d = network->dim();
+
+    std::vector<BatchItem> items(leaves.size());
+    py::list out;
+    for (std::size_t t = 0; t < leaves.size(); ++t) {
+        const FloatArray& x = leaves[t];
+        const py::ssize_t n = leaves_of(x, d);
+        py::array_t<float> e({2 * n - 1, static_cast<py::ssize_t>(d)});
+        py::array_t<std::int64_t> mg({n - 1, py::ssize_t{2}});
+        py::array_t<double> sc(n - 1);
+        std::copy(x.data(), x.data() + x.size(), e.mutable_data());
+        items[t] = {static_cast<int>(n), e.mutable_data(), mg.mutable_data(), sc.mutable_data(), {}};
+        out.append(py::make_tuple(mg, sc, e));
+    }
+    run_builds(*network, mode, items, threads, progress);
     for (std::size_t t = 0; t < items.size(); ++t) {
         py::tuple item = out[t];
         out[t] = py::make_tuple(item[0], item[1], item[2], items[t].stats.pairs_scored,
                                 items[t].stats.pairs_rescored);
     }
     return out;
+}
+
+py::tuple build_native_plan(const std::vector<FloatArray>& leaves, const DoubleArray& w1,
+                            const DoubleArray& b1, const DoubleArray& w2, const DoubleArray& b2,
+                            const std::string& activation, bool normalize,
+                            const std::string& decoder_activation,
+                            const std::string& reconstruction, const std::string& pairs,
+                            int threads) {
+    const std::unique_ptr<Network> network =
+        network_of(w1, b1, w2, b2, activation, normalize, decoder_activation, reconstruction);
+    const PairMode mode = parse_pair_mode(pairs);
+    const std::size_t d = static_cast<std::size_t>(network->dim());
+    const std::size_t trees = leaves.size();
+
+    // one buffer each for all trees' nodes, merges and scores
+    std::vector<std::int64_t> lengths(trees);
+    std::vector<std::size_t> node0(trees + 1, 0), merge0(trees + 1, 0);
+    for (std::size_t t = 0; t < trees; ++t) {
+        lengths[t] = leaves_of(leaves[t], static_cast<int>(d));
+        node0[t + 1] = node0[t] + static_cast<std::size_t>(2 * lengths[t] - 1);
+        merge0[t + 1] = merge0[t] + static_cast<std::size_t>(lengths[t] - 1);
+    }
+    const py::ssize_t total_leaves = static_cast<py::ssize_t>(node0[trees] - merge0[trees]);
+    std::vector<float> nodes(node0[trees] * d);
+    std::vector<std::int64_t> merges(2 * merge0[trees]);
+    std::vector<double> scores(merge0[trees]);
+    py::array_t<float> table({total_leaves, static_cast<py::ssize_t>(d)});
+    std::vector<BatchItem> items(trees);
+    std::vector<const std::int64_t*> lists(trees);
+    float* row = table.mutable_data();
+    for (std::size_t t = 0; t < trees; ++t) {
+        const FloatArray& x = leaves[t];
+        std::copy(x.data(), x.data() + x.size(), &nodes[node0[t] * d]);
+        row = std::copy(x.data(), x.data() + x.size(), row);
+        items[t] = {static_cast<int>(lengths[t]), &nodes[node0[t] * d], &merges[2 * merge0[t]],
+                    &scores[merge0[t]], {}};
+        lists[t] = &merges[2 * merge0[t]];
+    }
+    ReplayPlan plan;
+    const bool weighted = parse_reconstruction(reconstruction) == Reconstruction::Weighted;
+    run_builds(*network, mode, items, threads, py::none(),
+               [&] { plan = replay_plan(lengths, lists, weighted); });
+
+    py::array_t<double> roots(static_cast<py::ssize_t>(trees));
+    py::array_t<float> root_nodes({static_cast<py::ssize_t>(trees), static_cast<py::ssize_t>(d)});
+    for (std::size_t t = 0; t < trees; ++t) {
+        roots.mutable_data()[t] = lengths[t] > 1 ? scores[merge0[t + 1] - 1] : 0.0;
+        const float* root = &nodes[(node0[t + 1] - 1) * d];
+        std::copy(root, root + d, root_nodes.mutable_data() + t * d);
+    }
+    py::tuple arrays = plan_arrays(plan);
+    return py::make_tuple(table, arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], roots,
+                          root_nodes);
 }
 
 std::int64_t build_bytes_of(std::int64_t n, int dim, const std::string& pairs,
@@ -124,4 +202,11 @@ void register_native(py::module_& m) {
           py::arg("pairs"), py::arg("threads") = 0, py::arg("progress") = py::none(),
           "Greedy trees of a batch of sequences under a native merge network.\n"
           "Returns, per sequence, (merges, scores, embeddings, pairs_scored, pairs_rescored).");
+    m.def("build_native_plan", &build_native_plan, py::arg("leaves"), py::arg("w1"), py::arg("b1"),
+          py::arg("w2"), py::arg("b2"), py::arg("activation"), py::arg("normalize"),
+          py::arg("decoder_activation"), py::arg("reconstruction"), py::arg("pairs"),
+          py::arg("threads") = 0,
+          "Builds a batch's trees as build_native_batch does and returns their replay plan\n"
+          "instead of the trees: (leaves, left, right, sizes, left_share, row_tree) as in\n"
+          "greedy_rae.replay.Plan, then every tree's root score and root embedding.");
 }

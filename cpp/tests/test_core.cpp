@@ -13,7 +13,7 @@
 #include "greedy_rae/engine.hpp"
 #include "greedy_rae/heap.hpp"
 #include "greedy_rae/kernels.hpp"
-#include "greedy_rae/levels.hpp"
+#include "greedy_rae/plan.hpp"
 #include "greedy_rae/linear.hpp"
 #include "greedy_rae/model.hpp"
 #include "greedy_rae/nonlinear.hpp"
@@ -572,16 +572,24 @@ static void test_run_batch_cancel() {
     CHECK(sum.load() == 4950);
 }
 
-static void test_levels() {
-    // leaves 0..3; 4 = (0, 1), 5 = (2, 3), 6 = (4, 5); a second tree: 7.. leaves 7, 8; 9 = (7, 8)
-    const std::int64_t left[] = {0, 2, 4, 7}, right[] = {1, 3, 5, 8}, node[] = {4, 5, 6, 9};
-    std::int32_t level[4];
-    merge_levels(left, right, node, 4, 10, level);
-    CHECK(level[0] == 1 && level[1] == 1 && level[2] == 2 && level[3] == 1);
+static void test_replay_plan() {
+    // tree 0: leaves 0..3; 4 = (0, 1), 5 = (4, 2), 6 = (5, 3). tree 1: 2 = (0, 1). tree 2: one leaf.
+    const std::int64_t t0[] = {0, 1, 4, 2, 5, 3}, t1[] = {0, 1};
+    const ReplayPlan plan = replay_plan({4, 2, 1}, {t0, t1, nullptr}, true);
+    // table: leaves 0-3, 4-5, 6; level 1: t0's 4 (row 7), t1's 2 (row 8); level 2: t0's 5
+    // (row 9); level 3: t0's 6 (row 10)
+    CHECK((plan.sizes == std::vector<std::int32_t>{2, 1, 1}));
+    CHECK((plan.left == std::vector<std::int32_t>{0, 4, 7, 9}));
+    CHECK((plan.right == std::vector<std::int32_t>{1, 5, 2, 3}));
+    CHECK((plan.row_tree == std::vector<std::int32_t>{0, 0, 0, 0, 1, 1, 2, 0, 1, 0, 0}));
+    CHECK((plan.left_share == std::vector<float>{0.5f, 0.5f, static_cast<float>(2.0 / 3.0), 0.75f}));
+    CHECK(replay_plan({4, 2, 1}, {t0, t1, nullptr}, false).left_share.empty());
+    CHECK(replay_plan({1, 1}, {nullptr, nullptr}, false).sizes.empty());
+    // a child that does not exist yet
+    const std::int64_t bad[] = {0, 2};
     bool threw = false;
-    const std::int64_t bad[] = {11};
     try {
-        merge_levels(bad, right, node, 1, 10, level);
+        replay_plan({2}, {bad}, false);
     } catch (const std::invalid_argument&) {
         threw = true;
     }
@@ -707,7 +715,7 @@ int main() {
     test_parent_kernels_agree();
     test_kernels_agree();
     test_row_kernels_match_pair_kernel();
-    test_levels();
+    test_replay_plan();
     test_heap();
     test_greedy_against_brute_force();
     test_forest_matches_greedy();

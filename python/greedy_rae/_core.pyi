@@ -42,6 +42,34 @@ def build_native_batch(
     tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float32], int, int]
 ]: ...
 def build_bytes(n: int, dim: int, pairs: str, scorer: str) -> int: ...
-def merge_levels(
-    left: npt.ArrayLike, right: npt.ArrayLike, node: npt.ArrayLike, total_nodes: int
-) -> npt.NDArray[np.int32]: ...
+def build_native_plan(
+    leaves: Sequence[npt.NDArray[np.float32]],
+    w1: npt.ArrayLike,
+    b1: npt.ArrayLike,
+    w2: npt.ArrayLike,
+    b2: npt.ArrayLike,
+    activation: str,
+    normalize: bool,
+    decoder_activation: str,
+    reconstruction: str,
+    pairs: str,
+    threads: int = 0,
+) -> tuple[
+    npt.NDArray[np.float32],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float32],
+]: ...
+def replay_plan(
+    merges: Sequence[npt.NDArray[np.int64]], weighted: bool
+) -> tuple[
+    npt.NDArray[np.int32],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.int32],
+]: ...

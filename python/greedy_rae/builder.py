@@ -226,7 +226,7 @@ def _pair_errors(scorer: _TFScorer, a: np.ndarray, b: np.ndarray, share: np.ndar
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
-def _check_finite(values: np.ndarray, what: str) -> None:
+def check_finite(values: np.ndarray, what: str) -> None:
     if not np.isfinite(values).all():
         raise FloatingPointError(
             f"the merge network produced non-finite {what}; the weights have diverged"
@@ -274,7 +274,7 @@ class _PairMemo:
             n1 = self.count[left[rows]].astype(np.float64)
             share = (n1 / (n1 + self.count[right[rows]])).astype(np.float32)
             err = _pair_errors(scorer, self.table[left[rows]], self.table[right[rows]], share)
-            _check_finite(err, "reconstruction errors")
+            check_finite(err, "reconstruction errors")
             for k, e in zip(todo, err):
                 self.errors[int(unique[k])] = e
         values = np.array([self.errors[key] for key in unique.tolist()], dtype=np.float32)
@@ -329,8 +329,8 @@ class _PairMemo:
         )
         h, err = scorer.step(tf.constant(packed))
         h, err = h.numpy(), err.numpy()
-        _check_finite(h, "embeddings")
-        _check_finite(err, "reconstruction errors")
+        check_finite(h, "embeddings")
+        check_finite(err, "reconstruction errors")
         computed = parent >= 0
         self.table[node[computed]] = h[parent[computed]]
         for key, k in zip(compute, firsts.tolist()):
@@ -412,8 +412,8 @@ def _build_native(
     # in the root score; an embedding's shows in the scores of its pairs,
     # except the root's own: checking the roots covers every node.
     roots = np.array([r[1][-1] for r in results if len(r[1])], dtype=np.float64)
-    _check_finite(roots, "scores")
-    _check_finite(np.stack([r[2][-1] for r in results]), "embeddings")
+    check_finite(roots, "scores")
+    check_finite(np.stack([r[2][-1] for r in results]), "embeddings")
     return [
         Tree(
             merges,

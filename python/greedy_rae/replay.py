@@ -20,7 +20,8 @@ import numpy as np
 import tensorflow as tf
 
 from greedy_rae import _core
-from greedy_rae.builder import reconstruction_errors
+from greedy_rae.builder import check_finite, check_memory, reconstruction_errors
+from greedy_rae.network import NativeSpec
 from greedy_rae.tree import Tree
 
 
@@ -49,50 +50,38 @@ def replay_plan(
     leaves: Sequence[np.ndarray], trees: Sequence[Tree], weighted: bool = False
 ) -> Plan:
     """The replay's inputs for the trees of a minibatch."""
-    lengths = np.array([len(x) for x in leaves], dtype=np.int64)
-    leaf_offset = np.concatenate([[0], np.cumsum(lengths)])
-    node_offset = np.concatenate([[0], np.cumsum(2 * lengths - 1)])
-    total_leaves, total_nodes = int(leaf_offset[-1]), int(node_offset[-1])
-    tree_of_leaf = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
-    if int(lengths.sum()) == len(lengths):
-        empty = np.zeros(0, dtype=np.int32)
-        return Plan(
-            np.concatenate(leaves), empty, empty, empty, empty.astype(np.float32), tree_of_leaf
-        )
-    # every tree's merges, ids moved to its place in the batch's node numbering
-    merge_tree = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths - 1)
-    merges_all = np.concatenate([t.merges for t in trees]) + node_offset[merge_tree][:, None]
-    merge_offset = np.concatenate([[0], np.cumsum(lengths - 1)])
-    within = np.arange(len(merge_tree)) - merge_offset[merge_tree]
-    created = node_offset[merge_tree] + lengths[merge_tree] + within
-    level = _core.merge_levels(merges_all[:, 0], merges_all[:, 1], created, total_nodes)
+    left, right, sizes, share, row_tree = _core.replay_plan([t.merges for t in trees], weighted)
+    return Plan(np.concatenate(leaves), left, right, sizes, share, row_tree)
 
-    # table row of every node: leaves keep their stacked row, merges are
-    # appended level by level
-    order = np.argsort(level, kind="stable")
-    row = np.empty(total_nodes, dtype=np.int64)
-    leaf_local = np.arange(total_leaves) - leaf_offset[tree_of_leaf]
-    row[node_offset[tree_of_leaf] + leaf_local] = np.arange(total_leaves)
-    row[created[order]] = total_leaves + np.arange(len(order))
-    sizes = np.bincount(level, minlength=int(level.max()) + 1)[1:]
-    left_share = np.zeros(0, dtype=np.float32)
-    if weighted:
-        # leaves under every node, level by level (children come first)
-        count = np.ones(total_nodes, dtype=np.int64)
-        ends = np.cumsum(sizes)
-        for k in range(len(sizes)):
-            idx = order[ends[k] - sizes[k] : ends[k]]
-            count[created[idx]] = count[merges_all[idx, 0]] + count[merges_all[idx, 1]]
-        n1 = count[merges_all[order, 0]].astype(np.float64)
-        left_share = (n1 / (n1 + count[merges_all[order, 1]])).astype(np.float32)
-    return Plan(
-        np.concatenate(leaves),
-        row[merges_all[order, 0]].astype(np.int32),
-        row[merges_all[order, 1]].astype(np.int32),
-        sizes.astype(np.int32),
-        left_share,
-        np.concatenate([tree_of_leaf, merge_tree[order]]),
+
+def native_plan(
+    leaves: list[np.ndarray],
+    spec: NativeSpec,
+    pairs: str,
+    reconstruction: str,
+    threads: int = 0,
+) -> Plan:
+    """The replay's inputs for checked sequences, their trees built natively.
+
+    The trees are the ones :func:`~greedy_rae.builder.build_trees` gives; the
+    core hands back only their plan, not the trees.
+    """
+    kind = "linear" if spec.linear else "nonlinear"
+    check_memory([len(x) for x in leaves], leaves[0].shape[1], kind, pairs)
+    table, left, right, sizes, share, row_tree, roots, root_nodes = _core.build_native_plan(
+        leaves,
+        *spec.weights(),
+        spec.activation,
+        spec.normalize,
+        spec.decoder_activation,
+        reconstruction,
+        pairs,
+        threads,
     )
+    # as build_trees: the roots' scores and embeddings cover every node
+    check_finite(roots, "scores")
+    check_finite(root_nodes, "embeddings")
+    return Plan(table, left, right, sizes, share, row_tree)
 
 
 # Trees up to this depth replay in an unrolled graph, traced once per depth

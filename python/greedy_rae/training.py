@@ -23,7 +23,7 @@ from greedy_rae.builder import (
     resolve_scorer,
 )
 from greedy_rae.network import merge_network, native_spec, network_dim
-from greedy_rae.replay import Plan, Replay, empty_plan, replay_plan
+from greedy_rae.replay import Plan, Replay, empty_plan, native_plan, replay_plan
 from greedy_rae.tree import Tree
 
 _META = "greedy_rae.json"
@@ -335,7 +335,11 @@ class RAE:
         seqs = as_sequences(sequences, self.dim)
         return self._train_step(seqs, self._labels(labels, len(seqs)))
 
-    def _plan(self, seqs: list[np.ndarray]) -> Any:
+    def _plan(self, seqs: list[np.ndarray]) -> Plan:
+        _, spec = resolve_scorer(self.network, self.scorer)
+        if spec is not None:
+            # the core builds the trees and hands back only their plan
+            return native_plan(seqs, spec, self.pairs, self.reconstruction)
         return replay_plan(seqs, self._trees(seqs), self.reconstruction == "weighted")
 
     def _train_step(self, seqs: list[np.ndarray], labels: np.ndarray | None = None) -> float:

@@ -1,0 +1,97 @@
+#include "greedy_rae/plan.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace greedy_rae {
+
+ReplayPlan replay_plan(const std::vector<std::int64_t>& lengths,
+                       const std::vector<const std::int64_t*>& merges, bool weighted) {
+    const std::size_t trees = lengths.size();
+    if (merges.size() != trees) throw std::invalid_argument("one merge list per tree is needed");
+    std::int64_t total_leaves = 0, total_merges = 0;
+    for (std::int64_t n : lengths) {
+        if (n < 1) throw std::invalid_argument("every tree needs at least one leaf");
+        total_leaves += n;
+        total_merges += n - 1;
+    }
+    if (total_leaves + total_merges > std::numeric_limits<std::int32_t>::max()) {
+        throw std::invalid_argument("a replay table holds fewer than 2^31 nodes");
+    }
+
+    // level of every merge, trees in order, merges in creation order
+    std::vector<std::int32_t> level(static_cast<std::size_t>(total_merges));
+    std::vector<std::int32_t> node_level;
+    std::vector<std::int64_t> count;  // merges per level, level 0 unused
+    std::size_t m = 0;
+    for (std::size_t t = 0; t < trees; ++t) {
+        const std::int64_t n = lengths[t];
+        node_level.assign(static_cast<std::size_t>(2 * n - 1), 0);
+        for (std::int64_t k = 0; k < n - 1; ++k, ++m) {
+            std::int32_t deeper = 0;
+            for (int side = 0; side < 2; ++side) {
+                const std::int64_t child = merges[t][2 * k + side];
+                if (child < 0 || child >= n + k) {
+                    throw std::invalid_argument("tree " + std::to_string(t) + ", merge " +
+                                                std::to_string(k) + ": child id " +
+                                                std::to_string(child) + " does not exist yet");
+                }
+                deeper = std::max(deeper, node_level[static_cast<std::size_t>(child)]);
+            }
+            const std::int32_t lv = deeper + 1;
+            node_level[static_cast<std::size_t>(n + k)] = lv;
+            level[m] = lv;
+            if (count.size() <= static_cast<std::size_t>(lv)) count.resize(lv + 1, 0);
+            ++count[lv];
+        }
+    }
+
+    ReplayPlan plan;
+    plan.sizes.reserve(count.empty() ? 0 : count.size() - 1);
+    std::vector<std::int64_t> next(count.size(), 0);  // next free position of each level
+    std::int64_t start = 0;
+    for (std::size_t lv = 1; lv < count.size(); ++lv) {
+        plan.sizes.push_back(static_cast<std::int32_t>(count[lv]));
+        next[lv] = start;
+        start += count[lv];
+    }
+    plan.left.resize(static_cast<std::size_t>(total_merges));
+    plan.right.resize(static_cast<std::size_t>(total_merges));
+    plan.row_tree.resize(static_cast<std::size_t>(total_leaves + total_merges));
+    if (weighted) plan.left_share.resize(static_cast<std::size_t>(total_merges));
+
+    std::vector<std::int32_t> row;     // table row of every node of the tree
+    std::vector<std::int64_t> leaves;  // leaves under every node of the tree
+    std::int64_t leaf_row = 0;
+    m = 0;
+    for (std::size_t t = 0; t < trees; ++t) {
+        const std::int64_t n = lengths[t];
+        row.resize(static_cast<std::size_t>(2 * n - 1));
+        leaves.assign(static_cast<std::size_t>(2 * n - 1), 1);
+        for (std::int64_t i = 0; i < n; ++i) {
+            row[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(leaf_row + i);
+            plan.row_tree[static_cast<std::size_t>(leaf_row + i)] = static_cast<std::int32_t>(t);
+        }
+        leaf_row += n;
+        for (std::int64_t k = 0; k < n - 1; ++k, ++m) {
+            const auto a = static_cast<std::size_t>(merges[t][2 * k]);
+            const auto b = static_cast<std::size_t>(merges[t][2 * k + 1]);
+            const auto pos = static_cast<std::size_t>(next[level[m]]++);
+            const auto node = static_cast<std::size_t>(n + k);
+            row[node] = static_cast<std::int32_t>(total_leaves + static_cast<std::int64_t>(pos));
+            plan.left[pos] = row[a];
+            plan.right[pos] = row[b];
+            plan.row_tree[static_cast<std::size_t>(total_leaves) + pos] = static_cast<std::int32_t>(t);
+            leaves[node] = leaves[a] + leaves[b];
+            if (weighted) {
+                const double n1 = static_cast<double>(leaves[a]);
+                plan.left_share[pos] = static_cast<float>(n1 / (n1 + static_cast<double>(leaves[b])));
+            }
+        }
+    }
+    return plan;
+}
+
+}  // namespace greedy_rae

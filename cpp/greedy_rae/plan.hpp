@@ -1,0 +1,30 @@
+// The replay's plan: the merges of a batch of trees in depth levels. A leaf
+// has level 0 and a merge one more than its deeper child, so every merge of
+// one level depends only on earlier levels, and one level of all trees can be
+// computed in one batched call.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace greedy_rae {
+
+// The replay's table starts as every tree's leaves stacked in tree order;
+// the merges of level 1 of all trees follow, then those of level 2, and so
+// on; within a level, merges keep tree order, then creation order.
+struct ReplayPlan {
+    std::vector<std::int32_t> left;        // table row of each merge's left child, table order
+    std::vector<std::int32_t> right;       // the same for the right child
+    std::vector<std::int32_t> sizes;       // merges per level, level 1 first
+    std::vector<float> left_share;         // n1 / (n1 + n2) per merge when weighted, else empty
+    std::vector<std::int32_t> row_tree;    // the tree of every table row
+};
+
+// lengths[t]: leaves of tree t; merges[t]: its (lengths[t] - 1, 2) merges in
+// local ids (leaves 0..n-1, merge k creates n + k), each child made before
+// the merge that takes it. Throws std::invalid_argument on a bad id or when
+// the table would not fit 32-bit rows.
+ReplayPlan replay_plan(const std::vector<std::int64_t>& lengths,
+                       const std::vector<const std::int64_t*>& merges, bool weighted);
+
+}  // namespace greedy_rae
