@@ -118,7 +118,9 @@ def test_encode_in_batches_matches_one_pass():
 def plan_by_definition(seqs, trees, weighted):
     """The replay plan in plain Python, from its definition: the table holds every
     leaf (sequence order), then the merges sorted by level (a leaf is level 0, a
-    merge one more than its deeper child), ties in sequence then creation order."""
+    merge one more than its deeper child), ties in sequence then creation order;
+    the gradient pass's table starts with a zero row, then each level from the
+    last back to the first adds its left children's rows, then its right ones'."""
     total = sum(len(x) for x in seqs)
     merges = []  # (level, sequence, step, left id, right id, leaves left, leaves right)
     for t, tree in enumerate(trees):
@@ -136,13 +138,28 @@ def plan_by_definition(seqs, trees, weighted):
     for pos, (_, t, k, *_) in enumerate(merges):
         row[t, trees[t].n + k] = total + pos
     levels = [m[0] for m in merges]
+    sizes = [levels.count(lv) for lv in range(1, max(levels, default=0) + 1)]
+    first = {}  # level -> (its first left-child row in the pass's table, its first merge)
+    at = 1
+    for lv in range(len(sizes), 0, -1):
+        first[lv] = (at, levels.index(lv))
+        at += 2 * sizes[lv - 1]
+    parent = [0] * len(merges)
+    for pos, (lv, t, _, a, b, _, _) in enumerate(merges):
+        for side, child in enumerate((a, b)):
+            if child >= trees[t].n:
+                rows, start = first[lv]
+                parent[row[t, child] - total] = rows + side * sizes[lv - 1] + pos - start
     return {
-        "leaves": np.concatenate(seqs),
+        "table": np.concatenate(
+            [*seqs, *[trees[t].embeddings[trees[t].n + k][None] for _, t, k, *_ in merges]]
+        ),
         "left": [row[t, a] for _, t, _, a, _, _, _ in merges],
         "right": [row[t, b] for _, t, _, _, b, _, _ in merges],
-        "sizes": [levels.count(lv) for lv in range(1, max(levels, default=0) + 1)],
+        "sizes": sizes,
         "left_share": [np.float32(n1 / (n1 + n2)) for *_, n1, n2 in merges] if weighted else [],
         "row_tree": [t for t, x in enumerate(seqs) for _ in x] + [m[1] for m in merges],
+        "parent": parent,
     }
 
 
@@ -167,5 +184,5 @@ def test_replay_plans_follow_their_definition(pairs, reconstruction, options):
     for plan in (native, from_trees):
         for name, value in want.items():
             got = getattr(plan, name)
-            assert got.dtype == (np.float32 if name in ("leaves", "left_share") else np.int32)
+            assert got.dtype == (np.float32 if name in ("table", "left_share") else np.int32)
             np.testing.assert_array_equal(got, np.asarray(value, dtype=got.dtype), err_msg=name)

@@ -143,14 +143,11 @@ py::tuple build_native_plan(const std::vector<FloatArray>& leaves, const DoubleA
     std::vector<float> nodes(node0[trees] * d);
     std::vector<std::int64_t> merges(2 * merge0[trees]);
     std::vector<double> scores(merge0[trees]);
-    py::array_t<float> table({total_leaves, static_cast<py::ssize_t>(d)});
     std::vector<BatchItem> items(trees);
     std::vector<const std::int64_t*> lists(trees);
-    float* row = table.mutable_data();
     for (std::size_t t = 0; t < trees; ++t) {
         const FloatArray& x = leaves[t];
         std::copy(x.data(), x.data() + x.size(), &nodes[node0[t] * d]);
-        row = std::copy(x.data(), x.data() + x.size(), row);
         items[t] = {static_cast<int>(lengths[t]), &nodes[node0[t] * d], &merges[2 * merge0[t]],
                     &scores[merge0[t]], {}};
         lists[t] = &merges[2 * merge0[t]];
@@ -160,6 +157,23 @@ py::tuple build_native_plan(const std::vector<FloatArray>& leaves, const DoubleA
     run_builds(*network, mode, items, threads, py::none(),
                [&] { plan = replay_plan(lengths, lists, weighted); });
 
+    // the table: every leaf, then every merge's embedding in the plan's order
+    const std::size_t total_merges = merge0[trees];
+    py::array_t<float> table({total_leaves + static_cast<py::ssize_t>(total_merges),
+                              static_cast<py::ssize_t>(d)});
+    float* row = table.mutable_data();
+    std::vector<std::size_t> merge_node(total_merges);  // node row of each merge, creation order
+    for (std::size_t t = 0; t < trees; ++t) {
+        const float* x = &nodes[node0[t] * d];
+        row = std::copy(x, x + static_cast<std::size_t>(lengths[t]) * d, row);
+        for (std::size_t k = merge0[t]; k < merge0[t + 1]; ++k) {
+            merge_node[k] = node0[t] + static_cast<std::size_t>(lengths[t]) + (k - merge0[t]);
+        }
+    }
+    for (std::int64_t m : plan.source) {
+        const float* h = &nodes[merge_node[static_cast<std::size_t>(m)] * d];
+        row = std::copy(h, h + d, row);
+    }
     py::array_t<double> roots(static_cast<py::ssize_t>(trees));
     py::array_t<float> root_nodes({static_cast<py::ssize_t>(trees), static_cast<py::ssize_t>(d)});
     for (std::size_t t = 0; t < trees; ++t) {
@@ -168,8 +182,8 @@ py::tuple build_native_plan(const std::vector<FloatArray>& leaves, const DoubleA
         std::copy(root, root + d, root_nodes.mutable_data() + t * d);
     }
     py::tuple arrays = plan_arrays(plan);
-    return py::make_tuple(table, arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], roots,
-                          root_nodes);
+    return py::make_tuple(table, arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5],
+                          roots, root_nodes);
 }
 
 std::int64_t build_bytes_of(std::int64_t n, int dim, const std::string& pairs,
@@ -207,6 +221,6 @@ void register_native(py::module_& m) {
           py::arg("decoder_activation"), py::arg("reconstruction"), py::arg("pairs"),
           py::arg("threads") = 0,
           "Builds a batch's trees as build_native_batch does and returns their replay plan\n"
-          "instead of the trees: (leaves, left, right, sizes, left_share, row_tree) as in\n"
-          "greedy_rae.replay.Plan, then every tree's root score and root embedding.");
+          "instead of the trees: (table, left, right, sizes, left_share, row_tree, parent) as\n"
+          "in greedy_rae.replay.Plan, then every tree's root score and root embedding.");
 }

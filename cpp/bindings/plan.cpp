@@ -24,7 +24,10 @@ py::tuple replay_plan(const std::vector<Ids>& merges, bool weighted) {
         lengths[t] = m.shape(0) + 1;
         lists[t] = m.data();
     }
-    return plan_arrays(greedy_rae::replay_plan(lengths, lists, weighted));
+    const greedy_rae::ReplayPlan plan = greedy_rae::replay_plan(lengths, lists, weighted);
+    py::tuple arrays = plan_arrays(plan);
+    return py::make_tuple(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5],
+                          to_array(plan.source));
 }
 
 }  // namespace
@@ -32,5 +35,6 @@ py::tuple replay_plan(const std::vector<Ids>& merges, bool weighted) {
 void register_plan(py::module_& m) {
     m.def("replay_plan", &replay_plan, py::arg("merges"), py::arg("weighted"),
           "The replay plan of a batch of trees, each given by its (n - 1, 2) merges.\n"
-          "Returns (left, right, sizes, left_share, row_tree); see greedy_rae.replay.Plan.");
+          "Returns (left, right, sizes, left_share, row_tree, parent) as in\n"
+          "greedy_rae.replay.Plan, then source: each merge's index in creation order.");
 }

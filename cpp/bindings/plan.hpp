@@ -16,8 +16,9 @@ pybind11::array_t<T> to_array(const std::vector<T>& v) {
     return a;
 }
 
-// (left, right, sizes, left_share, row_tree)
+// (left, right, sizes, left_share, row_tree, parent), as the Plan's fields
 inline pybind11::tuple plan_arrays(const greedy_rae::ReplayPlan& plan) {
     return pybind11::make_tuple(to_array(plan.left), to_array(plan.right), to_array(plan.sizes),
-                                to_array(plan.left_share), to_array(plan.row_tree));
+                                to_array(plan.left_share), to_array(plan.row_tree),
+                                to_array(plan.parent));
 }

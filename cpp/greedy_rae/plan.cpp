@@ -17,8 +17,10 @@ ReplayPlan replay_plan(const std::vector<std::int64_t>& lengths,
         total_leaves += n;
         total_merges += n - 1;
     }
-    if (total_leaves + total_merges > std::numeric_limits<std::int32_t>::max()) {
-        throw std::invalid_argument("a replay table holds fewer than 2^31 nodes");
+    // table rows, and the rows of the gradient pass's child-gradient table
+    if (total_leaves + total_merges > std::numeric_limits<std::int32_t>::max() ||
+        2 * total_merges + 1 > std::numeric_limits<std::int32_t>::max()) {
+        throw std::invalid_argument("a replay plan holds fewer than 2^31 nodes and 2^30 merges");
     }
 
     // level of every merge, trees in order, merges in creation order
@@ -57,6 +59,15 @@ ReplayPlan replay_plan(const std::vector<std::int64_t>& lengths,
         next[lv] = start;
         start += count[lv];
     }
+    // first row of each level's left-child gradients in the child-gradient table
+    std::vector<std::int64_t> grad_row(count.size(), 0);
+    for (std::size_t lv = count.size(), row_at = 1; lv-- > 1;) {
+        grad_row[lv] = static_cast<std::int64_t>(row_at);
+        row_at += static_cast<std::size_t>(2 * count[lv]);
+    }
+    const std::vector<std::int64_t> level_start = next;
+    plan.parent.assign(static_cast<std::size_t>(total_merges), 0);
+    plan.source.resize(static_cast<std::size_t>(total_merges));
     plan.left.resize(static_cast<std::size_t>(total_merges));
     plan.right.resize(static_cast<std::size_t>(total_merges));
     plan.row_tree.resize(static_cast<std::size_t>(total_leaves + total_merges));
@@ -84,6 +95,17 @@ ReplayPlan replay_plan(const std::vector<std::int64_t>& lengths,
             plan.left[pos] = row[a];
             plan.right[pos] = row[b];
             plan.row_tree[static_cast<std::size_t>(total_leaves) + pos] = static_cast<std::int32_t>(t);
+            plan.source[pos] = static_cast<std::int64_t>(m);
+            // this merge hands its children their gradients from its level's rows
+            const std::int64_t lv = level[m];
+            const std::int64_t at = grad_row[lv] + static_cast<std::int64_t>(pos) - level_start[lv];
+            for (int side = 0; side < 2; ++side) {
+                const std::int32_t child = side == 0 ? row[a] : row[b];
+                if (child >= total_leaves) {
+                    plan.parent[static_cast<std::size_t>(child - total_leaves)] =
+                        static_cast<std::int32_t>(at + side * count[lv]);
+                }
+            }
             leaves[node] = leaves[a] + leaves[b];
             if (weighted) {
                 const double n1 = static_cast<double>(leaves[a]);

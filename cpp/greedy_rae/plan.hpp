@@ -18,6 +18,15 @@ struct ReplayPlan {
     std::vector<std::int32_t> sizes;       // merges per level, level 1 first
     std::vector<float> left_share;         // n1 / (n1 + n2) per merge when weighted, else empty
     std::vector<std::int32_t> row_tree;    // the tree of every table row
+    // The gradient pass goes from the last level back to the first. Its
+    // child-gradient table starts with one zero row; each level then appends
+    // the gradients of its left children, then of its right children. parent:
+    // for each merge, the row there that holds the gradient its own parent
+    // passes down to it (0, the zero row, for a root).
+    std::vector<std::int32_t> parent;
+    // source: the index of each merge in creation order (trees in order, each
+    // tree's merges in the order they were made)
+    std::vector<std::int64_t> source;
 };
 
 // lengths[t]: leaves of tree t; merges[t]: its (lengths[t] - 1, 2) merges in

@@ -573,16 +573,20 @@ static void test_run_batch_cancel() {
 }
 
 static void test_replay_plan() {
-    // tree 0: leaves 0..3; 4 = (0, 1), 5 = (4, 2), 6 = (5, 3). tree 1: 2 = (0, 1). tree 2: one leaf.
-    const std::int64_t t0[] = {0, 1, 4, 2, 5, 3}, t1[] = {0, 1};
+    // tree 0: leaves 0..3; 4 = (0, 1), 5 = (4, 2), 6 = (3, 5). tree 1: 2 = (0, 1). tree 2: one leaf.
+    const std::int64_t t0[] = {0, 1, 4, 2, 3, 5}, t1[] = {0, 1};
     const ReplayPlan plan = replay_plan({4, 2, 1}, {t0, t1, nullptr}, true);
     // table: leaves 0-3, 4-5, 6; level 1: t0's 4 (row 7), t1's 2 (row 8); level 2: t0's 5
     // (row 9); level 3: t0's 6 (row 10)
     CHECK((plan.sizes == std::vector<std::int32_t>{2, 1, 1}));
-    CHECK((plan.left == std::vector<std::int32_t>{0, 4, 7, 9}));
-    CHECK((plan.right == std::vector<std::int32_t>{1, 5, 2, 3}));
+    CHECK((plan.left == std::vector<std::int32_t>{0, 4, 7, 3}));
+    CHECK((plan.right == std::vector<std::int32_t>{1, 5, 2, 9}));
     CHECK((plan.row_tree == std::vector<std::int32_t>{0, 0, 0, 0, 1, 1, 2, 0, 1, 0, 0}));
-    CHECK((plan.left_share == std::vector<float>{0.5f, 0.5f, static_cast<float>(2.0 / 3.0), 0.75f}));
+    CHECK((plan.left_share == std::vector<float>{0.5f, 0.5f, static_cast<float>(2.0 / 3.0), 0.25f}));
+    CHECK((plan.source == std::vector<std::int64_t>{0, 3, 1, 2}));
+    // child-gradient rows: 0 zero; level 3: left 1, right 2; level 2: 3, 4; level 1: 5-6, 7-8.
+    // t0's 4 is level 2's left child, t0's 5 level 3's right child; the roots get row 0.
+    CHECK((plan.parent == std::vector<std::int32_t>{3, 0, 2, 0}));
     CHECK(replay_plan({4, 2, 1}, {t0, t1, nullptr}, false).left_share.empty());
     CHECK(replay_plan({1, 1}, {nullptr, nullptr}, false).sizes.empty());
     // a child that does not exist yet

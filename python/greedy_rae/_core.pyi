@@ -61,6 +61,7 @@ def build_native_plan(
     npt.NDArray[np.int32],
     npt.NDArray[np.float32],
     npt.NDArray[np.int32],
+    npt.NDArray[np.int32],
     npt.NDArray[np.float64],
     npt.NDArray[np.float32],
 ]: ...
@@ -72,4 +73,6 @@ def replay_plan(
     npt.NDArray[np.int32],
     npt.NDArray[np.float32],
     npt.NDArray[np.int32],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.int64],
 ]: ...

@@ -1,13 +1,19 @@
-"""Gradients by replay: rebuild only the chosen merges under the tape.
+"""Gradients by replay: recompute only the chosen merges under the tape.
 
-The trees are built without a tape. Their merges are then recomputed level by
-level (a merge's level is one more than its deeper child's), each level of all
-trees of a minibatch in one network call, inside a ``tf.function`` whose input
-signature has no fixed sizes, so new minibatch shapes do not retrace it. The
-root score of a tree is the sum of its merges' reconstruction errors, so the
-gradient is the same as taping the whole greedy search, without the
-discarded candidates. With a label head, the head is applied to every node of
-the replayed table (leaves and merges) and its cross-entropy added.
+The trees are built without a tape, and the build hands over every node's
+embedding. The gradient pass then goes through the merges level by level (a
+merge's level is one more than its deeper child's), from the roots' level back
+to the leaves', each level of all trees of a minibatch in one network call
+under its own ``tf.GradientTape``. A level's children are read from the built
+embeddings, so the levels do not wait on each other's forward pass; each level's
+tape gives the gradient of its own errors, plus that of the embeddings it made
+(passed down from the levels above) carried back into its weights and its
+children. Summed over the levels, that is the chain rule over the whole tree:
+the gradient of taping the whole greedy search with the trees held fixed,
+without the discarded candidates. It runs inside a ``tf.function`` whose input
+signature has no fixed sizes, so new minibatch shapes do not retrace it. With a
+label head, the head is applied to every node (leaves and merges) and its
+cross-entropy added.
 """
 
 from __future__ import annotations
@@ -28,30 +34,47 @@ from greedy_rae.tree import Tree
 class Plan(NamedTuple):
     """Flat inputs of the replay.
 
-    The replay table starts as all leaves stacked; the merges of level 1 of
-    every tree are appended, then those of level 2, and so on.
+    The table holds every leaf of the minibatch (its sequences stacked in
+    order), then the merges of level 1 of every tree, then those of level 2,
+    and so on.
     """
 
-    leaves: np.ndarray  # (total leaves, dim) float32
-    left: np.ndarray  # (merges,) int32: table row of each merge's left child, level order
+    table: np.ndarray  # (leaves + merges, dim) float32: every node's embedding, table order
+    left: np.ndarray  # (merges,) int32: table row of each merge's left child, table order
     right: np.ndarray  # (merges,) int32
     sizes: np.ndarray  # (depth,) int32: merges per level
     left_share: np.ndarray  # (merges,) float32: n1 / (n1 + n2) (weighted error), else empty
     row_tree: np.ndarray  # (table rows,) int32: the sequence each table row belongs to
+    # (merges,) int32: where the gradient pass finds the gradient that each
+    # merge's parent passes down to it (0 for a root). The pass keeps a table
+    # that starts with a zero row; each level, from the last back to the
+    # first, appends the gradients of its left children, then of its right ones.
+    parent: np.ndarray
+
+    @property
+    def leaves(self) -> int:
+        """Leaves of the minibatch (the table's first rows)."""
+        return len(self.table) - len(self.left)
 
 
 def empty_plan(dim: int) -> Plan:
     """The plan of no sequences (a replica whose share of a minibatch is empty)."""
     ints = np.zeros(0, dtype=np.int32)
-    return Plan(np.zeros((0, dim), np.float32), ints, ints, ints, np.zeros(0, np.float32), ints)
+    return Plan(
+        np.zeros((0, dim), np.float32), ints, ints, ints, np.zeros(0, np.float32), ints, ints
+    )
 
 
 def replay_plan(
     leaves: Sequence[np.ndarray], trees: Sequence[Tree], weighted: bool = False
 ) -> Plan:
-    """The replay's inputs for the trees of a minibatch."""
-    left, right, sizes, share, row_tree = _core.replay_plan([t.merges for t in trees], weighted)
-    return Plan(np.concatenate(leaves), left, right, sizes, share, row_tree)
+    """The replay's inputs for the trees of a minibatch (their embeddings included)."""
+    left, right, sizes, share, row_tree, parent, source = _core.replay_plan(
+        [t.merges for t in trees], weighted
+    )
+    merged = np.concatenate([t.embeddings[t.n :] for t in trees])
+    table = np.concatenate([*leaves, merged[source]]).astype(np.float32, copy=False)
+    return Plan(table, left, right, sizes, share, row_tree, parent)
 
 
 def native_plan(
@@ -68,7 +91,7 @@ def native_plan(
     """
     kind = "linear" if spec.linear else "nonlinear"
     check_memory([len(x) for x in leaves], leaves[0].shape[1], kind, pairs)
-    table, left, right, sizes, share, row_tree, roots, root_nodes = _core.build_native_plan(
+    *plan, roots, root_nodes = _core.build_native_plan(
         leaves,
         *spec.weights(),
         spec.activation,
@@ -81,7 +104,7 @@ def native_plan(
     # as build_trees: the roots' scores and embeddings cover every node
     check_finite(roots, "scores")
     check_finite(root_nodes, "embeddings")
-    return Plan(table, left, right, sizes, share, row_tree)
+    return Plan(*plan)
 
 
 # Trees up to this depth replay in an unrolled graph, traced once per depth
@@ -152,80 +175,105 @@ class Replay:
         target = tf.one_hot(labels, tf.shape(probs)[1], dtype=probs.dtype)
         return tf.reduce_sum(target * -tf.math.log(tf.clip_by_value(probs, _EPSILON, 1.0)))
 
-    def _sum(
+    def _sum_and_gradients(
         self,
-        leaves: tf.Tensor,
+        table: tf.Tensor,
         left: tf.Tensor,
         right: tf.Tensor,
         sizes: tf.Tensor,
         share: tf.Tensor,
         row_labels: tf.Tensor,
+        parent: tf.Tensor,
         depth: int,
-    ) -> tf.Tensor:
-        """Sum over the minibatch of ``alpha * errors + (1 - alpha) * cross-entropy``.
+    ) -> tuple[tf.Tensor, list[tf.Tensor]]:
+        """Sum over the minibatch of ``alpha * errors + (1 - alpha) * cross-entropy``,
+        and its gradients (aligned with ``self.weights``), the trees held fixed.
 
-        The head sees each level's new nodes as they are made (and the leaves
-        once), so that no gradient has to flow back through the growing table.
+        ``depth``: levels to unroll (empty ones pad), or past ``_UNROLL`` a
+        while loop over however many the plan has.
         """
-        network, dim, weighted = self.network, self.dim, self.weighted
+        network, dim, weighted, weights = self.network, self.dim, self.weighted, self.weights
         alpha, head = self.alpha, self.classifier is not None
-        n_leaves = tf.shape(leaves)[0]
+        n_leaves = tf.shape(table)[0] - tf.shape(left)[0]
+        if depth <= _UNROLL:
+            # empty padding levels go last, so the pass starts with them
+            sizes = tf.pad(sizes, [[0, depth - tf.size(sizes)]])
+        ends = tf.cumsum(sizes)
 
         def level(
-            start: tf.Tensor, size: tf.Tensor, table: tf.Tensor
-        ) -> tuple[tf.Tensor, tf.Tensor]:
-            stop = start + size
+            k: tf.Tensor, passed: tf.Tensor, grads: list[tf.Tensor], total: tf.Tensor
+        ) -> tuple[tf.Tensor, list[tf.Tensor], tf.Tensor]:
+            # passed: the child-gradient table so far (see Plan.parent)
+            stop = ends[k]
+            start = stop - sizes[k]
             a = tf.gather(table, left[start:stop])
             b = tf.gather(table, right[start:stop])
-            h, c, y = network([a, b], training=True)
-            err = reconstruction_errors(c, y, share[start:stop] if weighted else None, dim)
-            part = alpha * tf.reduce_sum(err)
-            if head:
-                labels = row_labels[n_leaves + start : n_leaves + stop]
-                part += (1.0 - alpha) * self._cross_entropy(h, labels)
-            return tf.concat([table, h], axis=0), part
+            with tf.GradientTape() as tape:
+                tape.watch([a, b])
+                h, c, y = network([a, b], training=True)
+                err = reconstruction_errors(c, y, share[start:stop] if weighted else None, dim)
+                part = alpha * tf.reduce_sum(err)
+                if head:
+                    labels = row_labels[n_leaves + start : n_leaves + stop]
+                    part += (1.0 - alpha) * self._cross_entropy(h, labels)
+            # this level's errors, plus the gradient its parents passed down to h
+            # carried back through the merge network
+            from_above = tf.gather(passed, parent[start:stop])
+            got = tape.gradient(
+                [part, h], [*weights, a, b], output_gradients=[tf.ones_like(part), from_above]
+            )
+            grads = [g if d is None else g + d for g, d in zip(grads, got[:-2])]
+            to_children = [tf.zeros_like(a) if d is None else d for d in got[-2:]]
+            return tf.concat([passed, *to_children], axis=0), grads, total + part
 
+        grads = [tf.zeros_like(w) for w in weights]
         total = tf.constant(0.0)
         if head:
-            total += (1.0 - alpha) * self._cross_entropy(leaves, row_labels[:n_leaves])
+            # the leaves' cross-entropy reaches only the head's weights
+            with tf.GradientTape() as tape:
+                total = (1.0 - alpha) * self._cross_entropy(table[:n_leaves], row_labels[:n_leaves])
+            got = tape.gradient(total, weights)
+            grads = [g if d is None else g + d for g, d in zip(grads, got)]
+        passed = tf.zeros([1, dim], tf.float32)
         if depth <= _UNROLL:
-            padded = tf.pad(sizes, [[0, depth - tf.size(sizes)]])
-            table, start = leaves, tf.constant(0)
-            for k in range(depth):
-                table, part = level(start, padded[k], table)
-                total += part
-                start += padded[k]
-            return total
+            for k in reversed(range(depth)):
+                passed, grads, total = level(tf.constant(k), passed, grads, total)
+            return total, grads
 
         def body(
-            k: tf.Tensor, start: tf.Tensor, table: tf.Tensor, total: tf.Tensor
-        ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
-            table, part = level(start, sizes[k], table)
-            return k + 1, start + sizes[k], table, total + part
+            k: tf.Tensor, passed: tf.Tensor, total: tf.Tensor, *grads: tf.Tensor
+        ) -> tuple[tf.Tensor, ...]:
+            passed, new_grads, total = level(k, passed, list(grads), total)
+            return (k - 1, passed, total, *new_grads)
 
-        _, _, _, total = tf.while_loop(
-            lambda k, *_: k < tf.size(sizes),
+        out = tf.while_loop(
+            lambda k, *_: k >= 0,
             body,
-            (tf.constant(0), tf.constant(0), leaves, total),
+            (tf.size(sizes) - 1, passed, total, *grads),
             shape_invariants=(
                 tf.TensorShape([]),
+                tf.TensorShape([None, dim]),
                 tf.TensorShape([]),
-                tf.TensorShape([None, self.dim]),
-                tf.TensorShape([]),
+                *(w.shape for w in weights),
             ),
         )
-        return total
+        return out[2], list(out[3:])
 
-    def _loss(
+    def _loss_and_gradients(
         self, plan: tuple[tf.Tensor, ...], count: tf.Tensor, depth: int, replicas: int = 1
-    ) -> tf.Tensor:
-        leaves, left, right, sizes, share, row_labels = plan
-        loss = self._sum(leaves, left, right, sizes, share, row_labels, depth) / count
-        for w in self.weights:
-            if getattr(w, "regularizer", None) is not None:
-                # each replica adds its share: summed over replicas, it counts once
-                loss += w.regularizer(w) / replicas
-        return loss
+    ) -> tuple[tf.Tensor, list[tf.Tensor]]:
+        total, grads = self._sum_and_gradients(*plan, depth)  # type: ignore[call-arg]
+        loss = total / count
+        grads = [g / count for g in grads]
+        with tf.GradientTape() as tape:
+            penalty = tf.constant(0.0)
+            for w in self.weights:
+                if getattr(w, "regularizer", None) is not None:
+                    # each replica adds its share: summed over replicas, it counts once
+                    penalty += w.regularizer(w) / replicas
+        got = tape.gradient(penalty, self.weights)
+        grads = [g if d is None else g + d for g, d in zip(grads, got)]
+        return loss + penalty, grads
 
     def _function(self, depth: int, train: bool) -> Any:
         key = (_bucket(depth) if depth <= _UNROLL else _UNROLL + 1, train)
@@ -243,22 +291,22 @@ class Replay:
                 tf.TensorSpec([None], tf.int32),
                 tf.TensorSpec([None], tf.float32),
                 tf.TensorSpec([None], tf.int32),
+                tf.TensorSpec([None], tf.int32),
                 tf.TensorSpec([], tf.float32),
             ]
         )
         def run(
-            leaves: tf.Tensor,
+            table: tf.Tensor,
             left: tf.Tensor,
             right: tf.Tensor,
             sizes: tf.Tensor,
             share: tf.Tensor,
             row_labels: tf.Tensor,
+            parent: tf.Tensor,
             count: tf.Tensor,
         ) -> Any:
-            with tf.GradientTape() as tape:
-                loss = self._loss((leaves, left, right, sizes, share, row_labels), count, key[0])
-            grads = tape.gradient(loss, weights)
-            grads = [tf.zeros_like(w) if g is None else g for g, w in zip(grads, weights)]
+            plan = (table, left, right, sizes, share, row_labels, parent)
+            loss, grads = self._loss_and_gradients(plan, count, key[0])
             finite = tf.math.is_finite(loss)
             for g in grads:
                 finite = finite & tf.reduce_all(tf.math.is_finite(g))
@@ -286,12 +334,13 @@ class Replay:
             if self.classifier is not None:
                 row_labels = np.full(len(plan.row_tree), -1, dtype=np.int32)
         return (
-            plan.leaves,
+            plan.table,
             plan.left,
             plan.right,
             plan.sizes,
             plan.left_share,
             row_labels,
+            plan.parent,
             np.float32(count),
         )
 
@@ -311,10 +360,7 @@ class Replay:
         replicas = strategy.num_replicas_in_sync
 
         def step(*args: tf.Tensor) -> Any:
-            with tf.GradientTape() as tape:
-                loss = self._loss(args[:6], args[6], depth, replicas)
-            grads = tape.gradient(loss, weights)
-            grads = [tf.zeros_like(w) if g is None else g for g, w in zip(grads, weights)]
+            loss, grads = self._loss_and_gradients(args[:7], args[7], depth, replicas)
             finite = tf.math.is_finite(loss)
             for g in grads:
                 finite = finite & tf.reduce_all(tf.math.is_finite(g))
@@ -368,7 +414,7 @@ class Replay:
             strategy.experimental_distribute_values_from_function(
                 lambda ctx, k=k: tf.constant(inputs(ctx)[k])
             )
-            for k in range(7)
+            for k in range(8)
         )
         depth = _UNROLL + 1
         if local:
