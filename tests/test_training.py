@@ -19,7 +19,10 @@ def fresh(seed=0, pairs="all"):
 
 
 @pytest.mark.parametrize("pairs", ["all", "adjacent"])
-def test_variable_length_minibatch_gradient(random_network, pairs):
+@pytest.mark.parametrize("unrolled", [True, False])
+def test_variable_length_minibatch_gradient(random_network, pairs, unrolled, monkeypatch):
+    if not unrolled:  # the while loop that deep trees take
+        monkeypatch.setattr("greedy_rae.replay._UNROLL", 0)
     m = random_network(4, seed=11)
     data = seqs(6, seed=3)
     per_seq = [reference_gradients(s, m, adjacent=pairs == "adjacent") for s in data]
