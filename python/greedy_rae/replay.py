@@ -51,11 +51,6 @@ class Plan(NamedTuple):
     # first, appends the gradients of its left children, then of its right ones.
     parent: np.ndarray
 
-    @property
-    def leaves(self) -> int:
-        """Leaves of the minibatch (the table's first rows)."""
-        return len(self.table) - len(self.left)
-
 
 def empty_plan(dim: int) -> Plan:
     """The plan of no sequences (a replica whose share of a minibatch is empty)."""
@@ -262,7 +257,10 @@ class Replay:
     def _loss_and_gradients(
         self, plan: tuple[tf.Tensor, ...], count: tf.Tensor, depth: int, replicas: int = 1
     ) -> tuple[tf.Tensor, list[tf.Tensor]]:
-        total, grads = self._sum_and_gradients(*plan, depth)  # type: ignore[call-arg]
+        table, left, right, sizes, share, row_labels, parent = plan
+        total, grads = self._sum_and_gradients(
+            table, left, right, sizes, share, row_labels, parent, depth
+        )
         loss = total / count
         grads = [g / count for g in grads]
         with tf.GradientTape() as tape:
