@@ -7,8 +7,9 @@ Socher's with a 5-class label head (random labels). Ours: an epoch of
 under the tape, one Adam step per minibatch), best of five. The floor, measured
 in the same run: the same number of merges per minibatch (256 x 19) as one flat
 batched forward + backward pass of the merge network plus the same Adam step,
-compiled, no tree building at all; an epoch's worth of steps, best of five. Also the post's code (one sequence per
-step, every candidate on the tape) on a few sequences, for scale.
+compiled, no tree building at all; an epoch's worth of steps, best of five.
+Also the post's code (one sequence per step, every candidate on the tape) on a
+few sequences, for scale.
 
 Then where one minibatch's time goes (linear network, all pairs): the native
 tree build with its replay plan (one core call), the compiled replay + Adam

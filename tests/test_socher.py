@@ -145,9 +145,7 @@ def taped_reference_loss(rae, seqs, labels):
 @pytest.mark.parametrize("pairs", ["all", "adjacent"])
 @pytest.mark.parametrize("config", [CONFIGS[0], CONFIGS[1]])
 @pytest.mark.parametrize("unrolled", [True, False])
-def test_label_head_gradients_match_a_tape_over_the_reference(
-    pairs, config, unrolled, monkeypatch
-):
+def test_label_head_gradients_match_a_tape_over_the_reference(pairs, config, unrolled, monkeypatch):
     if not unrolled:  # the while loop that deep trees take
         monkeypatch.setattr("greedy_rae.replay._UNROLL", 0)
     act, norm, dec, rec = config

@@ -398,15 +398,7 @@ def _build_native(
         bar = keras.utils.Progbar(sum(len(x) - 1 for x in leaves), unit_name="merge")
         callback = bar.update
     results = _core.build_native_batch(
-        leaves,
-        *spec.weights(),
-        spec.activation,
-        spec.normalize,
-        spec.decoder_activation,
-        reconstruction,
-        pairs,
-        threads,
-        callback,
+        leaves, *spec.core_args(), reconstruction, pairs, threads, callback
     )
     # Scores are sums of non-negative errors, so a NaN or inf anywhere shows
     # in the root score; an embedding's shows in the scores of its pairs,

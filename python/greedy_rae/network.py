@@ -160,6 +160,13 @@ class NativeSpec(NamedTuple):
 
         return (*parts(self.encoder), *parts(self.decoder))
 
+    def core_args(
+        self,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, bool, str]:
+        """``(W1, b1, W2, b2, activation, normalize, decoder_activation)``: the
+        network as the core's builds take it, with the current weights."""
+        return (*self.weights(), self.activation, self.normalize, self.decoder_activation)
+
 
 _native_specs: weakref.WeakKeyDictionary[keras.Model, NativeSpec | None] = (
     weakref.WeakKeyDictionary()

@@ -87,14 +87,7 @@ def native_plan(
     kind = "linear" if spec.linear else "nonlinear"
     check_memory([len(x) for x in leaves], leaves[0].shape[1], kind, pairs)
     *plan, roots, root_nodes = _core.build_native_plan(
-        leaves,
-        *spec.weights(),
-        spec.activation,
-        spec.normalize,
-        spec.decoder_activation,
-        reconstruction,
-        pairs,
-        threads,
+        leaves, *spec.core_args(), reconstruction, pairs, threads
     )
     # as build_trees: the roots' scores and embeddings cover every node
     check_finite(roots, "scores")
