@@ -26,21 +26,26 @@ ReplayPlan replay_plan(const std::vector<std::int64_t>& lengths,
     // level of every merge, trees in order, merges in creation order
     std::vector<std::int32_t> level(static_cast<std::size_t>(total_merges));
     std::vector<std::int32_t> node_level;
+    std::vector<char> taken;  // whether a node already has a parent
     std::vector<std::int64_t> count;  // merges per level, level 0 unused
     std::size_t m = 0;
     for (std::size_t t = 0; t < trees; ++t) {
         const std::int64_t n = lengths[t];
         node_level.assign(static_cast<std::size_t>(2 * n - 1), 0);
+        taken.assign(static_cast<std::size_t>(2 * n - 1), 0);
         for (std::int64_t k = 0; k < n - 1; ++k, ++m) {
             std::int32_t deeper = 0;
             for (int side = 0; side < 2; ++side) {
                 const std::int64_t child = merges[t][2 * k + side];
-                if (child < 0 || child >= n + k) {
-                    throw std::invalid_argument("tree " + std::to_string(t) + ", merge " +
-                                                std::to_string(k) + ": child id " +
-                                                std::to_string(child) + " does not exist yet");
+                const auto at = static_cast<std::size_t>(child);
+                if (child < 0 || child >= n + k || taken[at]) {
+                    throw std::invalid_argument(
+                        "tree " + std::to_string(t) + ", merge " + std::to_string(k) +
+                        ": child id " + std::to_string(child) +
+                        (child < 0 || child >= n + k ? " does not exist yet" : " already merged"));
                 }
-                deeper = std::max(deeper, node_level[static_cast<std::size_t>(child)]);
+                taken[at] = 1;
+                deeper = std::max(deeper, node_level[at]);
             }
             const std::int32_t lv = deeper + 1;
             node_level[static_cast<std::size_t>(n + k)] = lv;

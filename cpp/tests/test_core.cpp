@@ -589,15 +589,17 @@ static void test_replay_plan() {
     CHECK((plan.parent == std::vector<std::int32_t>{3, 0, 2, 0}));
     CHECK(replay_plan({4, 2, 1}, {t0, t1, nullptr}, false).left_share.empty());
     CHECK(replay_plan({1, 1}, {nullptr, nullptr}, false).sizes.empty());
-    // a child that does not exist yet
-    const std::int64_t bad[] = {0, 2};
-    bool threw = false;
-    try {
-        replay_plan({2}, {bad}, false);
-    } catch (const std::invalid_argument&) {
-        threw = true;
+    // a child that does not exist yet; a node merged twice
+    const std::int64_t missing[] = {0, 2}, twice[] = {0, 1, 0, 2};
+    for (const std::int64_t* bad : {missing, twice}) {
+        bool threw = false;
+        try {
+            replay_plan({bad == missing ? 2 : 3}, {bad}, false);
+        } catch (const std::invalid_argument&) {
+            threw = true;
+        }
+        CHECK(threw);
     }
-    CHECK(threw);
 }
 
 static void test_kernels_agree() {
