@@ -1,5 +1,4 @@
 #include <algorithm>
-#include <cmath>
 #include <exception>
 #include <limits>
 #include <mutex>
@@ -75,8 +74,7 @@ void AllPairs::offer(int i, const Partner& p) {
 }
 
 void AllPairs::offer_error(int i, int j, float e) {
-    if (!std::isfinite(e)) throw NonFinite();
-    const double score = (static_cast<double>(e) + score_[i]) + score_[j];
+    const double score = full_score(e, score_[i], score_[j]);
     if (list_len_[i] == kRow) {
         // most pairs of a scan lose to the last entry: no need to go further
         const Partner& last = list_[static_cast<std::size_t>(i) * kRow + kRow - 1];
@@ -107,10 +105,8 @@ void AllPairs::fill_row(int i, const int* rights, const float* errors, int m, bo
     double low_score = std::numeric_limits<double>::infinity();
     int low_slot = std::numeric_limits<int>::max();
     for (; k < m; ++k) {
-        const float e = errors[k];
-        if (!std::isfinite(e)) throw NonFinite();
         const int j = rights[k];
-        const double s = (static_cast<double>(e) + si) + score[j];
+        const double s = full_score(errors[k], si, score[j]);
         if (!before(s, j, last_score, last_slot)) {
             if (before(s, j, low_score, low_slot)) {
                 low_score = s;

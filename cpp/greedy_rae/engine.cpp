@@ -1,5 +1,4 @@
 #include <algorithm>
-#include <cmath>
 
 #include "greedy_rae/engine.hpp"
 
@@ -43,22 +42,14 @@ void PairScorer::row_block(const int* lefts, int rows, const int* rights, int m,
     }
 }
 
-void Engine::full_scores(PairScorer& scorer, const int* lefts, const int* rights, int m,
-                         float* errors, double* out) const {
-    this->errors(scorer, lefts, rights, m, errors);
-    for (int k = 0; k < m; ++k) {
-        const float e = errors[k];
-        if (!std::isfinite(e)) throw NonFinite();
-        out[k] = (static_cast<double>(e) + score_[lefts[k]]) + score_[rights[k]];
-    }
-}
-
 void Engine::score_buffer(PairScorer& scorer, std::int64_t& counter) {
     const int m = static_cast<int>(buf_left_.size());
     buf_error_.resize(m);
     buf_score_.resize(m);
-    full_scores(scorer, buf_left_.data(), buf_right_.data(), m, buf_error_.data(),
-                buf_score_.data());
+    errors(scorer, buf_left_.data(), buf_right_.data(), m, buf_error_.data());
+    for (int k = 0; k < m; ++k) {
+        buf_score_[k] = full_score(buf_error_[k], score_[buf_left_[k]], score_[buf_right_[k]]);
+    }
     counter += m;
 }
 

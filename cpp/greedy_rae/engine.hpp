@@ -15,6 +15,7 @@
 // node need scoring after a merge.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <queue>
@@ -101,16 +102,18 @@ public:
 
 protected:
     Engine(int n);
-    // Full scores (error + score(left)) + score(right) of m pairs; `errors`
-    // is m floats of scratch. Thread-safe between merges.
-    void full_scores(PairScorer& scorer, const int* lefts, const int* rights, int m, float* errors,
-                     double* out) const;
+    // A pair's full score, (error + score(left)) + score(right), in this
+    // order everywhere; a non-finite error throws NonFinite.
+    static double full_score(float error, double left, double right) {
+        if (!std::isfinite(error)) throw NonFinite();
+        return (static_cast<double>(error) + left) + right;
+    }
     // scorer.errors over m pairs, split over the pool's threads when the call
     // is big enough for the scorer (each pair's error is the same either way).
     void errors(PairScorer& scorer, const int* lefts, const int* rights, int m,
                 float* errors) const;
-    // Full scores of the pairs in buf_left_/buf_right_ into buf_score_; adds
-    // their number to counter.
+    // Full scores of the pairs in buf_left_/buf_right_ into buf_score_ (their
+    // errors in buf_error_); adds their number to counter.
     void score_buffer(PairScorer& scorer, std::int64_t& counter);
     // Bookkeeping of a merge: ids, scores, counts; fills in s's ids.
     void apply(Step& s);

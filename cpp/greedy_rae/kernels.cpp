@@ -89,8 +89,8 @@ bool cpu_has_avx2_fma() {
 }  // namespace
 
 const Kernels& portable_kernels() {
-    static const Kernels k{half_square<true>, half_square<false>, half_squares_of_sums, half_squares_block, affine, tanh_loop,
-                           activate, parent, "portable"};
+    static const Kernels k{half_square<true>, half_square<false>, half_squares_of_sums,
+                           half_squares_block, affine, tanh_loop, activate, parent, "portable"};
     return k;
 }
 

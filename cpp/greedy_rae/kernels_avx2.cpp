@@ -119,7 +119,8 @@ void half_squares_block(const float* const* x, int rows, const float* base, cons
         case 4: half_squares_block_rows<4>(x, base, index, stride, count, m, out); break;
         case 3: half_squares_block_rows<3>(x, base, index, stride, count, m, out); break;
         case 2: half_squares_block_rows<2>(x, base, index, stride, count, m, out); break;
-        default: half_squares_block_rows<1>(x, base, index, stride, count, m, out); break;
+        // one row: several of its pairs in flight instead
+        default: half_squares_of_sums(x[0], base, index, stride, count, m, out[0]); break;
     }
 }
 
@@ -234,8 +235,8 @@ void affine(const float* const* x, int count, const float* w, const float* init,
 }  // namespace
 
 const Kernels& avx2_kernels() {
-    static const Kernels k{half_square<true>, half_square<false>, half_squares_of_sums, half_squares_block, affine, tanh8,
-                           activate, parent, "avx2-fma"};
+    static const Kernels k{half_square<true>, half_square<false>, half_squares_of_sums,
+                           half_squares_block, affine, tanh8, activate, parent, "avx2-fma"};
     return k;
 }
 

@@ -114,11 +114,12 @@ void LinearScorer::errors(const int* lefts, const int* rights, int m, const int*
     for (int k = 0; k < m;) {
         int end = k + 1;
         while (end < m && lefts[end] == lefts[k]) ++end;
+        float* run_out = out + k;
         if (end - k > 1) {
-            row(u_.data(), lefts[k], v_.data(), rights + k, end - k, counts, out + k, false);
+            pairs(u_.data(), lefts + k, 1, v_.data(), rights + k, end - k, counts, false, &run_out);
         } else {
             while (end < m && rights[end] == rights[k]) ++end;
-            row(v_.data(), rights[k], u_.data(), lefts + k, end - k, counts, out + k, true);
+            pairs(v_.data(), rights + k, 1, u_.data(), lefts + k, end - k, counts, true, &run_out);
         }
         k = end;
     }
@@ -127,52 +128,37 @@ void LinearScorer::errors(const int* lefts, const int* rights, int m, const int*
 void LinearScorer::row_block(const int* lefts, int rows, const int* rights, int m,
                              const int* counts, float* const* out) {
     if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) throw Cancelled();
+    pairs(u_.data(), lefts, rows, v_.data(), rights, m, counts, false, out);
+}
+
+void LinearScorer::pairs(const float* ones, const int* fixed, int rows, const float* manys,
+                         const int* many, int m, const int* counts, bool fixed_is_right,
+                         float* const* out) const {
     const std::size_t d = static_cast<std::size_t>(d_), d2 = 2 * d;
     const auto block = model_.kernels().half_squares_block;
-    const float* u[4];
-    for (int r = 0; r < rows; ++r) u[r] = u_.data() + static_cast<std::size_t>(lefts[r]) * d2;
+    const float* x[4];
+    for (int r = 0; r < rows; ++r) x[r] = ones + static_cast<std::size_t>(fixed[r]) * d2;
     if (!model_.weighted()) {
-        block(u, rows, v_.data(), rights, d2, m, static_cast<int>(d2), out);
+        block(x, rows, manys, many, d2, m, static_cast<int>(d2), out);
         return;
     }
+    // each child's half of the error, then weighted by the leaf counts
     constexpr int kChunk = 256;
     float top[4][kChunk], bottom[4][kChunk];
     float* tops[4] = {top[0], top[1], top[2], top[3]};
     float* bottoms[4] = {bottom[0], bottom[1], bottom[2], bottom[3]};
-    const float* u2[4];
-    for (int r = 0; r < rows; ++r) u2[r] = u[r] + d;
+    const float* x2[4];
+    for (int r = 0; r < rows; ++r) x2[r] = x[r] + d;
     for (int k = 0; k < m; k += kChunk) {
         const int c = std::min(kChunk, m - k);
-        block(u, rows, v_.data(), rights + k, d2, c, d_, tops);
-        block(u2, rows, v_.data() + d, rights + k, d2, c, d_, bottoms);
+        block(x, rows, manys, many + k, d2, c, d_, tops);
+        block(x2, rows, manys + d, many + k, d2, c, d_, bottoms);
         for (int r = 0; r < rows; ++r) {
             for (int q = 0; q < c; ++q) {
-                out[r][k + q] = weighted_error(top[r][q], bottom[r][q], counts[lefts[r]],
-                                               counts[rights[k + q]]);
+                const int one = counts[fixed[r]], other = counts[many[k + q]];
+                out[r][k + q] = fixed_is_right ? weighted_error(top[r][q], bottom[r][q], other, one)
+                                               : weighted_error(top[r][q], bottom[r][q], one, other);
             }
-        }
-    }
-}
-
-void LinearScorer::row(const float* ones, int one, const float* manys, const int* many, int count,
-                       const int* counts, float* out, bool one_is_right) const {
-    const std::size_t d = static_cast<std::size_t>(d_), d2 = 2 * d;
-    const float* x = ones + static_cast<std::size_t>(one) * d2;
-    const auto errors = model_.kernels().half_squares_of_sums;
-    if (!model_.weighted()) {
-        errors(x, manys, many, d2, count, static_cast<int>(d2), out);
-        return;
-    }
-    constexpr int kChunk = 256;
-    float top[kChunk], bottom[kChunk];
-    for (int k = 0; k < count; k += kChunk) {
-        const int c = std::min(kChunk, count - k);
-        errors(x, manys, many + k, d2, c, d_, top);
-        errors(x + d, manys + d, many + k, d2, c, d_, bottom);
-        for (int r = 0; r < c; ++r) {
-            const int other = many[k + r];
-            const int left = one_is_right ? other : one, right = one_is_right ? one : other;
-            out[k + r] = weighted_error(top[r], bottom[r], counts[left], counts[right]);
         }
     }
 }

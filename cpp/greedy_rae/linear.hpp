@@ -69,10 +69,11 @@ private:
     // U and V of the `count` (<= 4) nodes now at slot, slot + 1, ..., from
     // their embeddings, rows of x.
     void set_nodes(int slot, int count, const float* x);
-    // Errors of the pairs of the node at slot `one` of `ones` (U or V) with
-    // the nodes at slots many[k] of `manys` (V or U).
-    void row(const float* ones, int one, const float* manys, const int* many, int count,
-             const int* counts, float* out, bool one_is_right) const;
+    // Errors of the pairs of `rows` (<= 4) fixed nodes, at slots fixed[r]
+    // of `ones` (U; V when fixed_is_right), with the nodes at slots many[k]
+    // of `manys` (the other of V and U), into out[r][k].
+    void pairs(const float* ones, const int* fixed, int rows, const float* manys, const int* many,
+               int m, const int* counts, bool fixed_is_right, float* const* out) const;
 
     const LinearModel& model_;
     int d_;

@@ -84,5 +84,4 @@ enum class ScorerKind { Linear, Nonlinear, Cache };
 // native network's per-node vectors, or the forest's error cache).
 std::int64_t build_bytes(std::int64_t n, int d, PairMode mode, ScorerKind scorer);
 
-
 }  // namespace greedy_rae
