@@ -263,6 +263,11 @@ class _PairMemo:
     def keys(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         return np.asarray((self.cls[left] << 32) | self.cls[right])
 
+    def left_share(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """n1 / (n1 + n2) of each pair, n1 and n2 its children's leaf counts."""
+        n1 = self.count[left].astype(np.float64)
+        return np.asarray(n1 / (n1 + self.count[right]), dtype=np.float32)
+
     def pair_errors(self, scorer: _TFScorer, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         if not len(left):
             return np.zeros(0, dtype=np.float32)
@@ -271,8 +276,7 @@ class _PairMemo:
         todo = [k for k, key in enumerate(unique.tolist()) if key not in self.errors]
         if todo:
             rows = first[todo]
-            n1 = self.count[left[rows]].astype(np.float64)
-            share = (n1 / (n1 + self.count[right[rows]])).astype(np.float32)
+            share = self.left_share(left[rows], right[rows])
             err = _pair_errors(scorer, self.table[left[rows]], self.table[right[rows]], share)
             check_finite(err, "reconstruction errors")
             for k, e in zip(todo, err):
@@ -315,8 +319,7 @@ class _PairMemo:
             return np.where(node[k] == child, parent[k], -1).astype(np.int32)
 
         new_left, new_right = computed_parent(pair_left), computed_parent(pair_right)
-        n1 = self.count[pair_left].astype(np.float64)
-        share = (n1 / (n1 + self.count[pair_right])).astype(np.float32)
+        share = self.left_share(pair_left, pair_right)
         meta = np.concatenate([[len(firsts), len(pair_left)], new_left, new_right, share])
         packed = np.concatenate(
             [
