@@ -11,10 +11,12 @@ compiled, no tree building at all; an epoch's worth of steps, best of five.
 Also the post's code (one sequence per step, every candidate on the tape) on a
 few sequences, for scale.
 
-Then where one minibatch's time goes (linear network, all pairs): the native
-tree build with its replay plan (one core call), the compiled replay + Adam
-step, and the whole ``train_step``, each best of 20, beside the floor's step
-for the same merges.
+Then where one minibatch's time goes (linear network, all pairs): checking the
+input sequences (``train_step`` does it at every call, ``fit`` once), the
+native tree build with its replay plan (one core call), the compiled replay +
+Adam step (back to back, and after 7 ms idle, as after a build: TensorFlow's
+worker threads have gone idle), and the whole ``train_step``, each best of 20,
+beside the floor's step for the same merges.
 
 Then ``fit``'s own overhead on the post's example (5 leaves, width 2): an
 epoch of ``fit(x, epochs=100)`` and a whole ``fit(x, epochs=1)`` call against
@@ -111,6 +113,7 @@ def post(data: list[np.ndarray], dim: int, pairs: str) -> float:
 
 
 def breakdown(data: list[np.ndarray], dim: int, batch: int, flat: float) -> None:
+    from greedy_rae.builder import as_sequences
     from greedy_rae.network import native_spec
     from greedy_rae.replay import native_plan
 
@@ -121,9 +124,11 @@ def breakdown(data: list[np.ndarray], dim: int, batch: int, flat: float) -> None
     spec = native_spec(rae.network)
     assert spec is not None
 
-    def best(fn: Callable[[], object]) -> float:
+    def best(fn: Callable[[], object], pause: float = 0.0) -> float:
         times = []
         for _ in range(20):
+            if pause:
+                time.sleep(pause)
             t = time.perf_counter()
             fn()
             times.append(time.perf_counter() - t)
@@ -132,8 +137,10 @@ def breakdown(data: list[np.ndarray], dim: int, batch: int, flat: float) -> None
     plan = native_plan(seqs, spec, "all", "plain")
     floor_step = batch / flat
     parts = {
+        "checking the sequences": best(lambda: as_sequences(seqs, dim)),
         "trees + plan (native)": best(lambda: native_plan(seqs, spec, "all", "plain")),
         "replay + Adam (compiled)": best(lambda: rae._replay.train_step(plan, None)),
+        "  7 ms idle first": best(lambda: rae._replay.train_step(plan, None), 0.007),
         "whole train_step": best(lambda: rae.train_step(seqs)),
     }
     print(f"\none minibatch of {batch}, linear network, all pairs (best of 20)")
