@@ -57,13 +57,15 @@ int leaves_of(const FloatArray& x, int d) {
     return static_cast<int>(x.shape(0));
 }
 
-// Runs the builds with the GIL released, watching for Ctrl-C (and reporting
-// progress) from this thread; `after` runs in the same released stretch.
-void run_builds(const Network& network, PairMode mode, std::vector<BatchItem>& items, int threads,
-                const py::object& progress, const std::function<void()>& after = {}) {
+using Poll = std::function<bool()>;
+
+// Runs work(merged, poll) with the GIL released; poll, called from this
+// thread by the core's batch runner, watches for Ctrl-C and reports progress.
+void run_builds(const py::object& progress,
+                const std::function<void(std::atomic<std::int64_t>&, const Poll&)>& work) {
     std::atomic<std::int64_t> merged{0};
     std::optional<py::error_already_set> interrupt;
-    auto poll = [&]() -> bool {
+    const Poll poll = [&]() -> bool {
         py::gil_scoped_acquire gil;
         try {
             if (PyErr_CheckSignals() != 0) throw py::error_already_set();
@@ -78,8 +80,7 @@ void run_builds(const Network& network, PairMode mode, std::vector<BatchItem>& i
         // The builds touch no Python object: release the GIL so that other
         // Python threads run and this thread can poll for Ctrl-C meanwhile.
         py::gil_scoped_release nogil;
-        build_batch(network, mode, items, threads, merged, poll);
-        if (after) after();
+        work(merged, poll);
     } catch (const Cancelled&) {
         if (interrupt) throw std::move(*interrupt);
         throw;
@@ -110,7 +111,9 @@ py::list build_native_batch(const std::vector<FloatArray>& leaves, const DoubleA
         items[t] = {static_cast<int>(n), e.mutable_data(), mg.mutable_data(), sc.mutable_data(), {}};
         out.append(py::make_tuple(mg, sc, e));
     }
-    run_builds(*network, mode, items, threads, progress);
+    run_builds(progress, [&](std::atomic<std::int64_t>& merged, const Poll& poll) {
+        build_batch(*network, mode, items, threads, merged, poll);
+    });
     for (std::size_t t = 0; t < items.size(); ++t) {
         py::tuple item = out[t];
         out[t] = py::make_tuple(item[0], item[1], item[2], items[t].stats.pairs_scored,
@@ -119,85 +122,41 @@ py::list build_native_batch(const std::vector<FloatArray>& leaves, const DoubleA
     return out;
 }
 
-py::tuple build_native_plan(const std::vector<FloatArray>& leaves, const DoubleArray& w1,
-                            const DoubleArray& b1, const DoubleArray& w2, const DoubleArray& b2,
-                            const std::string& activation, bool normalize,
-                            const std::string& decoder_activation,
-                            const std::string& reconstruction, const std::string& pairs,
-                            int threads) {
+py::dict build_native_plan(const std::vector<FloatArray>& leaves, const DoubleArray& w1,
+                           const DoubleArray& b1, const DoubleArray& w2, const DoubleArray& b2,
+                           const std::string& activation, bool normalize,
+                           const std::string& decoder_activation,
+                           const std::string& reconstruction, const std::string& pairs,
+                           int threads) {
     const std::unique_ptr<Network> network =
         network_of(w1, b1, w2, b2, activation, normalize, decoder_activation, reconstruction);
     const PairMode mode = parse_pair_mode(pairs);
-    const std::size_t d = static_cast<std::size_t>(network->dim());
-    const std::size_t trees = leaves.size();
-
-    // one buffer each for all trees' nodes, merges and scores
-    std::vector<std::int64_t> lengths(trees);
-    std::vector<std::size_t> node0(trees + 1, 0), merge0(trees + 1, 0);
-    for (std::size_t t = 0; t < trees; ++t) {
-        lengths[t] = leaves_of(leaves[t], static_cast<int>(d));
-        node0[t + 1] = node0[t] + static_cast<std::size_t>(2 * lengths[t] - 1);
-        merge0[t + 1] = merge0[t] + static_cast<std::size_t>(lengths[t] - 1);
-    }
-    const py::ssize_t total_leaves = static_cast<py::ssize_t>(node0[trees] - merge0[trees]);
-    std::vector<float> nodes(node0[trees] * d);
-    std::vector<std::int64_t> merges(2 * merge0[trees]);
-    std::vector<double> scores(merge0[trees]);
-    std::vector<BatchItem> items(trees);
-    std::vector<const std::int64_t*> lists(trees);
-    for (std::size_t t = 0; t < trees; ++t) {
-        const FloatArray& x = leaves[t];
-        std::copy(x.data(), x.data() + x.size(), &nodes[node0[t] * d]);
-        items[t] = {static_cast<int>(lengths[t]), &nodes[node0[t] * d], &merges[2 * merge0[t]],
-                    &scores[merge0[t]], {}};
-        lists[t] = &merges[2 * merge0[t]];
+    const bool weighted = parse_reconstruction(reconstruction) == Reconstruction::Weighted;
+    std::vector<std::int64_t> lengths(leaves.size());
+    std::vector<const float*> rows(leaves.size());
+    for (std::size_t t = 0; t < leaves.size(); ++t) {
+        lengths[t] = leaves_of(leaves[t], network->dim());
+        rows[t] = leaves[t].data();
     }
     ReplayPlan plan;
-    const bool weighted = parse_reconstruction(reconstruction) == Reconstruction::Weighted;
-    run_builds(*network, mode, items, threads, py::none(),
-               [&] { plan = replay_plan(lengths, lists, weighted); });
-
-    // the table: every leaf, then every merge's embedding in the plan's order
-    const std::size_t total_merges = merge0[trees];
-    py::array_t<float> table({total_leaves + static_cast<py::ssize_t>(total_merges),
-                              static_cast<py::ssize_t>(d)});
-    float* row = table.mutable_data();
-    std::vector<std::size_t> merge_node(total_merges);  // node row of each merge, creation order
-    for (std::size_t t = 0; t < trees; ++t) {
-        const float* x = &nodes[node0[t] * d];
-        row = std::copy(x, x + static_cast<std::size_t>(lengths[t]) * d, row);
-        for (std::size_t k = merge0[t]; k < merge0[t + 1]; ++k) {
-            merge_node[k] = node0[t] + static_cast<std::size_t>(lengths[t]) + (k - merge0[t]);
-        }
-    }
-    for (std::int64_t m : plan.source) {
-        const float* h = &nodes[merge_node[static_cast<std::size_t>(m)] * d];
-        row = std::copy(h, h + d, row);
-    }
-    py::array_t<double> roots(static_cast<py::ssize_t>(trees));
-    py::array_t<float> root_nodes({static_cast<py::ssize_t>(trees), static_cast<py::ssize_t>(d)});
-    for (std::size_t t = 0; t < trees; ++t) {
-        roots.mutable_data()[t] = lengths[t] > 1 ? scores[merge0[t + 1] - 1] : 0.0;
-        const float* root = &nodes[(node0[t + 1] - 1) * d];
-        std::copy(root, root + d, root_nodes.mutable_data() + t * d);
-    }
-    py::tuple arrays = plan_arrays(plan);
-    return py::make_tuple(table, arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5],
-                          roots, root_nodes);
+    run_builds(py::none(), [&](std::atomic<std::int64_t>& merged, const Poll& poll) {
+        plan = build_plan(*network, mode, rows, lengths, weighted, threads, merged, poll);
+    });
+    return plan_dict(plan);
 }
 
 std::int64_t build_bytes_of(std::int64_t n, int dim, const std::string& pairs,
-                            const std::string& scorer) {
-    ScorerKind kind;
-    if (scorer == "linear") {
-        kind = ScorerKind::Linear;
-    } else if (scorer == "nonlinear") {
-        kind = ScorerKind::Nonlinear;
-    } else if (scorer == "cache") {
-        kind = ScorerKind::Cache;
+                            const std::string& kind_name) {
+    BuildKind kind;
+    if (kind_name == "linear") {
+        kind = BuildKind::Linear;
+    } else if (kind_name == "nonlinear") {
+        kind = BuildKind::Nonlinear;
+    } else if (kind_name == "cache") {
+        kind = BuildKind::Cache;
     } else {
-        throw std::invalid_argument("scorer must be 'linear', 'nonlinear' or 'cache', got '" +
-                                    scorer + "'");
+        throw std::invalid_argument("kind must be 'linear', 'nonlinear' or 'cache', got '" +
+                                    kind_name + "'");
     }
     if (n < 1 || dim < 1) throw std::invalid_argument("n and dim must be positive");
     return build_bytes(n, dim, parse_pair_mode(pairs), kind);
@@ -207,9 +166,10 @@ std::int64_t build_bytes_of(std::int64_t n, int dim, const std::string& pairs,
 
 void register_native(py::module_& m) {
     m.def("build_bytes", &build_bytes_of, py::arg("n"), py::arg("dim"), py::arg("pairs"),
-          py::arg("scorer"),
-          "Bytes one build of an n-leaf tree allocates in the core (outputs, engine, and the\n"
-          "scorer: 'linear' or 'nonlinear' native network, or 'cache' for an outside scorer).");
+          py::arg("kind"),
+          "Bytes one build of an n-leaf tree allocates in the core (outputs, engine, and what\n"
+          "fills its score tables: kind 'linear' or 'nonlinear' for a native network, 'cache'\n"
+          "for the errors an outside scorer hands in).");
     m.def("build_native_batch", &build_native_batch, py::arg("leaves"), py::arg("w1"),
           py::arg("b1"), py::arg("w2"), py::arg("b2"), py::arg("activation"),
           py::arg("normalize"), py::arg("decoder_activation"), py::arg("reconstruction"),
@@ -221,6 +181,5 @@ void register_native(py::module_& m) {
           py::arg("decoder_activation"), py::arg("reconstruction"), py::arg("pairs"),
           py::arg("threads") = 0,
           "Builds a batch's trees as build_native_batch does and returns their replay plan\n"
-          "instead of the trees: (table, left, right, sizes, left_share, row_tree, parent) as\n"
-          "in greedy_rae.replay.Plan, then every tree's root score and root embedding.");
+          "instead of the trees: a dict of the fields of greedy_rae.build.plan.Plan.");
 }

@@ -1,6 +1,7 @@
 #include "greedy_rae/batch.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
@@ -127,6 +128,41 @@ void build_batch(const Network& network, PairMode mode, std::vector<BatchItem>& 
                     scan_threads);
     };
     run_batch(groups, threads, job, cancel, poll);
+}
+
+ReplayPlan build_plan(const Network& network, PairMode mode,
+                      const std::vector<const float*>& leaves,
+                      const std::vector<std::int64_t>& lengths, bool weighted, int threads,
+                      std::atomic<std::int64_t>& merged, const std::function<bool()>& poll) {
+    const std::size_t trees = lengths.size();
+    const auto d = static_cast<std::size_t>(network.dim());
+    // one buffer each for all trees' nodes, merges and scores
+    std::vector<std::size_t> node0(trees + 1, 0), merge0(trees + 1, 0);
+    for (std::size_t t = 0; t < trees; ++t) {
+        node0[t + 1] = node0[t] + static_cast<std::size_t>(2 * lengths[t] - 1);
+        merge0[t + 1] = merge0[t] + static_cast<std::size_t>(lengths[t] - 1);
+    }
+    std::vector<float> nodes(node0[trees] * d);
+    std::vector<std::int64_t> merges(2 * merge0[trees]);
+    std::vector<double> scores(merge0[trees]);
+    std::vector<BatchItem> items(trees);
+    std::vector<const std::int64_t*> lists(trees);
+    std::vector<const float*> tables(trees);
+    for (std::size_t t = 0; t < trees; ++t) {
+        float* x = &nodes[node0[t] * d];
+        std::copy(leaves[t], leaves[t] + static_cast<std::size_t>(lengths[t]) * d, x);
+        items[t] = {static_cast<int>(lengths[t]), x, &merges[2 * merge0[t]], &scores[merge0[t]], {}};
+        lists[t] = &merges[2 * merge0[t]];
+        tables[t] = x;
+    }
+    build_batch(network, mode, items, threads, merged, poll);
+    for (double s : scores) {
+        if (!std::isfinite(s)) throw NonFinite("the merge network produced non-finite scores; the"
+                                               " weights have diverged");
+    }
+    ReplayPlan plan = replay_plan(lengths, lists, weighted);
+    fill_table(plan, lengths, tables, static_cast<std::int64_t>(d));
+    return plan;
 }
 
 }  // namespace greedy_rae

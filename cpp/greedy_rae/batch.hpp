@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "greedy_rae/model.hpp"
+#include "greedy_rae/plan.hpp"
 
 namespace greedy_rae {
 
@@ -50,5 +51,14 @@ struct BatchItem {
 // poll() is called from this thread as in run_batch.
 void build_batch(const Network& network, PairMode mode, std::vector<BatchItem>& items, int threads,
                  std::atomic<std::int64_t>& merged, const std::function<bool()>& poll);
+
+// Builds the tree of every sequence as build_batch does and returns their
+// replay plan (plan.hpp), its table filled with the built embeddings; the
+// trees themselves are not kept. leaves[t]: sequence t's (lengths[t], dim)
+// rows. Throws NonFinite when a root's score or embedding is not finite.
+ReplayPlan build_plan(const Network& network, PairMode mode,
+                      const std::vector<const float*>& leaves,
+                      const std::vector<std::int64_t>& lengths, bool weighted, int threads,
+                      std::atomic<std::int64_t>& merged, const std::function<bool()>& poll);
 
 }  // namespace greedy_rae

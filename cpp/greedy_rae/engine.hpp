@@ -20,6 +20,7 @@
 #include <memory>
 #include <queue>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "greedy_rae/heap.hpp"
@@ -33,6 +34,7 @@ enum class PairMode { All, Adjacent };
 // (or overflowed), and no greedy choice is meaningful.
 struct NonFinite : std::domain_error {
     NonFinite() : std::domain_error("the merge network produced a non-finite reconstruction error") {}
+    explicit NonFinite(const std::string& what) : std::domain_error(what) {}
 };
 
 // Computes reconstruction errors of pairs of the current nodes, addressed by

@@ -8,7 +8,6 @@ LinearModel::LinearModel(const NetworkSpec& w)
     : k_(greedy_rae::kernels()), d_(w.dim), weighted_(w.reconstruction == Reconstruction::Weighted),
       w1_(w.w1.begin(), w.w1.end()), b1_(w.b1.begin(), w.b1.end()), m_(4 * w.dim * w.dim),
       beta_(2 * w.dim), zeros_(2 * w.dim) {
-    check_spec(w);
     const int d = d_, d2 = 2 * d;
     // M = W1 W2 - I and beta = b1 W2 + b2, in double, then rounded once
     std::vector<double> row(d2);

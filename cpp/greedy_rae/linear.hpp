@@ -21,6 +21,7 @@ namespace greedy_rae {
 
 class LinearModel : public Network {
 public:
+    // spec: checked by make_network, the one way in
     explicit LinearModel(const NetworkSpec& spec);
     int dim() const override { return d_; }
     std::unique_ptr<NodeScorer> scorer(float* embeddings, int n,

@@ -26,13 +26,13 @@ std::unique_ptr<Network> make_network(const NetworkSpec& spec) {
     return std::make_unique<NonlinearModel>(spec);
 }
 
-std::int64_t build_bytes(std::int64_t n, int d, PairMode mode, ScorerKind scorer) {
+std::int64_t build_bytes(std::int64_t n, int d, PairMode mode, BuildKind kind) {
     const std::int64_t outputs = (2 * n - 1) * d * 4 + (n - 1) * (16 + 8);
     std::int64_t work = 0;
-    switch (scorer) {
-        case ScorerKind::Linear: work = LinearModel::bytes(n, d); break;
-        case ScorerKind::Nonlinear: work = NonlinearModel::bytes(n, d); break;
-        case ScorerKind::Cache: work = CachedScorer::bytes(n, mode); break;
+    switch (kind) {
+        case BuildKind::Linear: work = LinearModel::bytes(n, d); break;
+        case BuildKind::Nonlinear: work = NonlinearModel::bytes(n, d); break;
+        case BuildKind::Cache: work = CachedScorer::bytes(n, mode); break;
     }
     return outputs + Engine::bytes(n, mode) + work;
 }

@@ -73,15 +73,18 @@ public:
 // form of linear.hpp; every other one the general form of nonlinear.hpp.
 std::unique_ptr<Network> make_network(const NetworkSpec& spec);
 
-// Checks the shapes of spec's weights; throws std::invalid_argument.
+// Checks the shapes of spec's weights; throws std::invalid_argument. Called
+// once a network, by make_network.
 void check_spec(const NetworkSpec& spec);
 
-// How a tree is scored, for memory estimates.
-enum class ScorerKind { Linear, Nonlinear, Cache };
+// What fills a build's score tables, for memory estimates: a native network
+// (linear or nonlinear), or the forest's cache of errors that an outside
+// scorer (TensorFlow) hands in. Python: _options.BUILD_KINDS.
+enum class BuildKind { Linear, Nonlinear, Cache };
 
 // Bytes one build of an n-leaf, width-d tree allocates beyond its inputs: its
 // outputs (embeddings, merges, scores), the engine, and the scorer (the
 // native network's per-node vectors, or the forest's error cache).
-std::int64_t build_bytes(std::int64_t n, int d, PairMode mode, ScorerKind scorer);
+std::int64_t build_bytes(std::int64_t n, int d, PairMode mode, BuildKind kind);
 
 }  // namespace greedy_rae

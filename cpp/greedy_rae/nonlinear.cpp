@@ -10,7 +10,6 @@ NonlinearModel::NonlinearModel(const NetworkSpec& w)
       normalize_(w.normalize), weighted_(w.reconstruction == Reconstruction::Weighted),
       w1_(w.w1.begin(), w.w1.end()), b1_(w.b1.begin(), w.b1.end()), w2_(w.w2.begin(), w.w2.end()),
       b2_(w.b2.begin(), w.b2.end()), zeros_(w.dim) {
-    check_spec(w);
 }
 
 std::unique_ptr<NodeScorer> NonlinearModel::scorer(float* embeddings, int n,

@@ -20,6 +20,7 @@ namespace greedy_rae {
 
 class NonlinearModel : public Network {
 public:
+    // spec: checked by make_network, the one way in
     explicit NonlinearModel(const NetworkSpec& spec);
     int dim() const override { return d_; }
     std::unique_ptr<NodeScorer> scorer(float* embeddings, int n,

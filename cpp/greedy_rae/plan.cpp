@@ -1,6 +1,9 @@
 #include "greedy_rae/plan.hpp"
 
+#include "greedy_rae/engine.hpp"
+
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -119,6 +122,40 @@ ReplayPlan replay_plan(const std::vector<std::int64_t>& lengths,
         }
     }
     return plan;
+}
+
+void fill_table(ReplayPlan& plan, const std::vector<std::int64_t>& lengths,
+                const std::vector<const float*>& nodes, std::int64_t dim) {
+    if (nodes.size() != lengths.size()) throw std::invalid_argument("one node table per tree is needed");
+    const auto d = static_cast<std::size_t>(dim);
+    std::vector<const float*> merge_row;  // each merge's embedding, creation order
+    merge_row.reserve(plan.source.size());
+    std::size_t leaves = 0;
+    for (std::size_t t = 0; t < lengths.size(); ++t) {
+        const auto n = static_cast<std::size_t>(lengths[t]);
+        leaves += n;
+        for (std::size_t k = 0; k < n - 1; ++k) merge_row.push_back(nodes[t] + (n + k) * d);
+        const float* root = nodes[t] + (2 * n - 2) * d;
+        for (std::size_t k = 0; k < d; ++k) {
+            if (!std::isfinite(root[k])) {
+                throw NonFinite("the merge network produced non-finite embeddings; the weights have"
+                                " diverged");
+            }
+        }
+    }
+    if (merge_row.size() != plan.source.size()) {
+        throw std::invalid_argument("the node tables do not match the plan's trees");
+    }
+    plan.dim = dim;
+    plan.table.resize((leaves + merge_row.size()) * d);
+    float* row = plan.table.data();
+    for (std::size_t t = 0; t < lengths.size(); ++t) {
+        row = std::copy(nodes[t], nodes[t] + static_cast<std::size_t>(lengths[t]) * d, row);
+    }
+    for (std::int64_t m : plan.source) {
+        const float* h = merge_row[static_cast<std::size_t>(m)];
+        row = std::copy(h, h + d, row);
+    }
 }
 
 }  // namespace greedy_rae

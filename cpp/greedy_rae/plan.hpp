@@ -12,7 +12,11 @@ namespace greedy_rae {
 // The replay's table starts as every tree's leaves stacked in tree order;
 // the merges of level 1 of all trees follow, then those of level 2, and so
 // on; within a level, merges keep tree order, then creation order.
+// The fields are the Python Plan's, by name (cpp/bindings/plan.cpp hands
+// them over as a dict; greedy_rae/build/plan.py is the NamedTuple).
 struct ReplayPlan {
+    std::int64_t dim = 0;
+    std::vector<float> table;              // (rows, dim): every node's embedding, table order
     std::vector<std::int32_t> left;        // table row of each merge's left child, table order
     std::vector<std::int32_t> right;       // the same for the right child
     std::vector<std::int32_t> sizes;       // merges per level, level 1 first
@@ -35,5 +39,13 @@ struct ReplayPlan {
 // the table would not fit 32-bit rows.
 ReplayPlan replay_plan(const std::vector<std::int64_t>& lengths,
                        const std::vector<const std::int64_t*>& merges, bool weighted);
+
+// Fills plan.table (and plan.dim): every tree's leaves, then each merge's
+// embedding in table order. nodes[t]: tree t's (2 n - 1, dim) embeddings,
+// leaves first, then its merges in creation order. Throws NonFinite when a
+// root's embedding is not finite (a non-finite node shows in the scores of
+// its pairs, except the root: checking the roots covers every node).
+void fill_table(ReplayPlan& plan, const std::vector<std::int64_t>& lengths,
+                const std::vector<const float*>& nodes, std::int64_t dim);
 
 }  // namespace greedy_rae

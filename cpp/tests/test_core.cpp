@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -602,6 +603,92 @@ static void test_replay_plan() {
     }
 }
 
+static void test_replay_table() {
+    // the trees of test_replay_plan; node j of tree t holds 100 t + j in every column
+    const std::int64_t t0[] = {0, 1, 4, 2, 3, 5}, t1[] = {0, 1};
+    const std::vector<std::int64_t> lengths{4, 2, 1};
+    const int d = 3;
+    std::vector<std::vector<float>> nodes(3);
+    for (int t = 0; t < 3; ++t) {
+        for (std::int64_t j = 0; j < 2 * lengths[t] - 1; ++j) {
+            for (int k = 0; k < d; ++k) nodes[t].push_back(static_cast<float>(100 * t + j));
+        }
+    }
+    std::vector<const float*> rows{nodes[0].data(), nodes[1].data(), nodes[2].data()};
+    ReplayPlan plan = replay_plan(lengths, {t0, t1, nullptr}, false);
+    fill_table(plan, lengths, rows, d);
+    CHECK(plan.dim == d);
+    // leaves in tree order, then the merges in table order (t0's 4, t1's 2, t0's 5, t0's 6)
+    const std::vector<float> expected{0, 1, 2, 3, 100, 101, 200, 4, 102, 5, 6};
+    CHECK(plan.table.size() == expected.size() * d);
+    for (std::size_t r = 0; r < expected.size(); ++r) {
+        for (int k = 0; k < d; ++k) CHECK(plan.table[r * d + k] == expected[r]);
+    }
+    // a non-finite root embedding is refused
+    nodes[1][2 * d + 1] = NAN;
+    bool threw = false;
+    try {
+        fill_table(plan, lengths, rows, d);
+    } catch (const NonFinite&) {
+        threw = true;
+    }
+    CHECK(threw);
+}
+
+static void test_build_plan_matches_batch_builds() {
+    // build_plan's table and fields equal the plan of build_batch's trees
+    std::mt19937 rng(77);
+    std::normal_distribution<float> g;
+    const int d = 8;
+    for (int kind = 0; kind < 2; ++kind) {
+        NetworkSpec w = random_spec(d, 900 + kind);
+        if (kind == 1) {
+            w.encoder = Activation::Tanh;
+            w.normalize = true;
+            w.reconstruction = Reconstruction::Weighted;
+        }
+        const bool weighted = kind == 1;
+        const std::unique_ptr<Network> net = make_network(w);
+        for (PairMode mode : {PairMode::All, PairMode::Adjacent}) {
+            const int count = 11;
+            std::vector<std::int64_t> lengths(count);
+            std::vector<std::vector<float>> leaves(count), nodes(count);
+            std::vector<std::vector<std::int64_t>> merges(count);
+            std::vector<std::vector<double>> scores(count);
+            std::vector<BatchItem> items(count);
+            std::vector<const float*> rows(count), tables(count);
+            std::vector<const std::int64_t*> lists(count);
+            for (int t = 0; t < count; ++t) {
+                lengths[t] = 1 + static_cast<int>(rng() % 20);
+                const auto n = static_cast<std::size_t>(lengths[t]);
+                leaves[t].resize(n * d);
+                for (float& v : leaves[t]) v = g(rng);
+                nodes[t].assign((2 * n - 1) * d, 0.0f);
+                std::copy(leaves[t].begin(), leaves[t].end(), nodes[t].begin());
+                merges[t].resize(2 * (n - 1));
+                scores[t].resize(n - 1);
+                items[t] = {static_cast<int>(n), nodes[t].data(), merges[t].data(),
+                            scores[t].data(), {}};
+                rows[t] = leaves[t].data();
+                tables[t] = nodes[t].data();
+                lists[t] = merges[t].data();
+            }
+            std::atomic<std::int64_t> merged{0};
+            build_batch(*net, mode, items, 2, merged, [] { return true; });
+            ReplayPlan expected = replay_plan(lengths, lists, weighted);
+            fill_table(expected, lengths, tables, d);
+            std::atomic<std::int64_t> merged2{0};
+            const ReplayPlan plan =
+                build_plan(*net, mode, rows, lengths, weighted, 2, merged2, [] { return true; });
+            CHECK(plan.table == expected.table);
+            CHECK(plan.left == expected.left && plan.right == expected.right);
+            CHECK(plan.sizes == expected.sizes && plan.parent == expected.parent);
+            CHECK(plan.left_share == expected.left_share && plan.row_tree == expected.row_tree);
+            CHECK(merged2.load() == merged.load());
+        }
+    }
+}
+
 static void test_kernels_agree() {
     const Kernels& fast = kernels();
     const Kernels& base = portable_kernels();
@@ -716,26 +803,47 @@ static void test_parent_kernels_agree() {
     }
 }
 
-int main() {
-    test_tanh();
-    test_parent_kernels_agree();
-    test_kernels_agree();
-    test_row_kernels_match_pair_kernel();
-    test_replay_plan();
-    test_heap();
-    test_greedy_against_brute_force();
-    test_forest_matches_greedy();
-    test_native_networks();
-    test_row_scans_by_lower_bound();
-    test_batch_equals_single_builds();
-    test_fuzz_engines();
-    test_forest_adjacent_cache_is_linear();
-    test_run_batch_cancel();
-    test_non_finite_weights_stop_the_build();
+struct Case {
+    const char* name;
+    void (*run)();
+};
+
+static const Case cases[] = {
+    {"tanh", test_tanh},
+    {"parent_kernels_agree", test_parent_kernels_agree},
+    {"kernels_agree", test_kernels_agree},
+    {"row_kernels_match_pair_kernel", test_row_kernels_match_pair_kernel},
+    {"replay_plan", test_replay_plan},
+    {"replay_table", test_replay_table},
+    {"build_plan_matches_batch_builds", test_build_plan_matches_batch_builds},
+    {"heap", test_heap},
+    {"greedy_against_brute_force", test_greedy_against_brute_force},
+    {"forest_matches_greedy", test_forest_matches_greedy},
+    {"native_networks", test_native_networks},
+    {"row_scans_by_lower_bound", test_row_scans_by_lower_bound},
+    {"batch_equals_single_builds", test_batch_equals_single_builds},
+    {"fuzz_engines", test_fuzz_engines},
+    {"forest_adjacent_cache_is_linear", test_forest_adjacent_cache_is_linear},
+    {"run_batch_cancel", test_run_batch_cancel},
+    {"non_finite_weights_stop_the_build", test_non_finite_weights_stop_the_build},
+};
+
+// test_core NAME runs one case (each is its own ctest entry); test_core runs all.
+int main(int argc, char** argv) {
+    int ran = 0;
+    for (const Case& c : cases) {
+        if (argc > 1 && std::strcmp(argv[1], c.name) != 0) continue;
+        c.run();
+        ++ran;
+    }
+    if (ran == 0) {
+        std::fprintf(stderr, "no test case named %s\n", argc > 1 ? argv[1] : "");
+        return 2;
+    }
     if (failures != 0) {
         std::fprintf(stderr, "%d checks failed\n", failures);
         return 1;
     }
-    std::printf("all core tests passed\n");
+    std::printf("%d core test case(s) passed\n", ran);
     return 0;
 }

@@ -4,26 +4,56 @@
 >>> net = gr.merge_network(10)
 >>> tree = gr.greedy_tree(leaves, net)          # doctest: +SKIP
 >>> rae = gr.RAE(10); rae.fit(sequences)        # doctest: +SKIP
+
+TensorFlow is imported on first use of a name that needs it, so that the
+command line's ``--help`` and argument errors answer at once.
 """
 
+from __future__ import annotations
+
 import os
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-# TensorFlow's C++ start-up chatter (CUDA probing on CPU machines) is noise
-# here; a user's own setting wins.
-if "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    from greedy_rae._quiet import import_tensorflow_quietly
-
-    import_tensorflow_quietly()
-
-from greedy_rae.builder import greedy_tree  # noqa: E402
-from greedy_rae.network import merge_network  # noqa: E402
-from greedy_rae.training import RAE  # noqa: E402
-from greedy_rae.tree import Tree  # noqa: E402
+if TYPE_CHECKING:
+    from greedy_rae.build import greedy_tree
+    from greedy_rae.network import merge_network
+    from greedy_rae.rae import RAE
+    from greedy_rae.tree import Tree
 
 __all__ = ["RAE", "Tree", "greedy_tree", "merge_network"]
+_WHERE = {
+    "RAE": "greedy_rae.rae",
+    "Tree": "greedy_rae.tree",
+    "greedy_tree": "greedy_rae.build",
+    "merge_network": "greedy_rae.network",
+}
+
 try:
     __version__ = version("greedy-rae")  # pyproject.toml is the one source
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "unknown"
+
+
+def _import_tensorflow() -> None:
+    # TensorFlow's C++ start-up chatter (CUDA probing on CPU machines) is
+    # noise here; a user's own setting wins.
+    if "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+        from greedy_rae._quiet import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        _import_tensorflow()
+        value = getattr(import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'greedy_rae' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -66,3 +66,63 @@ def load(
             " remove it to start afresh"
         ) from None
     return weights, optimizer, state
+
+
+class Weights(Protocol):
+    """What a checkpoint reads and writes: the whole model's weights (network, head)."""
+
+    def get_weights(self) -> list[np.ndarray]: ...
+    def set_weights(self, weights: list[np.ndarray]) -> None: ...
+
+
+def _optimizer_variables(optimizer: Any, weights: list[Any]) -> list[Any]:
+    if not optimizer.built:
+        optimizer.build(weights)
+    return list(optimizer.variables)
+
+
+def write(
+    folder: str | os.PathLike[str],
+    model: Weights,
+    optimizer: Any,
+    trainable: list[Any],
+    state: dict[str, Any],
+) -> None:
+    """Save the model's weights, the optimizer's variables and ``state`` (JSON)."""
+    weights = model.get_weights()
+    opt = [np.asarray(v.numpy()) for v in _optimizer_variables(optimizer, trainable)]
+    save(folder, weights, opt, dict(state, n_weights=len(weights), n_optimizer=len(opt)))
+
+
+def resume(
+    folder: str | os.PathLike[str],
+    model: Weights,
+    optimizer: Any,
+    trainable: list[Any],
+    run: dict[str, Any],
+) -> dict[str, Any] | None:
+    """Load a checkpoint written by a fit with the same ``run`` arguments into
+    the model and the optimizer; returns its state, or None when there is none."""
+    saved = load(folder)
+    if saved is None:
+        return None
+    weights, opt, state = saved
+    for key, value in run.items():
+        if state.get(key) != value:
+            raise ValueError(
+                f"the checkpoint in {os.fspath(folder)!r} was written by a fit with"
+                f" {key}={state.get(key)!r}, this fit has {key}={value!r}; use the same"
+                " arguments to resume, or another checkpoint_dir"
+            )
+    shapes = [tuple(w.shape) for w in model.get_weights()]
+    if [tuple(w.shape) for w in weights] != shapes:
+        raise ValueError(f"the checkpoint in {os.fspath(folder)!r} holds a different network")
+    variables = _optimizer_variables(optimizer, trainable)
+    if len(variables) != len(opt) or any(
+        tuple(v.shape) != tuple(a.shape) for v, a in zip(variables, opt)
+    ):
+        raise ValueError(f"the checkpoint in {os.fspath(folder)!r} holds another optimizer's state")
+    model.set_weights(weights)
+    for v, a in zip(variables, opt):
+        v.assign(a)
+    return state

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from greedy_rae._options import ACTIVATIONS, FEATURES, PAIR_MODES, RECONSTRUCTIONS
+
 SEQUENCES_HELP = (
     "an .npz whose arrays are the sequences in saved order (np.savez(path, *sequences)),"
     " an .npy holding one (n, dim) sequence, or a folder of .npy files (name order)"
@@ -83,9 +85,10 @@ def _load_model(path: str) -> Any:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    import keras
-
     import greedy_rae as gr
+
+    gr._import_tensorflow()  # quietly, before Keras
+    import keras
 
     seqs = load_sequences(args.sequences)
     labels = None
@@ -175,9 +178,10 @@ def cmd_tree(args: argparse.Namespace) -> int:
 
 
 def demo(steps: int, pairs: str, seed: int) -> int:
-    import keras
-
     import greedy_rae as gr
+
+    gr._import_tensorflow()  # quietly, before Keras
+    import keras
 
     keras.utils.set_random_seed(seed)
     leaves = post_example()
@@ -231,14 +235,14 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("sequences", metavar="SEQUENCES")
     f.add_argument("-o", "--output", required=True, metavar="MODEL", help=".keras or .h5")
     f.add_argument("--dim", type=_positive, help="leaf width (default: the data's)")
-    f.add_argument("--pairs", choices=["all", "adjacent"], default="all")
+    f.add_argument("--pairs", choices=PAIR_MODES, default="all")
     f.add_argument("--epochs", type=_positive, default=10)
     f.add_argument("--batch-size", type=_positive, default=32)
     f.add_argument("--learning-rate", type=float, default=0.001, help="Adam's (default 0.001)")
-    f.add_argument("--activation", choices=["linear", "tanh", "relu"], default="linear")
-    f.add_argument("--decoder-activation", choices=["linear", "tanh", "relu"], default="linear")
+    f.add_argument("--activation", choices=ACTIVATIONS, default="linear")
+    f.add_argument("--decoder-activation", choices=ACTIVATIONS, default="linear")
     f.add_argument("--normalize", action="store_true", help="unit-length parents")
-    f.add_argument("--reconstruction", choices=["plain", "weighted"], default="plain")
+    f.add_argument("--reconstruction", choices=RECONSTRUCTIONS, default="plain")
     f.add_argument(
         "--labels", metavar="LABELS.npy", help="one int per sequence, -1 unlabelled (label head)"
     )
@@ -258,7 +262,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("model", metavar="MODEL")
     e.add_argument("sequences", metavar="SEQUENCES")
     e.add_argument("-o", "--output", required=True, metavar="ROOTS.npy")
-    e.add_argument("--features", choices=["root", "mean", "root+mean"], default="root")
+    e.add_argument("--features", choices=FEATURES, default="root")
     e.set_defaults(run=cmd_encode)
 
     t = sub.add_parser(
@@ -276,7 +280,7 @@ def parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="train on the original post's example and print the tree")
     d.add_argument("--steps", type=int, default=100, help="training steps (default 100)")
-    d.add_argument("--pairs", choices=["all", "adjacent"], default="all")
+    d.add_argument("--pairs", choices=PAIR_MODES, default="all")
     d.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
     d.set_defaults(run=cmd_demo)
     return p

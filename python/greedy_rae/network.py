@@ -8,20 +8,13 @@ from typing import Any, NamedTuple
 import keras
 import numpy as np
 
-ACTIVATIONS = ("linear", "tanh", "relu")
+from greedy_rae._options import ACTIVATIONS, check_activation
+
 _ACTIVATION_FUNCTIONS = {
     "linear": keras.activations.linear,
     "tanh": keras.activations.tanh,
     "relu": keras.activations.relu,
 }
-
-
-def check_activation(name: str, value: object) -> str:
-    if not isinstance(value, str) or value not in ACTIVATIONS:
-        raise ValueError(
-            f"{name} must be one of {', '.join(map(repr, ACTIVATIONS))}, got {value!r}"
-        )
-    return value
 
 
 def merge_network(
@@ -145,6 +138,11 @@ class NativeSpec(NamedTuple):
             False,
             "linear",
         )
+
+    @property
+    def kind(self) -> str:
+        """The network kind the engine computes: ``"linear"`` or ``"nonlinear"``."""
+        return "linear" if self.linear else "nonlinear"
 
     def weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The current ``(W1, b1, W2, b2)`` in float64."""

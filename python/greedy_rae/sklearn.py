@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover - the message is the point
         "greedy_rae.sklearn needs scikit-learn: pip install 'greedy-rae[sklearn]'"
     ) from None
 
-from greedy_rae.training import RAE
+import greedy_rae as gr
 
 
 class RAEEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -87,7 +87,7 @@ class RAEEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         dim = self.dim if self.dim is not None else int(np.shape(sequences[0])[1])
         if self.seed is not None:
             keras.utils.set_random_seed(self.seed)
-        rae = RAE(
+        rae = gr.RAE(
             dim,
             pairs=self.pairs,
             activation=self.activation,
@@ -137,6 +137,6 @@ class RAEEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             try:
                 with os.fdopen(fd, "wb") as f:
                     f.write(data)
-                self.rae_ = RAE.load(path)
+                self.rae_ = gr.RAE.load(path)
             finally:
                 os.remove(path)

@@ -1,0 +1,75 @@
+"""The loss, defined once: reconstruction errors, the head's cross-entropy and
+how a sequence's loss combines them. Training (the replay), the TF scorer and
+``evaluate`` all use these functions.
+
+A sequence's loss is ``alpha * root score + (1 - alpha) * sum over its 2n - 1
+nodes of the head's cross-entropy against its label`` (no cross-entropy for an
+unlabelled sequence, label -1; ``alpha = 1`` without a head); a minibatch's is
+the mean over its sequences, plus the layers' weight regularisers in training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import tensorflow as tf
+
+if TYPE_CHECKING:
+    import keras
+
+    from greedy_rae.tree import Tree
+
+# Keras' clipping of probabilities in its cross-entropy
+EPSILON = 1e-7
+
+
+def reconstruction_errors(
+    c: tf.Tensor, y: tf.Tensor, left_share: tf.Tensor | None, dim: int
+) -> tf.Tensor:
+    """Per-pair reconstruction errors: plain ``|y - c|^2 / 2`` (``left_share`` None),
+    or weighted, the left half's error times ``left_share = n1 / (n1 + n2)`` plus
+    the right half's times ``1 - left_share``."""
+    square = tf.square(y - c)
+    if left_share is None:
+        return 0.5 * tf.reduce_sum(square, axis=1)
+    e1 = 0.5 * tf.reduce_sum(square[:, :dim], axis=1)
+    e2 = 0.5 * tf.reduce_sum(square[:, dim:], axis=1)
+    return left_share * e1 + (1.0 - left_share) * e2
+
+
+def cross_entropy(probs: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    """Per-node cross-entropy of class probabilities against integer labels;
+    a label of -1 (unlabelled) counts nothing."""
+    # one_hot of -1 is a row of zeros
+    target = tf.one_hot(labels, tf.shape(probs)[1], dtype=probs.dtype)
+    return tf.reduce_sum(target * -tf.math.log(tf.clip_by_value(probs, EPSILON, 1.0)), axis=1)
+
+
+def combine(score: tf.Tensor, cross_entropy_sum: tf.Tensor, alpha: float) -> tf.Tensor:
+    """``alpha * score + (1 - alpha) * cross_entropy_sum``: the loss of a head's RAE."""
+    return alpha * score + (1.0 - alpha) * cross_entropy_sum
+
+
+def tree_losses(
+    trees: Sequence[Tree],
+    labels: np.ndarray | None,
+    classifier: keras.Model | None,
+    alpha: float,
+) -> np.ndarray:
+    """Each built tree's loss (float64, without regularisers): its root score,
+    or with a head ``combine(root score, its nodes' cross-entropy, alpha)``."""
+    scores = np.array([t.score for t in trees], dtype=np.float64)
+    if classifier is None:
+        return scores
+    ce = np.zeros(len(trees))
+    known = [] if labels is None else [k for k in range(len(trees)) if labels[k] >= 0]
+    if known:
+        assert labels is not None
+        nodes = np.concatenate([trees[k].embeddings for k in known])
+        owner = np.repeat(known, [len(trees[k].embeddings) for k in known])
+        probs = classifier(tf.constant(nodes), training=False)
+        per_node = cross_entropy(probs, tf.constant(labels[owner], dtype=tf.int32))
+        ce = np.bincount(owner, np.asarray(per_node, dtype=np.float64), minlength=len(trees))
+    return np.asarray(combine(scores, ce, alpha), dtype=np.float64)

@@ -1,0 +1,379 @@
+"""The RAE: a facade over the network, the builds, the replay, the trainer and the file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from greedy_rae import _inputs, _options, losses, saving, trainer
+from greedy_rae.build import build_plan, build_trees, native_network
+from greedy_rae.build.plan import Plan
+from greedy_rae.head import accuracy, default_classifier, probabilities
+from greedy_rae.network import merge_network, native_spec, network_dim
+from greedy_rae.replay import make_runner
+from greedy_rae.replay.step import GradientPass
+from greedy_rae.tree import Tree
+
+FEATURES = _options.FEATURES
+
+
+class RAE:
+    """Greedy recursive autoencoder, optionally with a label head (Socher et al. 2011).
+
+    Parameters
+    ----------
+    dim : int, optional
+        Width of the leaves; builds :func:`merge_network` ``(dim, activation,
+        normalize, decoder_activation)``.
+    network : keras.Model, optional
+        A merge network ``[a, b] -> [h, c, y]`` to use instead.
+    pairs : {"all", "adjacent"}
+        Candidate pairs at each greedy step (see :func:`greedy_tree`).
+    optimizer : keras.optimizers.Optimizer, optional
+        Defaults to ``keras.optimizers.Adam()`` with its defaults, as in the post.
+    scorer : {"auto", "native", "tf"}
+        How trees are built (see :func:`greedy_tree`).
+    activation, normalize, decoder_activation
+        Options of the built network (see :func:`merge_network`); with
+        ``network`` given they must stay at their defaults.
+    reconstruction : {"plain", "weighted"}
+        The reconstruction error (see :func:`greedy_tree`); it chooses the
+        trees and is the loss alike.
+    classes : int, optional
+        Number of classes of a softmax label head on node embeddings
+        (``None``: unsupervised).
+    alpha : float
+        With a head, a labelled sequence's loss is ``alpha * root score + (1 -
+        alpha) * sum over its 2n-1 nodes of the head's cross-entropy``, an
+        unlabelled one's ``alpha * root score``. Trees are still chosen by
+        reconstruction alone.
+    classifier : keras.Model, optional
+        A head of your own, from a ``(batch, dim)`` node embedding to
+        ``(batch, classes)`` probabilities, instead of ``Dense(classes,
+        softmax)``.
+    strategy : tf.distribute.Strategy, optional
+        Train data-parallel: each replica builds the trees of its share of a
+        minibatch and replays them, and the gradients are summed before one
+        optimizer step (the loss is divided by the global minibatch size, so a
+        step equals one device's). Default: the strategy whose ``scope()`` the
+        RAE is created in, if any. The network, the head and the optimizer
+        state are created in the strategy's scope.
+    """
+
+    def __init__(
+        self,
+        dim: int | None = None,
+        *,
+        network: keras.Model | None = None,
+        pairs: str = "all",
+        optimizer: keras.optimizers.Optimizer | None = None,
+        scorer: str = "auto",
+        activation: str = "linear",
+        normalize: bool = False,
+        decoder_activation: str = "linear",
+        reconstruction: str = "plain",
+        classes: int | None = None,
+        alpha: float = 0.2,
+        classifier: keras.Model | None = None,
+        strategy: tf.distribute.Strategy | None = None,
+    ) -> None:
+        if strategy is None and tf.distribute.has_strategy():
+            strategy = tf.distribute.get_strategy()
+        self.strategy = strategy
+        # under a strategy, the network, the head and the optimizer state are
+        # created in its scope, so that they are mirrored across replicas
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            if network is None:
+                if dim is None:
+                    raise ValueError("give either dim or network")
+                network = merge_network(dim, activation, normalize, decoder_activation)
+            else:
+                if dim is not None and network_dim(network) != dim:
+                    raise ValueError(
+                        f"dim={dim} but the network takes width {network_dim(network)}"
+                    )
+                if (activation, normalize, decoder_activation) != ("linear", False, "linear"):
+                    raise ValueError(
+                        "activation, normalize and decoder_activation build a network: give them"
+                        " to merge_network, or give dim instead of network"
+                    )
+            self.network = network
+            self.dim = network_dim(network)
+            self.pairs = _options.check_pairs(pairs)
+            self.reconstruction = _options.check_reconstruction(reconstruction)
+            native_network(network, scorer)  # checks the request early
+            self.scorer = scorer
+            self.classes = _options.check_classes(classes)
+            self.alpha = _options.check_alpha(alpha)
+            if classifier is not None and self.classes is None:
+                raise ValueError("a classifier needs classes=K (the number of classes)")
+            if self.classes is not None and classifier is None:
+                classifier = default_classifier(self.dim, self.classes)
+            self.classifier: keras.Model | None = classifier
+            self.optimizer = optimizer if optimizer is not None else keras.optimizers.Adam()
+            gradient_pass = GradientPass(
+                network,
+                self.dim,
+                weighted=self.reconstruction == "weighted",
+                classifier=classifier,
+                alpha=self.alpha,
+            )
+            self._runner = make_runner(gradient_pass, self.optimizer, self._plan, strategy)
+            if strategy is not None and not self.optimizer.built:
+                self.optimizer.build(self.trainable_weights)
+        self._fitted = False
+
+    @property
+    def trainable_weights(self) -> list[Any]:
+        """The network's trainable weights, then the head's."""
+        return list(self._runner.weights)
+
+    def __repr__(self) -> str:
+        spec = native_spec(self.network)
+        parts = [f"dim={self.dim}", f"pairs={self.pairs!r}"]
+        if spec is None:
+            parts.append("network=custom")
+        else:
+            if spec.activation != "linear":
+                parts.append(f"activation={spec.activation!r}")
+            if spec.normalize:
+                parts.append("normalize=True")
+            if spec.decoder_activation != "linear":
+                parts.append(f"decoder_activation={spec.decoder_activation!r}")
+        if self.reconstruction != "plain":
+            parts.append(f"reconstruction={self.reconstruction!r}")
+        if self.classes is not None:
+            parts += [f"classes={self.classes}", f"alpha={self.alpha:g}"]
+        parts.append("trained" if self._fitted else "untrained")
+        return f"RAE({', '.join(parts)})"
+
+    # -- trees and features --------------------------------------------------
+
+    def trees(
+        self, sequences: object, batch_size: int = 1024, *, progress: bool = False
+    ) -> list[Tree]:
+        """Greedy trees of a list of ``(n_i, dim)`` arrays, built ``batch_size`` at a time.
+
+        ``progress=True`` shows a bar: over the merges when the sequences fit
+        in one batch, over the sequences otherwise.
+        """
+        seqs = _inputs.as_sequences(sequences, self.dim)
+        _options.check_positive("batch_size", batch_size)
+        return self._trees(seqs, batch_size, progress)
+
+    def encode(
+        self,
+        sequences: object,
+        batch_size: int = 1024,
+        features: str = "root",
+        *,
+        progress: bool = False,
+    ) -> np.ndarray:
+        """Features of each sequence's tree, float32.
+
+        Parameters
+        ----------
+        features : {"root", "mean", "root+mean"}
+            The root embedding ``(N, dim)``; the mean of all ``2n - 1`` node
+            embeddings ``(N, dim)``; or both side by side ``(N, 2 * dim)``, the
+            features of Socher et al.'s classifier.
+        progress : bool
+            Show a progress bar (see :meth:`trees`).
+        """
+        _options.check_features(features)
+        seqs = _inputs.as_sequences(sequences, self.dim)
+        _options.check_positive("batch_size", batch_size)
+        width = self.dim * (2 if features == "root+mean" else 1)
+        return self._runner.map_sequences(
+            seqs, lambda part: _features(self._trees(part, batch_size, progress), features), width
+        )
+
+    def predict_proba(self, sequences: object, batch_size: int = 1024) -> np.ndarray:
+        """The head's class probabilities at each sequence's root, ``(N, classes)``."""
+        return probabilities(self._head(), self.encode(sequences, batch_size))
+
+    def predict(self, sequences: object, batch_size: int = 1024) -> np.ndarray:
+        """The most probable class of each sequence (at its root), int64 ``(N,)``."""
+        proba = self.predict_proba(sequences, batch_size)
+        return np.asarray(np.argmax(proba, axis=1), dtype=np.int64)
+
+    # -- training --------------------------------------------------------------
+
+    def loss_and_gradients(
+        self, sequences: object, labels: object = None
+    ) -> tuple[float, list[tf.Tensor]]:
+        """The minibatch loss of the sequences and its gradient, the trees held fixed.
+
+        The loss is the mean over the sequences of their root scores (with a
+        head: see ``alpha``), plus the layers' weight regularisers. The
+        gradients align with :attr:`trainable_weights`.
+        """
+        seqs, y = self._labelled(sequences, labels)
+        return self._runner.loss_and_gradients(seqs, y)
+
+    def train_step(self, sequences: object, labels: object = None) -> float:
+        """One optimizer step on a minibatch; returns its loss before the step."""
+        seqs, y = self._labelled(sequences, labels)
+        loss = self._runner.train_step(seqs, y)
+        self._fitted = True
+        return loss
+
+    def fit(
+        self,
+        sequences: object,
+        epochs: int = 1,
+        batch_size: int = 32,
+        verbose: int = 1,
+        *,
+        labels: object = None,
+        shuffle: bool = True,
+        seed: int | None = None,
+        validation_data: object = None,
+        callbacks: list[keras.callbacks.Callback] | None = None,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+    ) -> dict[str, list[float]]:
+        """Train the merge network by gradient descent on the root scores.
+
+        Each minibatch's trees are built with the current weights, their loss
+        (mean root score) is differentiated with the trees held fixed and the
+        optimizer takes one step.
+
+        Parameters
+        ----------
+        sequences : list of array-like
+            ``(n_i, dim)`` arrays of any lengths.
+        epochs, batch_size : int
+        verbose : {0, 1, 2}
+            0 silent, 1 a progress bar, 2 one line per epoch.
+        labels : array-like of int, optional
+            One label per sequence in ``0..classes-1``, or -1 for unlabelled
+            (semi-supervised training); needs a head (``classes=K``).
+        shuffle : bool
+            Shuffle the sequences every epoch.
+        seed : int, optional
+            Seed of the shuffling.
+        validation_data : list of array-like, or (sequences, labels), optional
+            Sequences whose mean loss is reported as ``val_loss`` after every
+            epoch (and ``val_accuracy`` when labels are given).
+        callbacks : list of keras.callbacks.Callback, optional
+            Any of Keras's callbacks (EarlyStopping, ReduceLROnPlateau,
+            ModelCheckpoint, CSVLogger, ...) or your own. Their model is the
+            whole RAE as a Keras model: the network's and the head's weights,
+            the RAE's optimizer, and ``save`` writes the RAE's model file (so a
+            ``ModelCheckpoint`` file loads back with :meth:`load`).
+        checkpoint_dir : path, optional
+            After every epoch the network, the optimizer state, the epoch and
+            the shuffling state are saved there (atomically). A later ``fit``
+            with the same arguments and folder resumes after the last saved
+            epoch and ends with the same weights as an uninterrupted run.
+
+        Returns
+        -------
+        dict
+            ``"loss"``: per epoch, the mean minibatch loss of the epoch, each
+            measured before its minibatch's update; ``"val_loss"`` (and
+            ``"val_accuracy"``) with validation data.
+        """
+        data = self._labelled(sequences, labels)
+        validation = _inputs.as_validation(validation_data, self.dim, self.classes)
+        return trainer.fit(
+            self,
+            data,
+            epochs=_options.check_positive("epochs", epochs),
+            batch_size=_options.check_positive("batch_size", batch_size),
+            verbose=_options.check_verbose(verbose),
+            shuffle=shuffle,
+            seed=seed,
+            validation=validation,
+            callbacks=callbacks,
+            checkpoint_dir=checkpoint_dir,
+        )
+
+    def evaluate(
+        self, sequences: object, labels: object = None, batch_size: int = 1024
+    ) -> float | dict[str, float]:
+        """The mean loss of the sequences under the current weights (without regularisers).
+
+        Without labels: a float, the mean root score (times ``alpha`` with a
+        head). With labels: ``{"loss": ..., "accuracy": ...}``, the accuracy of
+        :meth:`predict` over the labelled sequences (label >= 0).
+        """
+        seqs, y = self._labelled(sequences, labels)
+        loss, acc = self._evaluate(seqs, y, batch_size)
+        return loss if y is None else {"loss": loss, "accuracy": acc}
+
+    # -- files -----------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Save the network, the head and the options to ``.keras`` or ``.h5`` (atomically)."""
+        saving.save(self, path)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        optimizer: keras.optimizers.Optimizer | None = None,
+        scorer: str = "auto",
+    ) -> RAE:
+        """Load an RAE saved by :meth:`save` (or any saved merge network).
+
+        The options and the head come from the file; a plain Keras file gives
+        ``pairs="all"``, ``reconstruction="plain"`` and no head.
+        """
+        return saving.load(cls, path, optimizer=optimizer, scorer=scorer)
+
+    # -- internals -------------------------------------------------------------
+
+    def _labelled(self, sequences: object, labels: object) -> _inputs.Labelled:
+        seqs = _inputs.as_sequences(sequences, self.dim)
+        return _inputs.Labelled(seqs, _inputs.as_labels(labels, len(seqs), self.classes))
+
+    def _head(self) -> keras.Model:
+        if self.classifier is None:
+            raise ValueError("this RAE has no label head: create it with classes=K")
+        return self.classifier
+
+    def _plan(self, seqs: list[np.ndarray]) -> Plan:
+        return build_plan(seqs, self.network, self.pairs, self.scorer, self.reconstruction)
+
+    def _trees(
+        self, seqs: list[np.ndarray], batch_size: int = 1024, progress: bool = False
+    ) -> list[Tree]:
+        one_batch = len(seqs) <= batch_size
+        bar = None
+        if progress and not one_batch:
+            bar = keras.utils.Progbar(len(seqs), unit_name="sequence")
+        out: list[Tree] = []
+        for s in range(0, len(seqs), batch_size):
+            part = seqs[s : s + batch_size]
+            show = progress and one_batch
+            out += build_trees(part, self.network, self.pairs, self.scorer, show, 0, self.reconstruction)
+            if bar is not None:
+                bar.update(len(out))
+        return out
+
+    def _evaluate(
+        self, seqs: list[np.ndarray], labels: np.ndarray | None, batch_size: int = 1024
+    ) -> tuple[float, float]:
+        """Mean loss (without regularisers) and the head's accuracy (nan without labels)."""
+        trees = self._trees(seqs, batch_size)
+        loss = float(np.mean(losses.tree_losses(trees, labels, self.classifier, self.alpha)))
+        if labels is None:
+            return loss, float("nan")
+        roots = np.stack([t.root for t in trees])
+        return loss, accuracy(self._head(), roots, labels)
+
+
+def _features(trees: list[Tree], features: str) -> np.ndarray:
+    parts = []
+    if features in ("root", "root+mean"):
+        parts.append(np.stack([t.root for t in trees]))
+    if features in ("mean", "root+mean"):
+        parts.append(np.stack([t.embeddings.mean(axis=0) for t in trees]))
+    return np.asarray(np.concatenate(parts, axis=1), dtype=np.float32)

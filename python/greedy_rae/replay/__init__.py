@@ -1,0 +1,100 @@
+"""Training steps by replay: one device, or a ``tf.distribute`` strategy.
+
+The choice is made once, when the RAE is made (:func:`make_runner`); both
+runners take checked sequences and labels, build their plan (through the
+``planner`` they are given) and replay it, and both keep one policy for a
+non-finite step: the loss and gradients are computed first, and a step whose
+loss or any gradient is not finite is not applied (weights and optimizer
+state stay as they were) and raises ``FloatingPointError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from greedy_rae.build.plan import Plan
+from greedy_rae.replay.step import GradientPass
+
+Planner = Callable[[list[np.ndarray]], Plan]
+
+
+def row_labels(plan: Plan, labels: np.ndarray | None, head: bool) -> np.ndarray:
+    """The label of every table row (-1: unlabelled; empty without a head)."""
+    if not head:
+        return np.zeros(0, dtype=np.int32)
+    if labels is None:
+        return np.full(len(plan.row_tree), -1, dtype=np.int32)
+    return np.asarray(labels, dtype=np.int32)[plan.row_tree]
+
+
+class Runner:
+    """Loss, gradients and optimizer steps over checked sequences."""
+
+    def __init__(
+        self, gradient_pass: GradientPass, optimizer: keras.optimizers.Optimizer, planner: Planner
+    ) -> None:
+        self.gradient_pass = gradient_pass
+        self.optimizer = optimizer
+        self.planner = planner
+        self.weights = gradient_pass.weights
+
+    # what each runner implements
+    def _gradients(
+        self, seqs: list[np.ndarray], labels: np.ndarray | None, train: bool
+    ) -> tuple[float, Any, bool]:
+        raise NotImplementedError
+
+    def _apply(self, grads: Any) -> None:
+        raise NotImplementedError
+
+    def map_sequences(
+        self, seqs: list[np.ndarray], fn: Callable[[list[np.ndarray]], np.ndarray], width: int
+    ) -> np.ndarray:
+        """``fn(seqs)``, ``(len(seqs), width)`` float32 (a strategy splits the work)."""
+        return fn(seqs)
+
+    @property
+    def is_chief(self) -> bool:
+        """Whether this process writes checkpoints."""
+        return True
+
+    # one policy for every runner
+    def loss_and_gradients(
+        self, seqs: list[np.ndarray], labels: np.ndarray | None
+    ) -> tuple[float, list[tf.Tensor]]:
+        loss, grads, finite = self._gradients(seqs, labels, False)
+        if not finite:
+            raise FloatingPointError(f"the loss ({loss}) or a gradient is not finite")
+        return loss, list(grads)
+
+    def train_step(self, seqs: list[np.ndarray], labels: np.ndarray | None) -> float:
+        if not self.optimizer.built:
+            self.optimizer.build(self.weights)
+        loss, grads, finite = self._gradients(seqs, labels, True)
+        if not finite:
+            raise FloatingPointError(
+                f"the loss ({loss}) or a gradient is not finite; the update was not applied"
+            )
+        self._apply(grads)
+        return loss
+
+
+def make_runner(
+    gradient_pass: GradientPass,
+    optimizer: keras.optimizers.Optimizer,
+    planner: Planner,
+    strategy: tf.distribute.Strategy | None,
+) -> Runner:
+    """The runner for one device (``strategy`` None) or for a strategy."""
+    if strategy is None:
+        from greedy_rae.replay.local import LocalRunner
+
+        return LocalRunner(gradient_pass, optimizer, planner)
+    from greedy_rae.replay.distributed import StrategyRunner
+
+    return StrategyRunner(gradient_pass, optimizer, planner, strategy)

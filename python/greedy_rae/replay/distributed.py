@@ -1,0 +1,164 @@
+"""Data-parallel training over a ``tf.distribute`` strategy.
+
+Each global minibatch is split into contiguous shares, one per replica; each
+replica builds its share's trees (natively, on its worker's cores) and
+replays them; the gradients are summed across replicas before one optimizer
+step, and the loss is divided by the global minibatch size, so a step equals
+one device's with the same global batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from greedy_rae.build.plan import Plan, empty_plan
+from greedy_rae.replay import Planner, Runner, row_labels
+from greedy_rae.replay.step import UNROLL, GradientPass, bucket
+
+
+class StrategyRunner(Runner):
+    """The replay under a strategy: every replica its share of a minibatch."""
+
+    def __init__(
+        self,
+        gradient_pass: GradientPass,
+        optimizer: keras.optimizers.Optimizer,
+        planner: Planner,
+        strategy: tf.distribute.Strategy,
+    ) -> None:
+        super().__init__(gradient_pass, optimizer, planner)
+        self.strategy = strategy
+        self._functions: dict[tuple[bool, int], Any] = {}
+        self._apply_function: Any = None
+
+    @property
+    def workers(self) -> int:
+        """Worker processes of the strategy (1 on one machine)."""
+        resolver = getattr(self.strategy, "cluster_resolver", None)
+        if resolver is None:
+            return 1
+        spec = resolver.cluster_spec().as_dict()
+        return sum(len(v) for k, v in spec.items() if k in ("chief", "worker")) or 1
+
+    @property
+    def is_chief(self) -> bool:
+        """Whether this process writes checkpoints (the chief of a multi-worker run)."""
+        resolver = getattr(self.strategy, "cluster_resolver", None)
+        if resolver is None or not resolver.task_type:
+            return True
+        spec = resolver.cluster_spec().as_dict()
+        if "chief" in spec:
+            return bool(resolver.task_type == "chief")
+        return bool(resolver.task_type == "worker" and resolver.task_id == 0)
+
+    def _parts(self, count: int) -> list[np.ndarray]:
+        """Contiguous shares of ``count`` sequences, as even as can be, in replica order."""
+        return np.array_split(np.arange(count), self.strategy.num_replicas_in_sync)
+
+    def map_sequences(
+        self, seqs: list[np.ndarray], fn: Callable[[list[np.ndarray]], np.ndarray], width: int
+    ) -> np.ndarray:
+        """Each replica maps its contiguous share; every worker gets the whole result."""
+        if self.workers == 1:
+            return fn(seqs)
+        strategy = self.strategy
+        parts = self._parts(len(seqs))
+        size = max(len(p) for p in parts)
+
+        def local(ctx: Any) -> tf.Tensor:
+            idx = parts[ctx.replica_id_in_sync_group]
+            out = np.zeros((size, width), np.float32)  # padded: gathers need equal shapes
+            if len(idx):
+                out[: len(idx)] = fn([seqs[i] for i in idx])
+            return tf.constant(out)
+
+        values = strategy.experimental_distribute_values_from_function(local)
+        gathered = np.asarray(strategy.gather(values, axis=0))
+        return np.concatenate([gathered[r * size : r * size + len(p)] for r, p in enumerate(parts)])
+
+    def _function(self, train: bool, depth: int) -> Any:
+        key = (train, depth)
+        fn = self._functions.get(key)
+        if fn is not None:
+            return fn
+        strategy, gradient_pass = self.strategy, self.gradient_pass
+        replicas = strategy.num_replicas_in_sync
+
+        def step(plan: Plan, labels: tf.Tensor, count: tf.Tensor) -> Any:
+            loss, grads, finite = gradient_pass.loss_and_gradients(
+                plan, labels, count, depth, replicas
+            )
+            bad = 1.0 - tf.cast(finite, tf.float32)
+            if train:
+                return loss, bad, grads  # summed across replicas by the optimizer
+            ctx = tf.distribute.get_replica_context()
+            return loss, bad, ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+
+        @tf.function(reduce_retracing=True)
+        def run(plan: Plan, labels: tf.Tensor, count: tf.Tensor) -> Any:
+            loss, bad, grads = strategy.run(step, args=(plan, labels, count))
+            loss = strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
+            bad = strategy.reduce(tf.distribute.ReduceOp.SUM, bad, axis=None)
+            if not train:
+                grads = [strategy.experimental_local_results(g)[0] for g in grads]
+            return loss, bad, grads
+
+        self._functions[key] = run
+        return run
+
+    def _gradients(
+        self, seqs: list[np.ndarray], labels: np.ndarray | None, train: bool
+    ) -> tuple[float, Any, bool]:
+        """One data-parallel loss over a global minibatch. Plans are built when
+        a replica asks for its share, so a worker builds only its own
+        replicas' trees. On one machine the replay is unrolled to the deepest
+        share's depth; across workers, whose graphs (and collectives) must
+        match without knowing each other's trees, it is a while loop."""
+        parts = self._parts(len(seqs))
+        head = self.gradient_pass.classifier is not None
+        dim = self.gradient_pass.dim
+        plans: dict[int, tuple[Plan, np.ndarray]] = {}
+
+        def share(ctx: Any) -> tuple[Plan, np.ndarray]:
+            r = ctx.replica_id_in_sync_group
+            if r not in plans:
+                idx = parts[r]
+                plan = self.planner([seqs[i] for i in idx]) if len(idx) else empty_plan(dim)
+                y = None if labels is None or not len(idx) else labels[idx]
+                plans[r] = (plan, row_labels(plan, y, head))
+            return plans[r]
+
+        def field(name: str) -> Any:
+            return self.strategy.experimental_distribute_values_from_function(
+                lambda ctx: tf.constant(getattr(share(ctx)[0], name))
+            )
+
+        plan = Plan(*(field(name) for name in Plan._fields))
+        y = self.strategy.experimental_distribute_values_from_function(
+            lambda ctx: tf.constant(share(ctx)[1])
+        )
+        count = self.strategy.experimental_distribute_values_from_function(
+            lambda ctx: tf.constant(np.float32(len(seqs)))
+        )
+        depth = UNROLL + 1
+        if self.workers == 1:
+            depth = bucket(max((p.depth for p, _ in plans.values()), default=0))
+        loss, bad, grads = self._function(train, depth)(plan, y, count)
+        return float(loss), grads, float(bad) == 0
+
+    def _apply(self, grads: Any) -> None:
+        if self._apply_function is None:
+            strategy, optimizer, weights = self.strategy, self.optimizer, self.weights
+
+            @tf.function(reduce_retracing=True)
+            def apply(grads: Any) -> None:
+                # in replica context the optimizer sums the gradients across replicas
+                strategy.run(lambda *g: optimizer.apply(list(g), weights), args=tuple(grads))
+
+            self._apply_function = apply
+        self._apply_function(grads)

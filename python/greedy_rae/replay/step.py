@@ -1,0 +1,186 @@
+"""The gradient pass: the chosen merges recomputed under the tape, by level.
+
+The trees are built without a tape, and the build hands over every node's
+embedding (the plan's table). The gradient pass then goes through the merges
+level by level (a merge's level is one more than its deeper child's), from
+the roots' level back to the leaves', each level of all trees of a minibatch
+in one network call under its own ``tf.GradientTape``. A level's children are
+read from the built embeddings, so the levels do not wait on each other's
+forward pass; each level's tape gives the gradient of its own errors, plus
+that of the embeddings it made (passed down from the levels above) carried
+back into its weights and its children. Summed over the levels, that is the
+chain rule over the whole tree: the gradient of taping the whole greedy search
+with the trees held fixed, without the discarded candidates. With a label
+head, the head is applied to every node (leaves and merges) and its
+cross-entropy added (see :mod:`greedy_rae.losses`).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from greedy_rae.build.plan import Plan
+from greedy_rae.losses import combine, cross_entropy, reconstruction_errors
+
+# Trees up to this depth replay in an unrolled graph, traced once per depth
+# bucket (empty levels pad it). Deeper ones use a while loop, whose
+# per-iteration overhead is larger but which is traced only once.
+UNROLL = 64
+
+
+def bucket(depth: int) -> int:
+    """The traced depth that serves a plan of ``depth`` levels (past UNROLL: the loop)."""
+    if depth > UNROLL:
+        return UNROLL + 1
+    # Each empty level still runs its ops (about 0.3 ms a minibatch level
+    # on a CPU): the usual shallow depths get a trace each, deeper ones
+    # multiples of four (at most three empty levels); at most 22 traces.
+    return max(1, depth) if depth <= 8 else -(-depth // 4) * 4
+
+
+def plan_signature(dim: int) -> Plan:
+    """The compiled step's input signature for a plan: no fixed sizes."""
+    ints = tf.TensorSpec([None], tf.int32)
+    return Plan(
+        table=tf.TensorSpec([None, dim], tf.float32),
+        left=ints,
+        right=ints,
+        sizes=ints,
+        left_share=tf.TensorSpec([None], tf.float32),
+        row_tree=ints,
+        parent=ints,
+    )
+
+
+class GradientPass:
+    """Loss and gradients of a plan under a merge network (and head), as graph code.
+
+    The sum over a plan's sequences of ``alpha * root score + (1 - alpha) *
+    sum over every node of the head's cross-entropy`` (the cross-entropy only
+    for labelled sequences; ``alpha = 1`` without a head).
+    """
+
+    def __init__(
+        self,
+        network: keras.Model,
+        dim: int,
+        *,
+        weighted: bool,
+        classifier: keras.Model | None,
+        alpha: float,
+    ) -> None:
+        self.network = network
+        self.dim = dim
+        self.weighted = weighted
+        self.classifier = classifier
+        self.alpha = float(alpha) if classifier is not None else 1.0
+        self.weights = list(network.trainable_weights)
+        if classifier is not None:
+            self.weights += list(classifier.trainable_weights)
+
+    def _head_loss(self, nodes: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        assert self.classifier is not None
+        probs = self.classifier(nodes, training=True)
+        return tf.reduce_sum(cross_entropy(probs, labels))
+
+    def sum_and_gradients(
+        self, plan: Plan, row_labels: tf.Tensor, depth: int
+    ) -> tuple[tf.Tensor, list[tf.Tensor]]:
+        """The plan's summed loss and its gradients (aligned with ``self.weights``),
+        the trees held fixed. ``depth``: levels to unroll (empty ones pad), or
+        past ``UNROLL`` a while loop over however many the plan has."""
+        network, dim, weights, alpha = self.network, self.dim, self.weights, self.alpha
+        head = self.classifier is not None
+        table = plan.table
+        n_leaves = tf.shape(table)[0] - tf.shape(plan.left)[0]
+        sizes = plan.sizes
+        if depth <= UNROLL:
+            # empty padding levels go last, so the pass starts with them
+            sizes = tf.pad(sizes, [[0, depth - tf.size(sizes)]])
+        ends = tf.cumsum(sizes)
+
+        def level(
+            k: tf.Tensor, passed: tf.Tensor, grads: list[tf.Tensor], total: tf.Tensor
+        ) -> tuple[tf.Tensor, list[tf.Tensor], tf.Tensor]:
+            # passed: the child-gradient table so far (see Plan.parent)
+            stop = ends[k]
+            start = stop - sizes[k]
+            a = tf.gather(table, plan.left[start:stop])
+            b = tf.gather(table, plan.right[start:stop])
+            with tf.GradientTape() as tape:
+                tape.watch([a, b])
+                h, c, y = network([a, b], training=True)
+                share = plan.left_share[start:stop] if self.weighted else None
+                part = tf.reduce_sum(reconstruction_errors(c, y, share, dim))
+                if head:
+                    labels = row_labels[n_leaves + start : n_leaves + stop]
+                    part = combine(part, self._head_loss(h, labels), alpha)
+                else:
+                    part = alpha * part
+            # this level's errors, plus the gradient its parents passed down to h
+            # carried back through the merge network
+            from_above = tf.gather(passed, plan.parent[start:stop])
+            got = tape.gradient(
+                [part, h], [*weights, a, b], output_gradients=[tf.ones_like(part), from_above]
+            )
+            grads = [g if d is None else g + d for g, d in zip(grads, got[:-2])]
+            to_children = [tf.zeros_like(a) if d is None else d for d in got[-2:]]
+            return tf.concat([passed, *to_children], axis=0), grads, total + part
+
+        grads = [tf.zeros_like(w) for w in weights]
+        total = tf.constant(0.0)
+        if head:
+            # the leaves' cross-entropy reaches only the head's weights
+            with tf.GradientTape() as tape:
+                total = combine(
+                    0.0, self._head_loss(table[:n_leaves], row_labels[:n_leaves]), alpha
+                )
+            got = tape.gradient(total, weights)
+            grads = [g if d is None else g + d for g, d in zip(grads, got)]
+        passed = tf.zeros([1, dim], tf.float32)
+        if depth <= UNROLL:
+            for k in reversed(range(depth)):
+                passed, grads, total = level(tf.constant(k), passed, grads, total)
+            return total, grads
+
+        def body(
+            k: tf.Tensor, passed: tf.Tensor, total: tf.Tensor, *grads: tf.Tensor
+        ) -> tuple[tf.Tensor, ...]:
+            passed, new_grads, total = level(k, passed, list(grads), total)
+            return (k - 1, passed, total, *new_grads)
+
+        out = tf.while_loop(
+            lambda k, *_: k >= 0,
+            body,
+            (tf.size(sizes) - 1, passed, total, *grads),
+            shape_invariants=(
+                tf.TensorShape([]),
+                tf.TensorShape([None, dim]),
+                tf.TensorShape([]),
+                *(w.shape for w in weights),
+            ),
+        )
+        return out[2], list(out[3:])
+
+    def loss_and_gradients(
+        self, plan: Plan, row_labels: tf.Tensor, count: tf.Tensor, depth: int, replicas: int = 1
+    ) -> tuple[tf.Tensor, list[tf.Tensor], tf.Tensor]:
+        """The loss divided by ``count`` (the minibatch's sequences), plus the
+        regularisers, its gradients, and whether all of them are finite."""
+        total, grads = self.sum_and_gradients(plan, row_labels, depth)
+        loss = total / count
+        grads = [g / count for g in grads]
+        with tf.GradientTape() as tape:
+            penalty = tf.constant(0.0)
+            for w in self.weights:
+                if getattr(w, "regularizer", None) is not None:
+                    # each replica adds its share: summed over replicas, it counts once
+                    penalty += w.regularizer(w) / replicas
+        got = tape.gradient(penalty, self.weights)
+        grads = [g if d is None else g + d for g, d in zip(grads, got)]
+        loss = loss + penalty
+        finite = tf.math.is_finite(loss)
+        for g in grads:
+            finite = finite & tf.reduce_all(tf.math.is_finite(g))
+        return loss, grads, finite

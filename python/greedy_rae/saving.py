@@ -1,0 +1,167 @@
+"""The model file: the merge network as a Keras file, the options and the head beside it.
+
+``.keras`` files carry the options (``greedy_rae.json``) and the head (a
+``.keras`` file of its own) as extra zip entries; ``.h5`` files as an
+attribute and a byte dataset. Writes go to a temporary name beside the target
+and are renamed over it, so an interrupted save never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from typing import TYPE_CHECKING, Any
+
+import keras
+import numpy as np
+
+from greedy_rae.network import network_dim
+
+if TYPE_CHECKING:
+    from greedy_rae.rae import RAE
+
+_META = "greedy_rae.json"
+_HEAD = "greedy_rae_classifier.keras"  # the label head, a .keras file inside the model file
+
+
+def options(rae: RAE) -> dict[str, Any]:
+    """What the file keeps of an RAE beside its networks."""
+    return {
+        "format": 2,
+        "pairs": rae.pairs,
+        "reconstruction": rae.reconstruction,
+        "classes": rae.classes,
+        "alpha": rae.alpha,
+    }
+
+
+def save(rae: RAE, path: str | os.PathLike[str]) -> None:
+    """Save the merge network, the head and the options to ``.keras`` or ``.h5``.
+
+    The network is the file's Keras model, so ``keras.saving.load_model``
+    reads it too; the pair mode, the reconstruction, ``alpha`` and the
+    label head (a ``.keras`` file of its own) ride along. The file is
+    written to a temporary name beside ``path`` and renamed over it, so an
+    interrupted save never leaves a half-written file.
+    """
+    path = os.fspath(path)
+    suffix = os.path.splitext(path)[1]
+    if suffix not in (".keras", ".h5"):
+        raise ValueError(f"path must end in .keras or .h5, got {path!r}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"folder {folder!r} does not exist")
+    fd, tmp = tempfile.mkstemp(suffix=suffix, prefix=".tmp-", dir=folder)
+    os.close(fd)
+    try:
+        rae.network.save(tmp, overwrite=True)
+        meta = json.dumps(options(rae))
+        head = None if rae.classifier is None else _model_bytes(rae.classifier, folder)
+        if suffix == ".keras":
+            with zipfile.ZipFile(tmp, "a") as z:
+                z.writestr(_META, meta)
+                if head is not None:
+                    z.writestr(_HEAD, head)
+        else:
+            import h5py
+
+            with h5py.File(tmp, "a") as f:
+                f.attrs[_META] = meta
+                if head is not None:
+                    f.create_dataset(_HEAD, data=np.frombuffer(head, dtype=np.uint8))
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load(
+    cls: type[RAE],
+    path: str | os.PathLike[str],
+    *,
+    optimizer: keras.optimizers.Optimizer | None = None,
+    scorer: str = "auto",
+) -> RAE:
+    """Load an RAE saved by :meth:`save` (or any saved merge network).
+
+    The options and the head come from the file; a plain Keras file gives
+    ``pairs="all"``, ``reconstruction="plain"`` and no head.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no model file at {path!r}")
+    suffix = os.path.splitext(path)[1]
+    if suffix not in (".keras", ".h5"):
+        raise ValueError(f"a model file ends in .keras or .h5, got {path!r}")
+    try:
+        network, meta, head = _read_model_file(path, suffix)
+        classifier = None if head is None else _model_from_bytes(head)
+        network_dim(network)
+    except Exception as e:  # zip, HDF5, JSON or Keras errors: one clear message
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise ValueError(
+            f"cannot load {path!r}: not a readable {suffix} merge network"
+            f" ({type(e).__name__}{': ' + reason if reason else ''})"
+        ) from None
+    rae = cls(
+        network=network,
+        pairs=meta.get("pairs", "all"),
+        optimizer=optimizer,
+        scorer=scorer,
+        reconstruction=meta.get("reconstruction", "plain"),
+        classes=meta.get("classes"),
+        alpha=meta.get("alpha", 0.2),
+        classifier=classifier,
+    )
+    rae._fitted = True
+    return rae
+
+
+def _read_model_file(path: str, suffix: str) -> tuple[keras.Model, dict[str, Any], bytes | None]:
+    """The network, the options and the head's bytes of a saved model file."""
+    network = keras.saving.load_model(path, compile=False)
+    meta: dict[str, Any] = {}
+    head: bytes | None = None
+    if suffix == ".keras":
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+            if _META in names:
+                meta = json.loads(z.read(_META))
+            if _HEAD in names:
+                head = z.read(_HEAD)
+    else:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            if _META in f.attrs:
+                meta = json.loads(f.attrs[_META])
+            if _HEAD in f:
+                head = np.asarray(f[_HEAD]).tobytes()
+    if not isinstance(meta, dict):
+        raise ValueError(f"its {_META} is not a JSON object")
+    return network, meta, head
+
+
+def _model_bytes(model: keras.Model, folder: str) -> bytes:
+    """A Keras model as the bytes of a ``.keras`` file (written in ``folder``, then removed)."""
+    fd, tmp = tempfile.mkstemp(suffix=".keras", prefix=".tmp-head-", dir=folder)
+    os.close(fd)
+    try:
+        model.save(tmp, overwrite=True)
+        with open(tmp, "rb") as f:
+            return f.read()
+    finally:
+        os.remove(tmp)
+
+
+def _model_from_bytes(data: bytes) -> keras.Model:
+    fd, tmp = tempfile.mkstemp(suffix=".keras", prefix="greedy-rae-head-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        return keras.saving.load_model(tmp, compile=False)
+    finally:
+        os.remove(tmp)
