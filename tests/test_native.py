@@ -8,7 +8,7 @@ import time
 import greedy_rae as gr
 import numpy as np
 import pytest
-from greedy_rae.builder import build_trees
+from greedy_rae.build import build_trees
 
 
 def test_batch_on_threads_matches_one_by_one(random_network):

@@ -286,18 +286,18 @@ def test_sequences_as_tuple_or_generator():
 @pytest.mark.parametrize("pairs", ["all", "adjacent"])
 @pytest.mark.parametrize("kind", ["linear", "tanh", "tf"])
 def test_memory_error_before_allocating(monkeypatch, pairs, kind):
-    from greedy_rae import builder
+    from greedy_rae import _memory
 
     net = network(16, "linear" if kind == "tf" else kind, 0.3, seed=3)
     scorer = "tf" if kind == "tf" else "native"
     x = np.random.default_rng(3).normal(size=(5000, 16)).astype(np.float32)
-    need = builder.estimate_memory(
-        [5000], 16, "tf" if kind == "tf" else ("linear" if kind == "linear" else "nonlinear"), pairs
+    need = _memory.estimate_memory(
+        [5000], 16, "cache" if kind == "tf" else ("linear" if kind == "linear" else "nonlinear"), pairs
     )
-    monkeypatch.setattr(builder, "_available_memory", lambda: need - 1)
+    monkeypatch.setattr(_memory, "available_memory", lambda: need - 1)
     with pytest.raises(MemoryError, match="needs about .* GiB"):
         gr.greedy_tree(x, net, pairs, scorer=scorer)
-    monkeypatch.setattr(builder, "_available_memory", lambda: need)
+    monkeypatch.setattr(_memory, "available_memory", lambda: need)
     assert gr.greedy_tree(x[:50], net, pairs, scorer=scorer).n == 50
 
 
@@ -310,5 +310,5 @@ def test_memory_estimates_come_from_the_core():
     assert _core.build_bytes(n, 8, "all", "cache") >= 4 * n * n
     assert _core.build_bytes(n, 8, "all", "linear") < 1000 * n
     assert _core.build_bytes(n, 8, "all", "nonlinear") < 1000 * n
-    with pytest.raises(ValueError, match="scorer"):
+    with pytest.raises(ValueError, match="kind"):
         _core.build_bytes(10, 8, "all", "gpu")

@@ -69,13 +69,13 @@ def test_tf_scorer_splits_big_steps(random_network, monkeypatch, pairs):
     # steps with more pairs than one call takes are split; the trees (the
     # post's leaves with their exact ties, and random ones, several at once) are
     # the reference's either way
-    from greedy_rae import builder
+    from greedy_rae.build import build_trees, tf_scorer
 
     m = random_network(2, seed=5)
     ties = np.array([[1, 2], [2, 3], [1, 2], [5, 6], [2, 3]], dtype=np.float32)
     seqs = [ties, *np.random.default_rng(1).normal(size=(3, 12, 2)).astype(np.float32)]
-    monkeypatch.setattr(builder, "_CHUNK", 3)
-    trees = builder.build_trees(seqs, m, pairs, scorer="tf")
+    monkeypatch.setattr(tf_scorer, "CHUNK", 3)
+    trees = build_trees(seqs, m, pairs, scorer="tf")
     for x, tree in zip(seqs, trees):
         merges, scores, _ = reference_tree(x, m, adjacent=pairs == "adjacent")
         np.testing.assert_array_equal(tree.merges, merges)

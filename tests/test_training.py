@@ -22,7 +22,7 @@ def fresh(seed=0, pairs="all"):
 @pytest.mark.parametrize("unrolled", [True, False])
 def test_variable_length_minibatch_gradient(random_network, pairs, unrolled, monkeypatch):
     if not unrolled:  # the while loop that deep trees take
-        monkeypatch.setattr("greedy_rae.replay._UNROLL", 0)
+        monkeypatch.setattr("greedy_rae.replay.step.UNROLL", 0)
     m = random_network(4, seed=11)
     data = seqs(6, seed=3)
     per_seq = [reference_gradients(s, m, adjacent=pairs == "adjacent") for s in data]
@@ -171,9 +171,10 @@ def plan_by_definition(seqs, trees, weighted):
 @pytest.mark.parametrize("options", [{}, {"activation": "tanh", "normalize": True}])
 def test_replay_plans_follow_their_definition(pairs, reconstruction, options):
     import keras
-    from greedy_rae.builder import build_trees
+    from greedy_rae.build import build_trees
+    from greedy_rae.build.native import native_plan
+    from greedy_rae.build.plan import plan_of_trees
     from greedy_rae.network import native_spec
-    from greedy_rae.replay import native_plan, replay_plan
 
     keras.utils.set_random_seed(2)
     net = gr.merge_network(4, **options)
@@ -183,7 +184,9 @@ def test_replay_plans_follow_their_definition(pairs, reconstruction, options):
     assert max(want["sizes"]) > 1 and len(want["sizes"]) > 3  # several levels, shared ones
     native = native_plan(data, native_spec(net), pairs, reconstruction)
     # the same plan from trees (the TF scorer's path), from the same trees
-    from_trees = replay_plan(data, trees, reconstruction == "weighted")
+    from_trees = plan_of_trees(
+        [t.merges for t in trees], [t.embeddings for t in trees], reconstruction == "weighted"
+    )
     for plan in (native, from_trees):
         for name, value in want.items():
             got = getattr(plan, name)

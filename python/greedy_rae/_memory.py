@@ -32,7 +32,7 @@ def available_memory() -> int:
 def estimate_memory(lengths: Sequence[int], dim: int, kind: str, pairs: str) -> int:
     """Bytes a build needs beyond its inputs (an estimate, on the high side).
 
-    ``kind``: what fills the core's tables (see ``_options.CORE_KINDS``): the
+    ``kind``: what fills the core's tables (see ``_options.BUILD_KINDS``): the
     native network kinds ``"linear"`` and ``"nonlinear"``, or ``"cache"`` for
     the TF scorer. The core reports what each of its builds allocates; the TF
     scorer adds its node table, its memo of pair errors and one scoring

@@ -20,9 +20,9 @@ import numpy as np
 PAIR_MODES = ("all", "adjacent")
 SCORERS = ("auto", "native", "tf")
 NETWORK_KINDS = ("linear", "nonlinear")
-# what fills the core's score tables: a native network kind, or the cache
+# what fills a build's score tables (the core's BuildKind): a native network kind, or the cache
 # that an outside (TF) scorer fills
-CORE_KINDS = (*NETWORK_KINDS, "cache")
+BUILD_KINDS = (*NETWORK_KINDS, "cache")
 RECONSTRUCTIONS = ("plain", "weighted")
 ACTIVATIONS = ("linear", "tanh", "relu")
 FEATURES = ("root", "mean", "root+mean")

@@ -18,7 +18,8 @@ import tensorflow as tf
 
 from greedy_rae.build.plan import Plan, empty_plan
 from greedy_rae.replay import Planner, Runner, row_labels
-from greedy_rae.replay.step import UNROLL, GradientPass, bucket
+from greedy_rae.replay import step as replay_step
+from greedy_rae.replay.step import GradientPass, bucket
 
 
 class StrategyRunner(Runner):
@@ -35,6 +36,22 @@ class StrategyRunner(Runner):
         self.strategy = strategy
         self._functions: dict[tuple[bool, int], Any] = {}
         self._apply_function: Any = None
+        self._gradient_buffers: list[tf.Variable] | None = None
+
+    def _buffers(self) -> list[tf.Variable]:
+        """One per-replica (sync-on-read) copy of every gradient, made once."""
+        if self._gradient_buffers is None:
+            with self.strategy.scope():
+                self._gradient_buffers = [
+                    tf.Variable(
+                        tf.zeros(w.shape, w.dtype),
+                        trainable=False,
+                        synchronization=tf.VariableSynchronization.ON_READ,
+                        aggregation=tf.VariableAggregation.SUM,
+                    )
+                    for w in self.weights
+                ]
+        return self._gradient_buffers
 
     @property
     def workers(self) -> int:
@@ -95,7 +112,10 @@ class StrategyRunner(Runner):
             )
             bad = 1.0 - tf.cast(finite, tf.float32)
             if train:
-                return loss, bad, grads  # summed across replicas by the optimizer
+                # each replica keeps its own gradients until the step is known finite
+                for buffer, g in zip(self._buffers(), grads):
+                    buffer.assign(g)
+                return loss, bad, []
             ctx = tf.distribute.get_replica_context()
             return loss, bad, ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)
 
@@ -104,9 +124,11 @@ class StrategyRunner(Runner):
             loss, bad, grads = strategy.run(step, args=(plan, labels, count))
             loss = strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
             bad = strategy.reduce(tf.distribute.ReduceOp.SUM, bad, axis=None)
-            if not train:
-                grads = [strategy.experimental_local_results(g)[0] for g in grads]
-            return loss, bad, grads
+            # every replica holds the same sums
+            return loss, bad, [strategy.experimental_local_results(g)[0] for g in grads]
+
+        if train:
+            self._buffers()  # made outside the traced function
 
         self._functions[key] = run
         return run
@@ -145,7 +167,7 @@ class StrategyRunner(Runner):
         count = self.strategy.experimental_distribute_values_from_function(
             lambda ctx: tf.constant(np.float32(len(seqs)))
         )
-        depth = UNROLL + 1
+        depth = replay_step.UNROLL + 1
         if self.workers == 1:
             depth = bucket(max((p.depth for p, _ in plans.values()), default=0))
         loss, bad, grads = self._function(train, depth)(plan, y, count)
@@ -155,10 +177,15 @@ class StrategyRunner(Runner):
         if self._apply_function is None:
             strategy, optimizer, weights = self.strategy, self.optimizer, self.weights
 
-            @tf.function(reduce_retracing=True)
-            def apply(grads: Any) -> None:
-                # in replica context the optimizer sums the gradients across replicas
-                strategy.run(lambda *g: optimizer.apply(list(g), weights), args=tuple(grads))
+            buffers = self._buffers()
+
+            def step() -> None:
+                # in replica context the optimizer sums the replicas' gradients
+                optimizer.apply([b.read_value() for b in buffers], weights)
+
+            @tf.function
+            def apply() -> None:
+                strategy.run(step)
 
             self._apply_function = apply
-        self._apply_function(grads)
+        self._apply_function()
