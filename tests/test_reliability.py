@@ -292,7 +292,10 @@ def test_memory_error_before_allocating(monkeypatch, pairs, kind):
     scorer = "tf" if kind == "tf" else "native"
     x = np.random.default_rng(3).normal(size=(5000, 16)).astype(np.float32)
     need = _memory.estimate_memory(
-        [5000], 16, "cache" if kind == "tf" else ("linear" if kind == "linear" else "nonlinear"), pairs
+        [5000],
+        16,
+        "cache" if kind == "tf" else ("linear" if kind == "linear" else "nonlinear"),
+        pairs,
     )
     monkeypatch.setattr(_memory, "available_memory", lambda: need - 1)
     with pytest.raises(MemoryError, match="needs about .* GiB"):

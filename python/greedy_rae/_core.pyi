@@ -1,4 +1,5 @@
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -41,7 +42,7 @@ def build_native_batch(
 ) -> list[
     tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float32], int, int]
 ]: ...
-def build_bytes(n: int, dim: int, pairs: str, scorer: str) -> int: ...
+def build_bytes(n: int, dim: int, pairs: str, kind: str) -> int: ...
 def build_native_plan(
     leaves: Sequence[npt.NDArray[np.float32]],
     w1: npt.ArrayLike,
@@ -54,25 +55,9 @@ def build_native_plan(
     reconstruction: str,
     pairs: str,
     threads: int = 0,
-) -> tuple[
-    npt.NDArray[np.float32],
-    npt.NDArray[np.int32],
-    npt.NDArray[np.int32],
-    npt.NDArray[np.int32],
-    npt.NDArray[np.float32],
-    npt.NDArray[np.int32],
-    npt.NDArray[np.int32],
-    npt.NDArray[np.float64],
-    npt.NDArray[np.float32],
-]: ...
+) -> dict[str, npt.NDArray[Any]]: ...
 def replay_plan(
-    merges: Sequence[npt.NDArray[np.int64]], weighted: bool
-) -> tuple[
-    npt.NDArray[np.int32],
-    npt.NDArray[np.int32],
-    npt.NDArray[np.int32],
-    npt.NDArray[np.float32],
-    npt.NDArray[np.int32],
-    npt.NDArray[np.int32],
-    npt.NDArray[np.int64],
-]: ...
+    merges: Sequence[npt.NDArray[np.int64]],
+    embeddings: Sequence[npt.NDArray[np.float32]],
+    weighted: bool,
+) -> dict[str, npt.NDArray[Any]]: ...

@@ -57,9 +57,7 @@ def as_sequences(sequences: object, dim: int, name: str = "sequences") -> list[n
     if isinstance(sequences, (str, bytes, dict)) or not isinstance(
         sequences, (Sequence, np.ndarray, Iterable)
     ):
-        raise TypeError(
-            f"{name} must be a list of (n, dim) arrays, got {type(sequences).__name__}"
-        )
+        raise TypeError(f"{name} must be a list of (n, dim) arrays, got {type(sequences).__name__}")
     if not isinstance(sequences, (Sequence, np.ndarray)):
         sequences = list(sequences)  # a generator or another iterable, read once
     if len(sequences) == 0:
@@ -84,9 +82,7 @@ def as_labels(
         raise ValueError(f"{name} need a label head: create the RAE with classes=K")
     y = np.asarray(labels)
     if y.ndim != 1 or len(y) != count:
-        raise ValueError(
-            f"{name} must be one integer per sequence ({count}), got shape {y.shape}"
-        )
+        raise ValueError(f"{name} must be one integer per sequence ({count}), got shape {y.shape}")
     if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
         if not (np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0)):
             raise ValueError(f"{name} must be integers, got dtype {y.dtype}")
@@ -106,9 +102,7 @@ class Labelled(NamedTuple):
     labels: np.ndarray | None
 
 
-def as_validation(
-    validation_data: object, dim: int, classes: int | None
-) -> Labelled | None:
+def as_validation(validation_data: object, dim: int, classes: int | None) -> Labelled | None:
     """``validation_data``: sequences, or a ``(sequences, labels)`` pair."""
     if validation_data is None:
         return None

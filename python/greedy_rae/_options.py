@@ -36,32 +36,32 @@ def _words(choices: tuple[object, ...]) -> str:
     return ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
-def check_choice(name: str, value: _T, choices: tuple[_T, ...]) -> _T:
+def check_choice(name: str, value: object, choices: tuple[_T, ...]) -> _T:
     """``value`` when it is one of ``choices``, else a ValueError naming ``name``."""
     kind = (str,) if isinstance(choices[0], str) else (int, np.integer)
     if isinstance(value, bool) or not isinstance(value, kind) or value not in choices:
         raise ValueError(f"{name} must be {_words(choices)}, got {value!r}")
-    return value
+    return value  # type: ignore[return-value]  # one of choices
 
 
 def check_pairs(pairs: object) -> str:
-    return check_choice("pairs", pairs, PAIR_MODES)  # type: ignore[arg-type]
+    return check_choice("pairs", pairs, PAIR_MODES)
 
 
 def check_reconstruction(reconstruction: object) -> str:
-    return check_choice("reconstruction", reconstruction, RECONSTRUCTIONS)  # type: ignore[arg-type]
+    return check_choice("reconstruction", reconstruction, RECONSTRUCTIONS)
 
 
 def check_scorer(scorer: object) -> str:
-    return check_choice("scorer", scorer, SCORERS)  # type: ignore[arg-type]
+    return check_choice("scorer", scorer, SCORERS)
 
 
 def check_features(features: object) -> str:
-    return check_choice("features", features, FEATURES)  # type: ignore[arg-type]
+    return check_choice("features", features, FEATURES)
 
 
 def check_activation(name: str, value: object) -> str:
-    return check_choice(name, value, ACTIVATIONS)  # type: ignore[arg-type]
+    return check_choice(name, value, ACTIVATIONS)
 
 
 def check_positive(name: str, value: object) -> int:
@@ -87,4 +87,4 @@ def check_classes(classes: object) -> int | None:
 
 
 def check_verbose(verbose: object) -> int:
-    return check_choice("verbose", verbose, VERBOSITY)  # type: ignore[arg-type]
+    return check_choice("verbose", verbose, VERBOSITY)

@@ -63,7 +63,7 @@ def tree_losses(
     scores = np.array([t.score for t in trees], dtype=np.float64)
     if classifier is None:
         return scores
-    ce = np.zeros(len(trees))
+    ce: np.ndarray = np.zeros(len(trees))
     known = [] if labels is None else [k for k in range(len(trees)) if labels[k] >= 0]
     if known:
         assert labels is not None

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 import keras
 import numpy as np
 
-from greedy_rae._options import ACTIVATIONS, check_activation
+from greedy_rae._options import check_activation
 
 _ACTIVATION_FUNCTIONS = {
     "linear": keras.activations.linear,

@@ -353,7 +353,9 @@ class RAE:
         for s in range(0, len(seqs), batch_size):
             part = seqs[s : s + batch_size]
             show = progress and one_batch
-            out += build_trees(part, self.network, self.pairs, self.scorer, show, 0, self.reconstruction)
+            out += build_trees(
+                part, self.network, self.pairs, self.scorer, show, 0, self.reconstruction
+            )
             if bar is not None:
                 bar.update(len(out))
         return out

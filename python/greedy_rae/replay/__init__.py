@@ -29,7 +29,7 @@ def row_labels(plan: Plan, labels: np.ndarray | None, head: bool) -> np.ndarray:
         return np.zeros(0, dtype=np.int32)
     if labels is None:
         return np.full(len(plan.row_tree), -1, dtype=np.int32)
-    return np.asarray(labels, dtype=np.int32)[plan.row_tree]
+    return np.asarray(np.asarray(labels, dtype=np.int32)[plan.row_tree])
 
 
 class Runner:
