@@ -85,6 +85,38 @@ def test_bad_sequences_and_options():
         rae.fit([leaves(3)], epochs=0)
 
 
+def test_errors_name_the_argument_and_the_cause():
+    import warnings
+
+    rae = gr.RAE(4, classes=2)
+    good = [leaves(3), leaves(4)]
+    # a bad validation set is reported as validation_data, not as sequences
+    with pytest.raises(ValueError, match="validation_data: sequence 1 .*NaN"):
+        rae.fit(good, validation_data=[leaves(2), np.full((2, 4), np.nan)])
+    with pytest.raises(ValueError, match="validation_data have width 5"):
+        rae.fit(good, validation_data=[leaves(2, dim=5)])
+    with pytest.raises(ValueError, match=r"validation_data labels must be one integer .*\(2\)"):
+        rae.fit(good, validation_data=(good, [0, 1, 1]))
+    with pytest.raises(ValueError, match="verbose must be 0, 1 or 2"):
+        rae.fit(good, verbose=3)
+    # a float64 value past float32's range is not "NaN or inf", and no numpy
+    # overflow warning comes first
+    big = np.ones((3, 4))
+    big[1, 2] = 1e39
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(
+            ValueError, match="sequence 0: the value 1e\\+39 at row 1, column 2 is beyond float32"
+        ):
+            rae.encode([big])
+    # the largest float32 itself passes the check
+    from greedy_rae._inputs import as_leaves
+
+    ok = np.ones((3, 4))
+    ok[0, 0] = -float(np.finfo(np.float32).max)
+    assert as_leaves(ok)[0, 0] == -np.finfo(np.float32).max
+
+
 def test_memory_limit_is_checked_before_building():
     net = gr.merge_network(1)
     x = np.zeros((400_000, 1), np.float32)  # a 400k x 400k cache would be 1.3 TB

@@ -42,8 +42,8 @@ def as_leaves(leaves: object, dim: int | None = None, what: str = "leaves") -> n
             if big.any():
                 r, c = np.argwhere(big)[0]
                 raise ValueError(
-                    f"{what} hold {x[r, c]!r} at row {r}, column {c}, beyond float32's range"
-                    f" (±{_FLOAT32_MAX:.4g}); the network computes in float32"
+                    f"{what}: the value {float(x[r, c]):g} at row {r}, column {c} is beyond"
+                    f" float32's range (±{_FLOAT32_MAX:.4g}); the network computes in float32"
                 )
     return np.ascontiguousarray(x, dtype=np.float32)
 
