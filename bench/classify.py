@@ -16,7 +16,7 @@ The RAE is Socher et al.'s: tanh, unit-length parent, linear decoder,
 weighted reconstruction, adjacent pairs, Adam(0.01), minibatches of 32.
 
     pip install ".[bench]"
-    python bench/classify.py [--epochs 200] [--alpha 0.1] [--seeds 0 1 2]
+    python bench/classify.py [--epochs 200] [--alpha 0.1] [--seeds 0 1 2] [--quick]
 """
 
 from __future__ import annotations
@@ -103,7 +103,10 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=200)
     p.add_argument("--alpha", type=float, default=0.1, help="weight of the reconstruction")
     p.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
+    p.add_argument("--quick", action="store_true", help="2 epochs, one seed: a smoke run")
     args = p.parse_args()
+    if args.quick:
+        args.epochs, args.seeds = 2, [0]
     print_device()
     x, y, x_test, y_test = japanese_vowels()
     print(

@@ -8,7 +8,7 @@ process training alone, in the same run; prints sequences per second of one
 epoch (after a warm-up epoch) for both. On several machines, run the worker
 part on each with its own ``TF_CONFIG`` (see the README).
 
-    python bench/distributed.py [--workers 2] [--sequences 2048] [--leaves 20] [--dim 64]
+    python bench/distributed.py [--workers 2] [--sequences 2048] [--leaves 20] [--dim 64] [--quick]
         [--batch 256] [--pairs all]
 """
 
@@ -100,7 +100,10 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=256, help="global minibatch")
     p.add_argument("--pairs", choices=["all", "adjacent"], default="all")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--quick", action="store_true", help="few short sequences: a smoke run")
     args = p.parse_args()
+    if args.quick:
+        args.sequences, args.leaves, args.dim, args.batch = 64, 6, 8, 32
     print_device()
     if args.child:
         train(args)

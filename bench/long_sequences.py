@@ -12,7 +12,7 @@
 
     pip install ".[bench]"
     python bench/long_sequences.py [--all 1000 3000 10000 20000] [--socher-all 1000 3000 10000]
-        [--big 100000] [--adjacent 1000000]
+        [--big 100000] [--adjacent 1000000] [--quick]
 """
 
 from __future__ import annotations
@@ -129,7 +129,10 @@ def main() -> None:
     p.add_argument("--socher-all", type=int, nargs="*", default=[1000, 3000, 10000])
     p.add_argument("--big", type=int, nargs="*", default=[100000])
     p.add_argument("--adjacent", type=int, nargs="*", default=[1000000])
+    p.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     args = p.parse_args()
+    if args.quick:
+        args.all, args.socher_all, args.big, args.adjacent = [500], [300], [2000], [20000]
     print_device()
     if args.all:
         all_pairs(args.all)

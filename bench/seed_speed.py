@@ -5,7 +5,7 @@ code scores every pair with its own Keras call on one tape and rescores every
 pair at every step; ours builds the tree natively and replays only the chosen
 merges under the tape. Both start from the same weights and take one Adam step.
 
-    python bench/seed_speed.py [--sizes 20 40] [--reference-steps 2]
+    python bench/seed_speed.py [--sizes 20 40] [--reference-steps 2] [--quick]
 """
 
 from __future__ import annotations
@@ -65,7 +65,10 @@ def main() -> None:
     p.add_argument("--sizes", type=int, nargs="+", default=[20, 40])
     p.add_argument("--reference-steps", type=int, default=2)
     p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--quick", action="store_true", help="small sizes and few steps: a smoke run")
     args = p.parse_args()
+    if args.quick:
+        args.sizes, args.reference_steps, args.steps = [6], 1, 5
     print_device()
     print(f"{'n':>4} {'post (s/step)':>14} {'greedy_rae (ms/step)':>21} {'speed-up':>9}")
     for n in args.sizes:

@@ -10,7 +10,7 @@ from numpy inputs to numpy outputs (its parents and errors). Also shown: the
 same through its concrete function, called with tensors (TensorFlow's
 fastest call from Python), and our ratio to that.
 
-    python bench/tf_scorer.py [--leaves 2000] [--dim 64]
+    python bench/tf_scorer.py [--leaves 2000] [--dim 64] [--quick]
 """
 
 from __future__ import annotations
@@ -62,7 +62,10 @@ def main() -> None:
     )
     p.add_argument("--leaves", type=int, default=2000)
     p.add_argument("--dim", type=int, default=64)
+    p.add_argument("--quick", action="store_true", help="a short sequence: a smoke run")
     args = p.parse_args()
+    if args.quick:
+        args.leaves, args.dim = 100, 16
     print_device()
     keras.utils.set_random_seed(0)
     x = np.random.default_rng(1).normal(size=(args.leaves, args.dim)).astype(np.float32)

@@ -11,19 +11,18 @@ compiled, no tree building at all; an epoch's worth of steps, best of five.
 Also the post's code (one sequence per step, every candidate on the tape) on a
 few sequences, for scale.
 
-Then where one minibatch's time goes (linear network, all pairs): checking the
-input sequences (``train_step`` does it at every call, ``fit`` once), the
-native tree build with its replay plan (one core call), the compiled replay +
-Adam step (back to back, and after 7 ms idle, as after a build: TensorFlow's
-worker threads have gone idle), and the whole ``train_step``, each best of 20,
-beside the floor's step for the same merges.
+Then where one minibatch's time goes (linear network, all pairs), through the
+public API: its trees (``rae.trees``, which also makes Tree objects), its loss
+and gradients (``rae.loss_and_gradients``: the trees and the replay, no
+optimizer step) and the whole ``train_step``, each best of 20, beside the
+floor's step for the same merges.
 
 Then ``fit``'s own overhead on the post's example (5 leaves, width 2): an
 epoch of ``fit(x, epochs=100)`` and a whole ``fit(x, epochs=1)`` call against
 one ``train_step(x)`` (the tree build, replay and optimizer step of the same
 single-sequence minibatch), best of three.
 
-    python bench/train_throughput.py [--sequences 2048] [--post 2] [--overhead 100]
+    python bench/train_throughput.py [--sequences 2048] [--post 2] [--overhead 100] [--quick]
 """
 
 from __future__ import annotations
@@ -113,16 +112,11 @@ def post(data: list[np.ndarray], dim: int, pairs: str) -> float:
 
 
 def breakdown(data: list[np.ndarray], dim: int, batch: int, flat: float) -> None:
-    from greedy_rae.builder import as_sequences
-    from greedy_rae.network import native_spec
-    from greedy_rae.replay import native_plan
-
     keras.utils.set_random_seed(0)
     rae = gr.RAE(dim, pairs="all")
     seqs = data[:batch]
     rae.train_step(seqs)
-    spec = native_spec(rae.network)
-    assert spec is not None
+    rae.loss_and_gradients(seqs)
 
     def best(fn: Callable[[], object], pause: float = 0.0) -> float:
         times = []
@@ -134,13 +128,10 @@ def breakdown(data: list[np.ndarray], dim: int, batch: int, flat: float) -> None
             times.append(time.perf_counter() - t)
         return min(times)
 
-    plan = native_plan(seqs, spec, "all", "plain")
     floor_step = batch / flat
     parts = {
-        "checking the sequences": best(lambda: as_sequences(seqs, dim)),
-        "trees + plan (native)": best(lambda: native_plan(seqs, spec, "all", "plain")),
-        "replay + Adam (compiled)": best(lambda: rae._replay.train_step(plan, None)),
-        "  7 ms idle first": best(lambda: rae._replay.train_step(plan, None), 0.007),
+        "trees (rae.trees)": best(lambda: rae.trees(seqs)),
+        "loss_and_gradients": best(lambda: rae.loss_and_gradients(seqs)),
         "whole train_step": best(lambda: rae.train_step(seqs)),
     }
     print(f"\none minibatch of {batch}, linear network, all pairs (best of 20)")
@@ -191,7 +182,11 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--post", type=int, default=2, help="sequences for the post's code (0: skip)")
     p.add_argument("--overhead", type=int, default=100, help="fits for fit's overhead (0: skip)")
+    p.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     args = p.parse_args()
+    if args.quick:
+        args.sequences, args.leaves, args.dim, args.batch = 64, 8, 8, 32
+        args.post, args.overhead = 1, 5
     print_device()
     rng = np.random.default_rng(0)
     data = [

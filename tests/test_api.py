@@ -177,6 +177,7 @@ def test_failed_save_keeps_the_old_file(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["model.keras"]
 
 
+@pytest.mark.slow
 def test_post_example_trains_along_reference_curve():
     import keras
 
@@ -220,6 +221,7 @@ def test_fit_history_and_callbacks(tmp_path):
     assert hist["val_loss"][-1] == pytest.approx(rae.evaluate(seqs[:3]), rel=1e-6)
 
 
+@pytest.mark.slow
 def test_cli_demo():
     out = subprocess.run(
         [sys.executable, "-m", "greedy_rae", "demo", "--steps", "5"],

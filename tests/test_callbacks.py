@@ -124,6 +124,7 @@ def test_logging_callbacks(tmp_path):
     assert lines[0].split(",")[:2] == ["epoch", "loss"] and len(lines) == EPOCHS + 1
 
 
+@pytest.mark.slow
 def test_tensorboard_writes_events(tmp_path):
     pytest.importorskip("tensorboard", reason="TensorBoard is in the test extra")
     seqs, y = data()
@@ -134,6 +135,7 @@ def test_tensorboard_writes_events(tmp_path):
     assert events and all(e.stat().st_size > 0 for e in events)
 
 
+@pytest.mark.slow
 def test_remote_monitor_posts_every_epoch():
     pytest.importorskip("requests", reason="requests is in the test extra")
     posted = []
@@ -163,6 +165,7 @@ def test_remote_monitor_posts_every_epoch():
     assert losses == pytest.approx(hist["loss"])
 
 
+@pytest.mark.slow
 def test_backup_and_restore_resumes_an_interrupted_fit(tmp_path):
     seqs, y = data()
 

@@ -11,9 +11,13 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 HERE = os.path.dirname(__file__)
 WORKER = os.path.join(HERE, "distributed_worker.py")
+
+# worker processes that import TensorFlow each: the slow part of the suite
+pytestmark = pytest.mark.slow
 
 
 def env(**extra):

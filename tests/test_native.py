@@ -70,6 +70,7 @@ def test_progress_bar(capsys, options):
     assert "2999/2999" in out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("options", [{}, {"activation": "tanh", "normalize": True}])
 def test_ctrl_c_interrupts_a_long_build(options):
     net = gr.merge_network(32, **options)

@@ -89,6 +89,7 @@ def check_each_merge(tree, net, weighted):
     derandomize=True,
     suppress_health_check=[HealthCheck.filter_too_much],
 )
+@pytest.mark.slow
 @given(cases)
 def test_trees_equal_the_reference(c):
     net, x = make_case(c)
@@ -100,6 +101,7 @@ def test_trees_equal_the_reference(c):
     check_invariants(tree, c["n"], c["dim"])
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, derandomize=True)
 @given(cases)
 def test_invariants_hold_for_any_tree(c):

@@ -19,6 +19,7 @@ PARAMS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pairs,scorer,n,dim", PARAMS)
 def test_tree_matches_reference(random_network, pairs, scorer, n, dim):
     m = random_network(dim, seed=n)
@@ -33,6 +34,7 @@ def test_tree_matches_reference(random_network, pairs, scorer, n, dim):
     assert tree.score == pytest.approx(scores[-1] if n > 1 else 0.0, rel=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pairs", ["all", "adjacent"])
 @pytest.mark.parametrize("scorer", ["native", "tf"])
 def test_post_example_with_ties(random_network, pairs, scorer):
@@ -64,6 +66,7 @@ def test_custom_network_uses_tf_scorer(random_network):
         gr.greedy_tree(leaves, net, scorer="native")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pairs", ["all", "adjacent"])
 def test_tf_scorer_splits_big_steps(random_network, monkeypatch, pairs):
     # steps with more pairs than one call takes are split; the trees (the
@@ -82,6 +85,7 @@ def test_tf_scorer_splits_big_steps(random_network, monkeypatch, pairs):
         np.testing.assert_allclose(tree.scores, scores, rtol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pairs", ["all", "adjacent"])
 @pytest.mark.parametrize("n", [2, 6, 15, 25])
 def test_gradients_match_reference(random_network, pairs, n):

@@ -59,6 +59,7 @@ def test_trees_match_numpy_reference(config, pairs):
             np.testing.assert_allclose(tree.embeddings, emb, rtol=1e-3, atol=1e-4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pairs", ["all", "adjacent"])
 def test_native_equals_tf_on_longer_sequences(pairs):
     # the float32 engines against each other, away from near-ties
@@ -237,6 +238,7 @@ def test_save_load_keeps_options_and_head(tmp_path, suffix):
     assert "classes=3" in repr(back) and "trained" in repr(back)
 
 
+@pytest.mark.slow
 def test_semi_supervised_training_learns_the_labels():
     # two classes told apart by the sign of the first coordinate
     rng = np.random.default_rng(3)

@@ -203,6 +203,7 @@ def run_cli(*args, cwd):
     )
 
 
+@pytest.mark.slow
 def test_command_line_fit_encode_tree(tmp_path):
     rng = np.random.default_rng(0)
     seqs = [rng.normal(size=(int(n), 5)).astype(np.float32) for n in rng.integers(2, 12, 14)]
@@ -261,6 +262,7 @@ def test_command_line_fit_encode_tree(tmp_path):
         (["tree", "missing.keras", "good.npz"], "no model file"),
     ],
 )
+@pytest.mark.slow
 def test_command_line_bad_input(tmp_path, args, message):
     np.savez(tmp_path / "good.npz", np.ones((3, 2), np.float32))
     np.savez(tmp_path / "nan.npz", np.full((3, 2), np.nan, np.float32))
@@ -274,6 +276,7 @@ def test_command_line_bad_input(tmp_path, args, message):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_command_line_help():
     for cmd in ([], ["fit"], ["encode"], ["tree"], ["demo"]):
         r = subprocess.run(
@@ -285,6 +288,31 @@ def test_command_line_help():
     assert "np.savez" in r.stdout and "--checkpoint-dir" in r.stdout
 
 
+def test_help_and_argument_errors_do_not_import_tensorflow():
+    # greedy-rae --help and a bad argument answer without loading TensorFlow
+    probe = (
+        "import sys\n"
+        "from greedy_rae.cli import main\n"
+        "for argv in ([], ['fit'], ['encode'], ['tree'], ['demo']):\n"
+        "    try:\n"
+        "        main([*argv, '--help'])\n"
+        "    except SystemExit as e:\n"
+        "        assert e.code == 0, e.code\n"
+        "for argv in (['fit', '--pairs', 'near', 'x.npz', '-o', 'm.keras'], ['bogus']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit as e:\n"
+        "        assert e.code == 2, e.code\n"
+        "import greedy_rae\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "[]"
+    assert "invalid choice: 'near'" in r.stderr
+
+
+@pytest.mark.slow
 def test_sklearn_estimator(tmp_path):
     # the [sklearn] extra, installed by the test extra
     from greedy_rae.sklearn import RAEEncoder

@@ -33,6 +33,7 @@ def test_variable_length_minibatch_gradient(random_network, pairs, unrolled, mon
         np.testing.assert_allclose(g.numpy(), want, rtol=1e-3, atol=1e-3 * np.abs(want).max())
 
 
+@pytest.mark.slow
 def test_resume_equals_uninterrupted(tmp_path):
     data = seqs(20, seed=1)
     args = dict(batch_size=6, verbose=0, seed=5)
@@ -54,6 +55,7 @@ def test_resume_equals_uninterrupted(tmp_path):
     assert h_again["loss"] == h_resumed["loss"]
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes(tmp_path):
     import keras
 
@@ -100,6 +102,7 @@ def test_early_stopping_and_verbose_lines(capsys):
     assert len(hist["loss"]) == 2
 
 
+@pytest.mark.slow
 def test_shuffle_seed_is_reproducible():
     data = seqs(16, seed=8)
     a, b = fresh(), fresh()
