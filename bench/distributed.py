@@ -69,7 +69,7 @@ def launch(args: argparse.Namespace, workers: int) -> list[dict[str, float]]:
     child = [sys.executable, __file__, "--child"] + [
         f"--{k.replace('_', '-')}={v}"
         for k, v in vars(args).items()
-        if k not in ("workers", "child")
+        if k not in ("workers", "child", "quick")
     ]
     procs = []
     ports = free_ports(workers)

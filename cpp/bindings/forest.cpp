@@ -38,7 +38,8 @@ void register_forest(py::module_& m) {
              })
         .def(
             "submit",
-            [](Forest& f, const py::array_t<float, py::array::c_style | py::array::forcecast>& errors) {
+            [](Forest& f,
+               const py::array_t<float, py::array::c_style | py::array::forcecast>& errors) {
                 f.submit(errors.data(), errors.size());
             },
             py::arg("errors"))
@@ -52,8 +53,8 @@ void register_forest(py::module_& m) {
             "merges",
             [](const Forest& f, int t) {
                 const auto& v = f.merges(t);
-                return py::array_t<std::int64_t>({static_cast<py::ssize_t>(v.size() / 2), py::ssize_t{2}},
-                                                 v.data());
+                return py::array_t<std::int64_t>(
+                    {static_cast<py::ssize_t>(v.size() / 2), py::ssize_t{2}}, v.data());
             },
             py::arg("tree"))
         .def(

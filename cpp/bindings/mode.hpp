@@ -17,7 +17,8 @@ inline greedy_rae::Activation parse_activation(const std::string& name) {
     if (name == "linear") return greedy_rae::Activation::Linear;
     if (name == "tanh") return greedy_rae::Activation::Tanh;
     if (name == "relu") return greedy_rae::Activation::Relu;
-    throw std::invalid_argument("activation must be 'linear', 'tanh' or 'relu', got '" + name + "'");
+    throw std::invalid_argument("activation must be 'linear', 'tanh' or 'relu', got '" + name +
+                                "'");
 }
 
 inline greedy_rae::Reconstruction parse_reconstruction(const std::string& name) {

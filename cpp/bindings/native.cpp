@@ -25,7 +25,9 @@ namespace {
 using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
 
-std::vector<double> values(const DoubleArray& a) { return {a.data(), a.data() + a.size()}; }
+std::vector<double> values(const DoubleArray& a) {
+    return {a.data(), a.data() + a.size()};
+}
 
 std::unique_ptr<Network> network_of(const DoubleArray& w1, const DoubleArray& b1,
                                     const DoubleArray& w2, const DoubleArray& b2,
@@ -108,7 +110,8 @@ py::list build_native_batch(const std::vector<FloatArray>& leaves, const DoubleA
         py::array_t<std::int64_t> mg({n - 1, py::ssize_t{2}});
         py::array_t<double> sc(n - 1);
         std::copy(x.data(), x.data() + x.size(), e.mutable_data());
-        items[t] = {static_cast<int>(n), e.mutable_data(), mg.mutable_data(), sc.mutable_data(), {}};
+        items[t] = {
+            static_cast<int>(n), e.mutable_data(), mg.mutable_data(), sc.mutable_data(), {}};
         out.append(py::make_tuple(mg, sc, e));
     }
     run_builds(progress, [&](std::atomic<std::int64_t>& merged, const Poll& poll) {
@@ -125,9 +128,8 @@ py::list build_native_batch(const std::vector<FloatArray>& leaves, const DoubleA
 py::dict build_native_plan(const std::vector<FloatArray>& leaves, const DoubleArray& w1,
                            const DoubleArray& b1, const DoubleArray& w2, const DoubleArray& b2,
                            const std::string& activation, bool normalize,
-                           const std::string& decoder_activation,
-                           const std::string& reconstruction, const std::string& pairs,
-                           int threads) {
+                           const std::string& decoder_activation, const std::string& reconstruction,
+                           const std::string& pairs, int threads) {
     const std::unique_ptr<Network> network =
         network_of(w1, b1, w2, b2, activation, normalize, decoder_activation, reconstruction);
     const PairMode mode = parse_pair_mode(pairs);
@@ -171,9 +173,9 @@ void register_native(py::module_& m) {
           "fills its score tables: kind 'linear' or 'nonlinear' for a native network, 'cache'\n"
           "for the errors an outside scorer hands in).");
     m.def("build_native_batch", &build_native_batch, py::arg("leaves"), py::arg("w1"),
-          py::arg("b1"), py::arg("w2"), py::arg("b2"), py::arg("activation"),
-          py::arg("normalize"), py::arg("decoder_activation"), py::arg("reconstruction"),
-          py::arg("pairs"), py::arg("threads") = 0, py::arg("progress") = py::none(),
+          py::arg("b1"), py::arg("w2"), py::arg("b2"), py::arg("activation"), py::arg("normalize"),
+          py::arg("decoder_activation"), py::arg("reconstruction"), py::arg("pairs"),
+          py::arg("threads") = 0, py::arg("progress") = py::none(),
           "Greedy trees of a batch of sequences under a native merge network.\n"
           "Returns, per sequence, (merges, scores, embeddings, pairs_scored, pairs_rescored).");
     m.def("build_native_plan", &build_native_plan, py::arg("leaves"), py::arg("w1"), py::arg("b1"),

@@ -9,14 +9,20 @@
 namespace greedy_rae {
 
 AllPairs::AllPairs(int n)
-    : Engine(n), active_(n), list_(static_cast<std::size_t>(n) * kRow), list_len_(n, 0),
-      limit_score_(n, 0.0), limit_slot_(n, 0), rows_(n) {
+    : Engine(n),
+      active_(n),
+      list_(static_cast<std::size_t>(n) * kRow),
+      list_len_(n, 0),
+      limit_score_(n, 0.0),
+      limit_slot_(n, 0),
+      rows_(n) {
     if (n >= (1 << 30)) throw std::invalid_argument("a sequence may have at most 2^30 - 1 leaves");
     for (int i = 0; i < n; ++i) active_[i] = i;
 }
 
 int AllPairs::rank(int slot) const {
-    return static_cast<int>(std::lower_bound(active_.begin(), active_.end(), slot) - active_.begin());
+    return static_cast<int>(std::lower_bound(active_.begin(), active_.end(), slot) -
+                            active_.begin());
 }
 
 void AllPairs::initial_pairs(std::vector<int>& lefts, std::vector<int>& rights) const {
@@ -209,7 +215,8 @@ void AllPairs::start(PairScorer& scorer, int threads) {
     auto work = [&](int t) {
         std::vector<int> lefts;
         std::vector<float> errors(static_cast<std::size_t>(kBlock) * kChunk);
-        for (int b = t; b < blocks; b += threads) start_block(scorer, b, slots.data(), lefts, errors);
+        for (int b = t; b < blocks; b += threads)
+            start_block(scorer, b, slots.data(), lefts, errors);
     };
     if (threads == 1) {
         work(0);

@@ -1,8 +1,8 @@
 #include "greedy_rae/batch.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <exception>
 #include <memory>
@@ -151,14 +151,17 @@ ReplayPlan build_plan(const Network& network, PairMode mode,
     for (std::size_t t = 0; t < trees; ++t) {
         float* x = &nodes[node0[t] * d];
         std::copy(leaves[t], leaves[t] + static_cast<std::size_t>(lengths[t]) * d, x);
-        items[t] = {static_cast<int>(lengths[t]), x, &merges[2 * merge0[t]], &scores[merge0[t]], {}};
+        items[t] = {
+            static_cast<int>(lengths[t]), x, &merges[2 * merge0[t]], &scores[merge0[t]], {}};
         lists[t] = &merges[2 * merge0[t]];
         tables[t] = x;
     }
     build_batch(network, mode, items, threads, merged, poll);
     for (double s : scores) {
-        if (!std::isfinite(s)) throw NonFinite("the merge network produced non-finite scores; the"
-                                               " weights have diverged");
+        if (!std::isfinite(s))
+            throw NonFinite(
+                "the merge network produced non-finite scores; the"
+                " weights have diverged");
     }
     ReplayPlan plan = replay_plan(lengths, lists, weighted);
     fill_table(plan, lengths, tables, static_cast<std::int64_t>(d));

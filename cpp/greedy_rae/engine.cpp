@@ -33,8 +33,8 @@ std::int64_t Engine::bytes(std::int64_t n, PairMode mode) {
     return b;
 }
 
-void PairScorer::row_block(const int* lefts, int rows, const int* rights, int m,
-                           const int* counts, float* const* out) {
+void PairScorer::row_block(const int* lefts, int rows, const int* rights, int m, const int* counts,
+                           float* const* out) {
     std::vector<int> row(m);
     for (int r = 0; r < rows; ++r) {
         std::fill(row.begin(), row.end(), lefts[r]);

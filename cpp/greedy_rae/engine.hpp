@@ -33,7 +33,8 @@ enum class PairMode { All, Adjacent };
 // Thrown when a pair's error is NaN or infinite: the weights have diverged
 // (or overflowed), and no greedy choice is meaningful.
 struct NonFinite : std::domain_error {
-    NonFinite() : std::domain_error("the merge network produced a non-finite reconstruction error") {}
+    NonFinite()
+        : std::domain_error("the merge network produced a non-finite reconstruction error") {}
     explicit NonFinite(const std::string& what) : std::domain_error(what) {}
 };
 
@@ -49,8 +50,8 @@ public:
     // Errors of `rows` (<= 4) left slots against the same m right slots:
     // out[r][k] is the error of (lefts[r], rights[k]), the float errors()
     // gives. A scorer may share work between the rows (the first scan).
-    virtual void row_block(const int* lefts, int rows, const int* rights, int m,
-                           const int* counts, float* const* out);
+    virtual void row_block(const int* lefts, int rows, const int* rights, int m, const int* counts,
+                           float* const* out);
     // The fewest pairs of one call worth splitting across threads (0: never);
     // a scorer that returns more than 0 allows concurrent calls.
     virtual int min_parallel_pairs() const { return 0; }
@@ -182,7 +183,7 @@ private:
                      std::vector<float>& errors);
     static constexpr int kBlock = 4;     // rows scored together by the first scan
     static constexpr int kChunk = 4096;  // slots a block scores per call
-    int rank(int slot) const;  // position of an active slot in active_
+    int rank(int slot) const;            // position of an active slot in active_
 
     std::vector<int> active_;  // occupied slots, increasing
     // each row's list (kRow entries a row), its length and limit: every pair

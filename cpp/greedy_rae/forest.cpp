@@ -5,7 +5,8 @@
 namespace greedy_rae {
 
 CachedScorer::CachedScorer(int n, PairMode mode)
-    : n_(n), all_(mode == PairMode::All),
+    : n_(n),
+      all_(mode == PairMode::All),
       cache_(static_cast<std::size_t>(bytes(n, mode) / static_cast<std::int64_t>(sizeof(float)))) {}
 
 void CachedScorer::errors(const int* lefts, const int* rights, int m, const int* /*counts*/,

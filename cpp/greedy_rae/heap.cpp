@@ -2,7 +2,9 @@
 
 namespace greedy_rae {
 
-IndexedHeap::IndexedHeap(int n) : pos_(n, -1), key_(n, 0.0) { heap_.reserve(n); }
+IndexedHeap::IndexedHeap(int n) : pos_(n, -1), key_(n, 0.0) {
+    heap_.reserve(n);
+}
 
 void IndexedHeap::set(int i, double key) {
     if (pos_[i] < 0) {

@@ -23,9 +23,7 @@ public:
     void remove(int i);
 
 private:
-    bool less(int a, int b) const {
-        return key_[a] < key_[b] || (key_[a] == key_[b] && a < b);
-    }
+    bool less(int a, int b) const { return key_[a] < key_[b] || (key_[a] == key_[b] && a < b); }
     void up(int p);
     void down(int p);
     void place(int p, int i) {

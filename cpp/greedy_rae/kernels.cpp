@@ -42,7 +42,8 @@ void half_squares_of_sums(const float* x, const float* base, const int* index, s
 
 void half_squares_block(const float* const* x, int rows, const float* base, const int* index,
                         std::size_t stride, int count, int m, float* const* out) {
-    for (int r = 0; r < rows; ++r) half_squares_of_sums(x[r], base, index, stride, count, m, out[r]);
+    for (int r = 0; r < rows; ++r)
+        half_squares_of_sums(x[r], base, index, stride, count, m, out[r]);
 }
 
 void affine(const float* const* x, int count, const float* w, const float* init, int rows, int cols,
@@ -89,8 +90,15 @@ bool cpu_has_avx2_fma() {
 }  // namespace
 
 const Kernels& portable_kernels() {
-    static const Kernels k{half_square<true>, half_square<false>, half_squares_of_sums,
-                           half_squares_block, affine, tanh_loop, activate, parent, "portable"};
+    static const Kernels k{half_square<true>,
+                           half_square<false>,
+                           half_squares_of_sums,
+                           half_squares_block,
+                           affine,
+                           tanh_loop,
+                           activate,
+                           parent,
+                           "portable"};
     return k;
 }
 

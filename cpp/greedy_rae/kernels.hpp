@@ -19,9 +19,8 @@ struct Kernels {
     // out[r][k] = half_square_of_sum(x[r], base + index[k] * stride, m) for
     // r < rows (<= 4), k < count, bit for bit: each vector of base is read
     // once for all the rows.
-    void (*half_squares_block)(const float* const* x, int rows, const float* base,
-                               const int* index, std::size_t stride, int count, int m,
-                               float* const* out);
+    void (*half_squares_block)(const float* const* x, int rows, const float* base, const int* index,
+                               std::size_t stride, int count, int m, float* const* out);
     // out[r] (cols) = init + x[r] (rows) . w, for r < count, count <= 4;
     // w row-major (rows, cols); init may alias out[0] when count == 1.
     void (*affine)(const float* const* x, int count, const float* w, const float* init, int rows,
@@ -34,8 +33,7 @@ struct Kernels {
     // The parent from the two halves of the first layer: h = f(p + q) over d
     // values, f linear (0), tanh (1) or relu (2); then, when normalize,
     // h * min(1 / sqrt(sum h^2), 1e12) as keras.ops.normalize.
-    void (*parent)(const float* p, const float* q, float* h, int d, int activation,
-                   bool normalize);
+    void (*parent)(const float* p, const float* q, float* h, int d, int activation, bool normalize);
     const char* name;
 };
 

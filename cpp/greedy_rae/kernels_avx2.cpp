@@ -15,7 +15,9 @@ namespace {
 // |x + y|^2 / 2 (Sum) or |x - y|^2 / 2 over m values
 template <bool Sum>
 float half_square(const float* x, const float* y, int m) {
-    auto combine = [](__m256 a, __m256 b) { return Sum ? _mm256_add_ps(a, b) : _mm256_sub_ps(a, b); };
+    auto combine = [](__m256 a, __m256 b) {
+        return Sum ? _mm256_add_ps(a, b) : _mm256_sub_ps(a, b);
+    };
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     int k = 0;
     for (; k + 16 <= m; k += 16) {
@@ -116,11 +118,19 @@ void half_squares_block_rows(const float* const* x, const float* base, const int
 void half_squares_block(const float* const* x, int rows, const float* base, const int* index,
                         std::size_t stride, int count, int m, float* const* out) {
     switch (rows) {
-        case 4: half_squares_block_rows<4>(x, base, index, stride, count, m, out); break;
-        case 3: half_squares_block_rows<3>(x, base, index, stride, count, m, out); break;
-        case 2: half_squares_block_rows<2>(x, base, index, stride, count, m, out); break;
+        case 4:
+            half_squares_block_rows<4>(x, base, index, stride, count, m, out);
+            break;
+        case 3:
+            half_squares_block_rows<3>(x, base, index, stride, count, m, out);
+            break;
+        case 2:
+            half_squares_block_rows<2>(x, base, index, stride, count, m, out);
+            break;
         // one row: several of its pairs in flight instead
-        default: half_squares_of_sums(x[0], base, index, stride, count, m, out[0]); break;
+        default:
+            half_squares_of_sums(x[0], base, index, stride, count, m, out[0]);
+            break;
     }
 }
 
@@ -176,7 +186,8 @@ void parent(const float* p, const float* q, float* h, int d, int activation, boo
     const float squares = 0.5f * half_square<true>(h, h, d);  // |h + h|^2 / 4 = |h|^2
     const float inv = std::min(1.0f / std::sqrt(squares), 1e12f);
     const __m256 s = _mm256_set1_ps(inv);
-    for (k = 0; k + 8 <= d; k += 8) _mm256_storeu_ps(h + k, _mm256_mul_ps(_mm256_loadu_ps(h + k), s));
+    for (k = 0; k + 8 <= d; k += 8)
+        _mm256_storeu_ps(h + k, _mm256_mul_ps(_mm256_loadu_ps(h + k), s));
     for (; k < d; ++k) h[k] *= inv;
 }
 
@@ -216,7 +227,8 @@ void affine_rows(const float* const* x, const float* w, const float* init, int r
     for (; c0 < cols; ++c0) {
         for (int r = 0; r < R; ++r) {
             float a = init[c0];
-            for (int k = 0; k < rows; ++k) a += x[r][k] * w[static_cast<std::size_t>(k) * cols + c0];
+            for (int k = 0; k < rows; ++k)
+                a += x[r][k] * w[static_cast<std::size_t>(k) * cols + c0];
             out[r][c0] = a;
         }
     }
@@ -225,18 +237,33 @@ void affine_rows(const float* const* x, const float* w, const float* init, int r
 void affine(const float* const* x, int count, const float* w, const float* init, int rows, int cols,
             float* const* out) {
     switch (count) {
-        case 4: affine_rows<4>(x, w, init, rows, cols, out); break;
-        case 3: affine_rows<3>(x, w, init, rows, cols, out); break;
-        case 2: affine_rows<2>(x, w, init, rows, cols, out); break;
-        default: affine_rows<1>(x, w, init, rows, cols, out); break;
+        case 4:
+            affine_rows<4>(x, w, init, rows, cols, out);
+            break;
+        case 3:
+            affine_rows<3>(x, w, init, rows, cols, out);
+            break;
+        case 2:
+            affine_rows<2>(x, w, init, rows, cols, out);
+            break;
+        default:
+            affine_rows<1>(x, w, init, rows, cols, out);
+            break;
     }
 }
 
 }  // namespace
 
 const Kernels& avx2_kernels() {
-    static const Kernels k{half_square<true>, half_square<false>, half_squares_of_sums,
-                           half_squares_block, affine, tanh8, activate, parent, "avx2-fma"};
+    static const Kernels k{half_square<true>,
+                           half_square<false>,
+                           half_squares_of_sums,
+                           half_squares_block,
+                           affine,
+                           tanh8,
+                           activate,
+                           parent,
+                           "avx2-fma"};
     return k;
 }
 

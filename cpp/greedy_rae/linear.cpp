@@ -5,9 +5,14 @@
 namespace greedy_rae {
 
 LinearModel::LinearModel(const NetworkSpec& w)
-    : k_(greedy_rae::kernels()), d_(w.dim), weighted_(w.reconstruction == Reconstruction::Weighted),
-      w1_(w.w1.begin(), w.w1.end()), b1_(w.b1.begin(), w.b1.end()), m_(4 * w.dim * w.dim),
-      beta_(2 * w.dim), zeros_(2 * w.dim) {
+    : k_(greedy_rae::kernels()),
+      d_(w.dim),
+      weighted_(w.reconstruction == Reconstruction::Weighted),
+      w1_(w.w1.begin(), w.w1.end()),
+      b1_(w.b1.begin(), w.b1.end()),
+      m_(4 * w.dim * w.dim),
+      beta_(2 * w.dim),
+      zeros_(2 * w.dim) {
     const int d = d_, d2 = 2 * d;
     // M = W1 W2 - I and beta = b1 W2 + b2, in double, then rounded once
     std::vector<double> row(d2);
@@ -19,7 +24,8 @@ LinearModel::LinearModel(const NetworkSpec& w)
             for (int c = 0; c < d2; ++c) row[c] += a * w2k[c];
         }
         row[r] -= 1.0;
-        for (int c = 0; c < d2; ++c) m_[static_cast<std::size_t>(r) * d2 + c] = static_cast<float>(row[c]);
+        for (int c = 0; c < d2; ++c)
+            m_[static_cast<std::size_t>(r) * d2 + c] = static_cast<float>(row[c]);
     }
     std::copy(w.b2.begin(), w.b2.end(), row.begin());
     for (int k = 0; k < d; ++k) {
@@ -81,8 +87,12 @@ void LinearModel::split(const float* const* x, int count, float* const* u, float
 
 LinearScorer::LinearScorer(const LinearModel& model, float* embeddings, int n,
                            const std::atomic<bool>* cancel)
-    : model_(model), d_(model.dim()), cancel_(cancel), emb_(embeddings),
-      u_(static_cast<std::size_t>(n) * 2 * d_), v_(static_cast<std::size_t>(n) * 2 * d_) {
+    : model_(model),
+      d_(model.dim()),
+      cancel_(cancel),
+      emb_(embeddings),
+      u_(static_cast<std::size_t>(n) * 2 * d_),
+      v_(static_cast<std::size_t>(n) * 2 * d_) {
     // the leaves four at a time: the weights stream past once per four
     for (int i = 0; i < n; i += 4) {
         set_nodes(i, std::min(4, n - i), emb_ + static_cast<std::size_t>(i) * d_);
@@ -155,8 +165,9 @@ void LinearScorer::pairs(const float* ones, const int* fixed, int rows, const fl
         for (int r = 0; r < rows; ++r) {
             for (int q = 0; q < c; ++q) {
                 const int one = counts[fixed[r]], other = counts[many[k + q]];
-                out[r][k + q] = fixed_is_right ? weighted_error(top[r][q], bottom[r][q], other, one)
-                                               : weighted_error(top[r][q], bottom[r][q], one, other);
+                out[r][k + q] = fixed_is_right
+                                    ? weighted_error(top[r][q], bottom[r][q], other, one)
+                                    : weighted_error(top[r][q], bottom[r][q], one, other);
             }
         }
     }

@@ -55,8 +55,7 @@ public:
     LinearScorer(const LinearModel& model, float* embeddings, int n,
                  const std::atomic<bool>* cancel = nullptr);
 
-    void errors(const int* lefts, const int* rights, int m, const int* counts,
-                float* out) override;
+    void errors(const int* lefts, const int* rights, int m, const int* counts, float* out) override;
     void row_block(const int* lefts, int rows, const int* rights, int m, const int* counts,
                    float* const* out) override;
     void merge(const Step& s) override;

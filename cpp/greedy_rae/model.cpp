@@ -20,7 +20,8 @@ void Network::merge_group(NodeScorer* const* scorers, const Step* steps, int cou
 
 std::unique_ptr<Network> make_network(const NetworkSpec& spec) {
     check_spec(spec);
-    if (spec.encoder == Activation::Linear && !spec.normalize && spec.decoder == Activation::Linear) {
+    if (spec.encoder == Activation::Linear && !spec.normalize &&
+        spec.decoder == Activation::Linear) {
         return std::make_unique<LinearModel>(spec);
     }
     return std::make_unique<NonlinearModel>(spec);
@@ -30,9 +31,15 @@ std::int64_t build_bytes(std::int64_t n, int d, PairMode mode, BuildKind kind) {
     const std::int64_t outputs = (2 * n - 1) * d * 4 + (n - 1) * (16 + 8);
     std::int64_t work = 0;
     switch (kind) {
-        case BuildKind::Linear: work = LinearModel::bytes(n, d); break;
-        case BuildKind::Nonlinear: work = NonlinearModel::bytes(n, d); break;
-        case BuildKind::Cache: work = CachedScorer::bytes(n, mode); break;
+        case BuildKind::Linear:
+            work = LinearModel::bytes(n, d);
+            break;
+        case BuildKind::Nonlinear:
+            work = NonlinearModel::bytes(n, d);
+            break;
+        case BuildKind::Cache:
+            work = CachedScorer::bytes(n, mode);
+            break;
     }
     return outputs + Engine::bytes(n, mode) + work;
 }

@@ -6,11 +6,17 @@
 namespace greedy_rae {
 
 NonlinearModel::NonlinearModel(const NetworkSpec& w)
-    : k_(greedy_rae::kernels()), d_(w.dim), encoder_(w.encoder), decoder_(w.decoder),
-      normalize_(w.normalize), weighted_(w.reconstruction == Reconstruction::Weighted),
-      w1_(w.w1.begin(), w.w1.end()), b1_(w.b1.begin(), w.b1.end()), w2_(w.w2.begin(), w.w2.end()),
-      b2_(w.b2.begin(), w.b2.end()), zeros_(w.dim) {
-}
+    : k_(greedy_rae::kernels()),
+      d_(w.dim),
+      encoder_(w.encoder),
+      decoder_(w.decoder),
+      normalize_(w.normalize),
+      weighted_(w.reconstruction == Reconstruction::Weighted),
+      w1_(w.w1.begin(), w.w1.end()),
+      b1_(w.b1.begin(), w.b1.end()),
+      w2_(w.w2.begin(), w.w2.end()),
+      b2_(w.b2.begin(), w.b2.end()),
+      zeros_(w.dim) {}
 
 std::unique_ptr<NodeScorer> NonlinearModel::scorer(float* embeddings, int n,
                                                    const std::atomic<bool>* cancel) const {
@@ -43,8 +49,13 @@ void NonlinearModel::errors(const float* const* h, const float* const* a, const 
 
 NonlinearScorer::NonlinearScorer(const NonlinearModel& model, float* embeddings, int n,
                                  const std::atomic<bool>* cancel)
-    : model_(model), d_(model.dim()), cancel_(cancel), emb_(embeddings),
-      p_(static_cast<std::size_t>(n) * d_), q_(static_cast<std::size_t>(n) * d_), node_(n) {
+    : model_(model),
+      d_(model.dim()),
+      cancel_(cancel),
+      emb_(embeddings),
+      p_(static_cast<std::size_t>(n) * d_),
+      q_(static_cast<std::size_t>(n) * d_),
+      node_(n) {
     for (int i = 0; i < n; ++i) node_[i] = emb_ + static_cast<std::size_t>(i) * d_;
     // the leaves four at a time: the weights stream past once per four
     for (int i = 0; i < n; i += 4) set_nodes(i, std::min(4, n - i), &node_[i]);
@@ -123,7 +134,8 @@ void NonlinearModel::merge_group(NodeScorer* const* scorers, const Step* steps, 
         const float* h[4];
         float *p[4], *q[4];
         for (int r = 0; r < c; ++r) {
-            h[r] = static_cast<NonlinearScorer&>(*scorers[g0 + r]).parent(steps[g0 + r], &p[r], &q[r]);
+            h[r] =
+                static_cast<NonlinearScorer&>(*scorers[g0 + r]).parent(steps[g0 + r], &p[r], &q[r]);
         }
         split(h, c, p, q);
     }

@@ -54,8 +54,7 @@ class NonlinearScorer : public NodeScorer {
 public:
     NonlinearScorer(const NonlinearModel& model, float* embeddings, int n,
                     const std::atomic<bool>* cancel);
-    void errors(const int* lefts, const int* rights, int m, const int* counts,
-                float* out) override;
+    void errors(const int* lefts, const int* rights, int m, const int* counts, float* out) override;
     void merge(const Step& s) override;
     // The new node's embedding from its children's P and Q, in place; its
     // row, and where its own P and Q go.
@@ -72,8 +71,8 @@ private:
     int d_;
     const std::atomic<bool>* cancel_;
     float* emb_;
-    std::vector<float> p_, q_;          // (n, d) each, by slot
-    std::vector<const float*> node_;    // slot -> embedding row
+    std::vector<float> p_, q_;        // (n, d) each, by slot
+    std::vector<const float*> node_;  // slot -> embedding row
 };
 
 }  // namespace greedy_rae

@@ -29,7 +29,7 @@ ReplayPlan replay_plan(const std::vector<std::int64_t>& lengths,
     // level of every merge, trees in order, merges in creation order
     std::vector<std::int32_t> level(static_cast<std::size_t>(total_merges));
     std::vector<std::int32_t> node_level;
-    std::vector<char> taken;  // whether a node already has a parent
+    std::vector<char> taken;          // whether a node already has a parent
     std::vector<std::int64_t> count;  // merges per level, level 0 unused
     std::size_t m = 0;
     for (std::size_t t = 0; t < trees; ++t) {
@@ -102,7 +102,8 @@ ReplayPlan replay_plan(const std::vector<std::int64_t>& lengths,
             row[node] = static_cast<std::int32_t>(total_leaves + static_cast<std::int64_t>(pos));
             plan.left[pos] = row[a];
             plan.right[pos] = row[b];
-            plan.row_tree[static_cast<std::size_t>(total_leaves) + pos] = static_cast<std::int32_t>(t);
+            plan.row_tree[static_cast<std::size_t>(total_leaves) + pos] =
+                static_cast<std::int32_t>(t);
             plan.source[pos] = static_cast<std::int64_t>(m);
             // this merge hands its children their gradients from its level's rows
             const std::int64_t lv = level[m];
@@ -117,7 +118,8 @@ ReplayPlan replay_plan(const std::vector<std::int64_t>& lengths,
             leaves[node] = leaves[a] + leaves[b];
             if (weighted) {
                 const double n1 = static_cast<double>(leaves[a]);
-                plan.left_share[pos] = static_cast<float>(n1 / (n1 + static_cast<double>(leaves[b])));
+                plan.left_share[pos] =
+                    static_cast<float>(n1 / (n1 + static_cast<double>(leaves[b])));
             }
         }
     }
@@ -126,7 +128,8 @@ ReplayPlan replay_plan(const std::vector<std::int64_t>& lengths,
 
 void fill_table(ReplayPlan& plan, const std::vector<std::int64_t>& lengths,
                 const std::vector<const float*>& nodes, std::int64_t dim) {
-    if (nodes.size() != lengths.size()) throw std::invalid_argument("one node table per tree is needed");
+    if (nodes.size() != lengths.size())
+        throw std::invalid_argument("one node table per tree is needed");
     const auto d = static_cast<std::size_t>(dim);
     std::vector<const float*> merge_row;  // each merge's embedding, creation order
     merge_row.reserve(plan.source.size());
@@ -138,8 +141,9 @@ void fill_table(ReplayPlan& plan, const std::vector<std::int64_t>& lengths,
         const float* root = nodes[t] + (2 * n - 2) * d;
         for (std::size_t k = 0; k < d; ++k) {
             if (!std::isfinite(root[k])) {
-                throw NonFinite("the merge network produced non-finite embeddings; the weights have"
-                                " diverged");
+                throw NonFinite(
+                    "the merge network produced non-finite embeddings; the weights have"
+                    " diverged");
             }
         }
     }

@@ -16,12 +16,12 @@ namespace greedy_rae {
 // them over as a dict; greedy_rae/build/plan.py is the NamedTuple).
 struct ReplayPlan {
     std::int64_t dim = 0;
-    std::vector<float> table;              // (rows, dim): every node's embedding, table order
-    std::vector<std::int32_t> left;        // table row of each merge's left child, table order
-    std::vector<std::int32_t> right;       // the same for the right child
-    std::vector<std::int32_t> sizes;       // merges per level, level 1 first
-    std::vector<float> left_share;         // n1 / (n1 + n2) per merge when weighted, else empty
-    std::vector<std::int32_t> row_tree;    // the tree of every table row
+    std::vector<float> table;            // (rows, dim): every node's embedding, table order
+    std::vector<std::int32_t> left;      // table row of each merge's left child, table order
+    std::vector<std::int32_t> right;     // the same for the right child
+    std::vector<std::int32_t> sizes;     // merges per level, level 1 first
+    std::vector<float> left_share;       // n1 / (n1 + n2) per merge when weighted, else empty
+    std::vector<std::int32_t> row_tree;  // the tree of every table row
     // The gradient pass goes from the last level back to the first. Its
     // child-gradient table starts with one zero row; each level then appends
     // the gradients of its left children, then of its right children. parent:

@@ -10,24 +10,24 @@
 #include <vector>
 
 #include "greedy_rae/batch.hpp"
-#include "greedy_rae/forest.hpp"
 #include "greedy_rae/engine.hpp"
+#include "greedy_rae/forest.hpp"
 #include "greedy_rae/heap.hpp"
 #include "greedy_rae/kernels.hpp"
-#include "greedy_rae/plan.hpp"
 #include "greedy_rae/linear.hpp"
 #include "greedy_rae/model.hpp"
 #include "greedy_rae/nonlinear.hpp"
+#include "greedy_rae/plan.hpp"
 
 using namespace greedy_rae;
 
 static int failures = 0;
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
+#define CHECK(cond)                                                                       \
+    do {                                                                                  \
+        if (!(cond)) {                                                                    \
             std::fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-            ++failures;                                                      \
-        }                                                                    \
+            ++failures;                                                                   \
+        }                                                                                 \
     } while (0)
 
 // A toy network on scalar nodes, with small integer values so that exact ties
@@ -42,7 +42,8 @@ public:
     ToyScorer(const std::vector<double>& leaves) : value(leaves) {}
     // small integers: exact in float
     void errors(const int* l, const int* r, int m, const int*, float* out) override {
-        for (int k = 0; k < m; ++k) out[k] = static_cast<float>(Toy::error(value[l[k]], value[r[k]]));
+        for (int k = 0; k < m; ++k)
+            out[k] = static_cast<float>(Toy::error(value[l[k]], value[r[k]]));
     }
     void merge(const Step& s) {
         value[s.left_slot] = Toy::parent(value[s.left_slot], value[s.right_slot]);
@@ -64,7 +65,8 @@ struct Result {
 // Nodes are values; error(l, r) scores a pair, parent(l, r, id) is the value
 // of the new node with id `id`.
 template <class Error, class Parent>
-static Result brute_force_with(std::vector<double> value, bool adjacent, Error error, Parent parent) {
+static Result brute_force_with(std::vector<double> value, bool adjacent, Error error,
+                               Parent parent) {
     const int n = static_cast<int>(value.size());
     std::vector<long> id(n);
     std::vector<double> score(n, 0.0);
@@ -77,7 +79,8 @@ static Result brute_force_with(std::vector<double> value, bool adjacent, Error e
         for (int i = 0; i < m; ++i) {
             for (int j = i + 1; j < m; ++j) {
                 if (adjacent && j != i + 1) continue;
-                const double s = (static_cast<double>(error(value[i], value[j])) + score[i]) + score[j];
+                const double s =
+                    (static_cast<double>(error(value[i], value[j])) + score[i]) + score[j];
                 if (s < best) {
                     best = s;
                     bi = i;
@@ -103,8 +106,8 @@ static Result brute_force(const std::vector<double>& leaves, bool adjacent) {
                             [](double l, double r, long) { return Toy::parent(l, r); });
 }
 
-static Result run_greedy(const std::vector<double>& leaves, PairMode mode, long* calls, int threads = 1,
-                         long* rescored = nullptr, bool prune = false) {
+static Result run_greedy(const std::vector<double>& leaves, PairMode mode, long* calls,
+                         int threads = 1, long* rescored = nullptr, bool prune = false) {
     const int n = static_cast<int>(leaves.size());
     ToyScorer scorer(leaves);
     scorer.prune = prune;
@@ -193,11 +196,13 @@ static void test_forest_matches_greedy() {
         while (true) {
             forest.pending(l, r);
             std::vector<float> err(l.size());
-            for (std::size_t k = 0; k < l.size(); ++k) err[k] = static_cast<float>(Toy::error(value[l[k]], value[r[k]]));
+            for (std::size_t k = 0; k < l.size(); ++k)
+                err[k] = static_cast<float>(Toy::error(value[l[k]], value[r[k]]));
             forest.submit(err.data(), static_cast<std::int64_t>(err.size()));
             if (forest.done()) break;
             forest.step(l, r, node);
-            for (std::size_t k = 0; k < l.size(); ++k) value[node[k]] = Toy::parent(value[l[k]], value[r[k]]);
+            for (std::size_t k = 0; k < l.size(); ++k)
+                value[node[k]] = Toy::parent(value[l[k]], value[r[k]]);
             if (forest.done()) break;
         }
         for (int t = 0; t < 6; ++t) {
@@ -284,7 +289,8 @@ static void test_native_networks() {
                     w.normalize = normalize;
                     w.reconstruction = rec;
                     const std::unique_ptr<Network> net = make_network(w);
-                    const bool linear = enc == Activation::Linear && dec == Activation::Linear && !normalize;
+                    const bool linear =
+                        enc == Activation::Linear && dec == Activation::Linear && !normalize;
                     CHECK(linear == (dynamic_cast<const LinearModel*>(net.get()) != nullptr));
                     // pair errors, with leaf counts 2 and 5 under the children
                     std::vector<float> emb(5 * d);
@@ -305,7 +311,8 @@ static void test_native_networks() {
                     double scores[2];
                     build(*net, PairMode::All, 3, emb.data(), merges, scores);
                     direct_error(w, &emb[merges[0] * d], &emb[merges[1] * d], 1, 1, h);
-                    for (int j = 0; j < d; ++j) CHECK(std::fabs(emb[3 * d + j] - h[j]) <= 1e-4 * (1 + std::fabs(h[j])));
+                    for (int j = 0; j < d; ++j)
+                        CHECK(std::fabs(emb[3 * d + j] - h[j]) <= 1e-4 * (1 + std::fabs(h[j])));
                     CHECK(scores[1] >= scores[0]);
                 }
             }
@@ -341,7 +348,8 @@ static void test_non_finite_weights_stop_the_build() {
 // by their lower bounds.
 class Pruning : public NodeScorer {
 public:
-    Pruning(std::unique_ptr<NodeScorer> inner, bool prune) : inner_(std::move(inner)), prune_(prune) {}
+    Pruning(std::unique_ptr<NodeScorer> inner, bool prune)
+        : inner_(std::move(inner)), prune_(prune) {}
     void errors(const int* l, const int* r, int m, const int* counts, float* out) override {
         inner_->errors(l, r, m, counts, out);
     }
@@ -440,7 +448,8 @@ static void test_batch_equals_single_builds() {
                         std::vector<std::int64_t> m1;
                         std::vector<double> s1;
                         // one sequence, one new node at a time (the scorer's own merge)
-                        const std::unique_ptr<NodeScorer> scorer = net->scorer(e1.data(), n, nullptr);
+                        const std::unique_ptr<NodeScorer> scorer =
+                            net->scorer(e1.data(), n, nullptr);
                         const std::unique_ptr<Engine> e = Engine::make(n, mode);
                         e->start(*scorer);
                         while (!e->done()) {
@@ -502,7 +511,9 @@ static Result brute_force_ids(int n, const RandomErrors& f, bool adjacent) {
     for (int i = 0; i < n; ++i) ids[i] = i;
     return brute_force_with(
         ids, adjacent,
-        [&](double a, double b) { return f(static_cast<std::int64_t>(a), static_cast<std::int64_t>(b)); },
+        [&](double a, double b) {
+            return f(static_cast<std::int64_t>(a), static_cast<std::int64_t>(b));
+        },
         [](double, double, long node) { return static_cast<double>(node); });
 }
 
@@ -517,7 +528,8 @@ static void test_fuzz_engines() {
         const bool with_nan = trial % 4 == 3;
         const RandomErrors f{rng(), with_nan ? 0.002 : 0.0};
         for (PairMode mode : {PairMode::All, PairMode::Adjacent}) {
-            const Result want = with_nan ? Result{} : brute_force_ids(n, f, mode == PairMode::Adjacent);
+            const Result want =
+                with_nan ? Result{} : brute_force_ids(n, f, mode == PairMode::Adjacent);
             for (int setting = 0; setting < 3; ++setting) {
                 RandomScorer scorer(n, f, setting >= 1, setting == 2 ? 3 : 0);
                 const std::unique_ptr<Engine> e = Engine::make(n, mode);
@@ -557,10 +569,14 @@ static void test_run_batch_cancel() {
     std::atomic<int> ran{0};
     bool threw = false;
     try {
-        run_batch(1000, 2, [&](int) {
-            ran++;
-            while (!cancel.load()) {}
-        }, cancel, [] { return false; }, 1);
+        run_batch(
+            1000, 2,
+            [&](int) {
+                ran++;
+                while (!cancel.load()) {
+                }
+            },
+            cancel, [] { return false; }, 1);
     } catch (const Cancelled&) {
         threw = true;
     }
@@ -574,7 +590,8 @@ static void test_run_batch_cancel() {
 }
 
 static void test_replay_plan() {
-    // tree 0: leaves 0..3; 4 = (0, 1), 5 = (4, 2), 6 = (3, 5). tree 1: 2 = (0, 1). tree 2: one leaf.
+    // tree 0: leaves 0..3; 4 = (0, 1), 5 = (4, 2), 6 = (3, 5). tree 1: 2 = (0, 1). tree 2: one
+    // leaf.
     const std::int64_t t0[] = {0, 1, 4, 2, 3, 5}, t1[] = {0, 1};
     const ReplayPlan plan = replay_plan({4, 2, 1}, {t0, t1, nullptr}, true);
     // table: leaves 0-3, 4-5, 6; level 1: t0's 4 (row 7), t1's 2 (row 8); level 2: t0's 5
@@ -583,7 +600,8 @@ static void test_replay_plan() {
     CHECK((plan.left == std::vector<std::int32_t>{0, 4, 7, 3}));
     CHECK((plan.right == std::vector<std::int32_t>{1, 5, 2, 9}));
     CHECK((plan.row_tree == std::vector<std::int32_t>{0, 0, 0, 0, 1, 1, 2, 0, 1, 0, 0}));
-    CHECK((plan.left_share == std::vector<float>{0.5f, 0.5f, static_cast<float>(2.0 / 3.0), 0.25f}));
+    CHECK(
+        (plan.left_share == std::vector<float>{0.5f, 0.5f, static_cast<float>(2.0 / 3.0), 0.25f}));
     CHECK((plan.source == std::vector<std::int64_t>{0, 3, 1, 2}));
     // child-gradient rows: 0 zero; level 3: left 1, right 2; level 2: 3, 4; level 1: 5-6, 7-8.
     // t0's 4 is level 2's left child, t0's 5 level 3's right child; the roots get row 0.
@@ -667,8 +685,8 @@ static void test_build_plan_matches_batch_builds() {
                 std::copy(leaves[t].begin(), leaves[t].end(), nodes[t].begin());
                 merges[t].resize(2 * (n - 1));
                 scores[t].resize(n - 1);
-                items[t] = {static_cast<int>(n), nodes[t].data(), merges[t].data(),
-                            scores[t].data(), {}};
+                items[t] = {
+                    static_cast<int>(n), nodes[t].data(), merges[t].data(), scores[t].data(), {}};
                 rows[t] = leaves[t].data();
                 tables[t] = nodes[t].data();
                 lists[t] = merges[t].data();
