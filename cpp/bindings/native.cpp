@@ -144,7 +144,7 @@ py::dict build_native_plan(const std::vector<FloatArray>& leaves, const DoubleAr
     run_builds(py::none(), [&](std::atomic<std::int64_t>& merged, const Poll& poll) {
         plan = build_plan(*network, mode, rows, lengths, weighted, threads, merged, poll);
     });
-    return plan_dict(plan);
+    return plan_dict(std::move(plan));
 }
 
 std::int64_t build_bytes_of(std::int64_t n, int dim, const std::string& pairs,

@@ -39,7 +39,7 @@ py::dict replay_plan(const std::vector<Ids>& merges, const std::vector<Floats>& 
     }
     greedy_rae::ReplayPlan plan = greedy_rae::replay_plan(lengths, lists, weighted);
     greedy_rae::fill_table(plan, lengths, nodes, dim);
-    return plan_dict(plan);
+    return plan_dict(std::move(plan));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "greedy_rae/plan.hpp"
@@ -17,19 +18,33 @@ pybind11::array_t<T> to_array(const std::vector<T>& v) {
     return a;
 }
 
-// Every field of the Python Plan, by name (source stays in the core).
-inline pybind11::dict plan_dict(const greedy_rae::ReplayPlan& plan) {
+// A vector handed to numpy without a copy: the array owns it.
+template <typename T>
+pybind11::array_t<T> to_array(std::vector<T>&& v, std::vector<pybind11::ssize_t> shape) {
+    auto* owned = new std::vector<T>(std::move(v));
+    pybind11::capsule owner(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+    return pybind11::array_t<T>(shape, owned->data(), owner);
+}
+
+template <typename T>
+pybind11::array_t<T> to_array(std::vector<T>&& v) {
+    const auto n = static_cast<pybind11::ssize_t>(v.size());
+    return to_array(std::move(v), {n});
+}
+
+// Every field of the Python Plan, by name (source stays in the core); the
+// plan's buffers move into the arrays.
+inline pybind11::dict plan_dict(greedy_rae::ReplayPlan&& plan) {
     namespace py = pybind11;
     const py::ssize_t d = static_cast<py::ssize_t>(plan.dim);
-    py::array_t<float> table({d > 0 ? static_cast<py::ssize_t>(plan.table.size()) / d : 0, d});
-    std::copy(plan.table.begin(), plan.table.end(), table.mutable_data());
+    const py::ssize_t rows = d > 0 ? static_cast<py::ssize_t>(plan.table.size()) / d : 0;
     py::dict out;
-    out["table"] = table;
-    out["left"] = to_array(plan.left);
-    out["right"] = to_array(plan.right);
-    out["sizes"] = to_array(plan.sizes);
-    out["left_share"] = to_array(plan.left_share);
-    out["row_tree"] = to_array(plan.row_tree);
-    out["parent"] = to_array(plan.parent);
+    out["table"] = to_array(std::move(plan.table), {rows, d});
+    out["left"] = to_array(std::move(plan.left));
+    out["right"] = to_array(std::move(plan.right));
+    out["sizes"] = to_array(std::move(plan.sizes));
+    out["left_share"] = to_array(std::move(plan.left_share));
+    out["row_tree"] = to_array(std::move(plan.row_tree));
+    out["parent"] = to_array(std::move(plan.parent));
     return out;
 }

@@ -32,20 +32,21 @@ def as_leaves(leaves: object, dim: int | None = None, what: str = "leaves") -> n
         raise ValueError(f"{what} has no leaves: a tree needs at least one")
     if dim is not None and x.shape[1] != dim:
         raise ValueError(f"{what} have width {x.shape[1]} but the network expects width {dim}")
-    if np.issubdtype(x.dtype, np.floating):
-        finite = np.isfinite(x)
-        if not finite.all():
-            r, c = np.argwhere(~finite)[0]
-            raise ValueError(f"{what} contain NaN or inf (first at row {r}, column {c})")
-        if x.dtype.itemsize > 4:
-            big = np.abs(x) > _FLOAT32_MAX
-            if big.any():
-                r, c = np.argwhere(big)[0]
-                raise ValueError(
-                    f"{what}: the value {float(x[r, c]):g} at row {r}, column {c} is beyond"
-                    f" float32's range (±{_FLOAT32_MAX:.4g}); the network computes in float32"
-                )
-    return np.ascontiguousarray(x, dtype=np.float32)
+    # float64 (and wider) values past float32's range: one pass finds whether
+    # there are any (the largest magnitude; NaN compares False), a second where
+    if x.dtype.kind == "f" and x.dtype.itemsize > 4 and np.abs(x).max() > _FLOAT32_MAX:
+        big = (np.abs(x) > _FLOAT32_MAX) & np.isfinite(x)  # NaN and inf: below
+        if big.any():
+            r, c = np.argwhere(big)[0]
+            raise ValueError(
+                f"{what}: the value {float(x[r, c]):g} at row {r}, column {c} is beyond"
+                f" float32's range (±{_FLOAT32_MAX:.4g}); the network computes in float32"
+            )
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if not np.isfinite(x).all():
+        r, c = np.argwhere(~np.isfinite(x))[0]
+        raise ValueError(f"{what} contain NaN or inf (first at row {r}, column {c})")
+    return x
 
 
 def as_sequences(sequences: object, dim: int, name: str = "sequences") -> list[np.ndarray]:

@@ -3,9 +3,11 @@
 The choice is made once, when the RAE is made (:func:`make_runner`); both
 runners take checked sequences and labels, build their plan (through the
 ``planner`` they are given) and replay it, and both keep one policy for a
-non-finite step: the loss and gradients are computed first, and a step whose
-loss or any gradient is not finite is not applied (weights and optimizer
-state stay as they were) and raises ``FloatingPointError``.
+non-finite step: the loss and gradients are computed first, and the optimizer
+step is taken only when the loss and every gradient are finite; otherwise
+weights and optimizer state stay as they were and ``FloatingPointError`` is
+raised. (One device: a ``tf.cond`` in the compiled step; a strategy: every
+replica keeps its gradients until the global check has passed.)
 """
 
 from __future__ import annotations
@@ -45,11 +47,14 @@ class Runner:
 
     # what each runner implements
     def _gradients(
-        self, seqs: list[np.ndarray], labels: np.ndarray | None, train: bool
-    ) -> tuple[float, Any, bool]:
+        self, seqs: list[np.ndarray], labels: np.ndarray | None
+    ) -> tuple[float, list[tf.Tensor], bool]:
+        """The loss, its gradients, and whether all of them are finite."""
         raise NotImplementedError
 
-    def _apply(self, grads: Any) -> None:
+    def _train(self, seqs: list[np.ndarray], labels: np.ndarray | None) -> tuple[float, bool]:
+        """The loss, and whether the step was applied: the optimizer step is
+        taken only when the loss and every gradient are finite."""
         raise NotImplementedError
 
     def map_sequences(
@@ -67,20 +72,19 @@ class Runner:
     def loss_and_gradients(
         self, seqs: list[np.ndarray], labels: np.ndarray | None
     ) -> tuple[float, list[tf.Tensor]]:
-        loss, grads, finite = self._gradients(seqs, labels, False)
+        loss, grads, finite = self._gradients(seqs, labels)
         if not finite:
             raise FloatingPointError(f"the loss ({loss}) or a gradient is not finite")
-        return loss, list(grads)
+        return loss, grads
 
     def train_step(self, seqs: list[np.ndarray], labels: np.ndarray | None) -> float:
         if not self.optimizer.built:
             self.optimizer.build(self.weights)
-        loss, grads, finite = self._gradients(seqs, labels, True)
-        if not finite:
+        loss, applied = self._train(seqs, labels)
+        if not applied:
             raise FloatingPointError(
                 f"the loss ({loss}) or a gradient is not finite; the update was not applied"
             )
-        self._apply(grads)
         return loss
 
 

@@ -119,7 +119,7 @@ class StrategyRunner(Runner):
             ctx = tf.distribute.get_replica_context()
             return loss, bad, ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)
 
-        @tf.function(reduce_retracing=True)
+        @tf.function(reduce_retracing=True, autograph=False)
         def run(plan: Plan, labels: tf.Tensor, count: tf.Tensor) -> Any:
             loss, bad, grads = strategy.run(step, args=(plan, labels, count))
             loss = strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
@@ -134,6 +134,18 @@ class StrategyRunner(Runner):
         return run
 
     def _gradients(
+        self, seqs: list[np.ndarray], labels: np.ndarray | None
+    ) -> tuple[float, list[tf.Tensor], bool]:
+        loss, grads, finite = self._call(seqs, labels, False)
+        return loss, list(grads), finite
+
+    def _train(self, seqs: list[np.ndarray], labels: np.ndarray | None) -> tuple[float, bool]:
+        loss, _, finite = self._call(seqs, labels, True)
+        if finite:
+            self._apply()
+        return loss, finite
+
+    def _call(
         self, seqs: list[np.ndarray], labels: np.ndarray | None, train: bool
     ) -> tuple[float, Any, bool]:
         """One data-parallel loss over a global minibatch. Plans are built when
@@ -173,7 +185,8 @@ class StrategyRunner(Runner):
         loss, bad, grads = self._function(train, depth)(plan, y, count)
         return float(loss), grads, float(bad) == 0
 
-    def _apply(self, grads: Any) -> None:
+    def _apply(self) -> None:
+        """The optimizer step from the gradients each replica kept."""
         if self._apply_function is None:
             strategy, optimizer, weights = self.strategy, self.optimizer, self.weights
 
@@ -183,7 +196,7 @@ class StrategyRunner(Runner):
                 # in replica context the optimizer sums the replicas' gradients
                 optimizer.apply([b.read_value() for b in buffers], weights)
 
-            @tf.function
+            @tf.function(autograph=False)
             def apply() -> None:
                 strategy.run(step)
 

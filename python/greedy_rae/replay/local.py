@@ -17,48 +17,59 @@ class LocalRunner(Runner):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self._functions: dict[int, Any] = {}
-        self._apply_function: Any = None
+        self._functions: dict[tuple[int, bool], Any] = {}
 
-    def _function(self, depth: int) -> Any:
-        key = bucket(depth)
+    def _function(self, depth: int, train: bool) -> Any:
+        key = (bucket(depth), train)
         fn = self._functions.get(key)
         if fn is None:
-            gradient_pass = self.gradient_pass
-
-            @tf.function(
-                input_signature=[
-                    plan_signature(gradient_pass.dim),
-                    tf.TensorSpec([None], tf.int32),
-                    tf.TensorSpec([], tf.float32),
-                ]
-            )
-            def run(plan: Plan, labels: tf.Tensor, count: tf.Tensor) -> Any:
-                return gradient_pass.loss_and_gradients(plan, labels, count, key)
-
-            # The concrete function skips matching the arguments to the
-            # signature at every call.
-            fn = self._functions[key] = run.get_concrete_function()
+            fn = self._functions[key] = self._compile(key[0], train)
         return fn
 
-    def _gradients(
-        self, seqs: list[np.ndarray], labels: np.ndarray | None, train: bool
-    ) -> tuple[float, Any, bool]:
+    def _compile(self, depth: int, train: bool) -> Any:
+        gradient_pass, optimizer, weights = self.gradient_pass, self.optimizer, self.weights
+
+        # no autograph: the pass's loops are Python loops over levels
+        # (unrolled) or an explicit tf.while_loop; converting its source
+        # would cost more than half of each trace
+        @tf.function(
+            input_signature=[
+                plan_signature(gradient_pass.dim),
+                tf.TensorSpec([None], tf.int32),
+                tf.TensorSpec([], tf.float32),
+            ],
+            autograph=False,
+        )
+        def run(plan: Plan, labels: tf.Tensor, count: tf.Tensor) -> Any:
+            loss, grads, finite = gradient_pass.loss_and_gradients(plan, labels, count, depth)
+            if not train:
+                return loss, grads, finite
+
+            def apply() -> tf.Tensor:
+                optimizer.apply(grads, weights)
+                return tf.constant(True)
+
+            return loss, tf.cond(finite, apply, lambda: tf.constant(False))
+
+        # The concrete function skips matching the arguments to the
+        # signature at every call.
+        return run.get_concrete_function()
+
+    def _call(self, seqs: list[np.ndarray], labels: np.ndarray | None, train: bool) -> Any:
         plan = self.planner(seqs)
         head = self.gradient_pass.classifier is not None
-        args = Plan(*(tf.constant(a) for a in plan))
-        loss, grads, finite = self._function(plan.depth)(
-            args, tf.constant(row_labels(plan, labels, head)), tf.constant(np.float32(len(seqs)))
+        return self._function(plan.depth, train)(
+            Plan(*(tf.constant(a) for a in plan)),
+            tf.constant(row_labels(plan, labels, head)),
+            tf.constant(np.float32(len(seqs))),
         )
-        return float(loss), grads, bool(finite)
 
-    def _apply(self, grads: Any) -> None:
-        if self._apply_function is None:
-            optimizer, weights = self.optimizer, self.weights
+    def _gradients(
+        self, seqs: list[np.ndarray], labels: np.ndarray | None
+    ) -> tuple[float, list[tf.Tensor], bool]:
+        loss, grads, finite = self._call(seqs, labels, False)
+        return float(loss), list(grads), bool(finite)
 
-            @tf.function(input_signature=[[tf.TensorSpec(w.shape, w.dtype) for w in weights]])
-            def apply(grads: list[tf.Tensor]) -> None:
-                optimizer.apply(grads, weights)
-
-            self._apply_function = apply.get_concrete_function()
-        self._apply_function(list(grads))
+    def _train(self, seqs: list[np.ndarray], labels: np.ndarray | None) -> tuple[float, bool]:
+        loss, applied = self._call(seqs, labels, True)
+        return float(loss), bool(applied)
