@@ -13,7 +13,6 @@ replica keeps its gradients until the global check has passed.)
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import keras
 import numpy as np
