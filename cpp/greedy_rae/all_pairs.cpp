@@ -1,8 +1,5 @@
 #include <algorithm>
-#include <exception>
 #include <limits>
-#include <mutex>
-#include <thread>
 
 #include "greedy_rae/engine.hpp"
 
@@ -221,22 +218,9 @@ void AllPairs::start(PairScorer& scorer, int threads) {
     if (threads == 1) {
         work(0);
     } else {
-        std::vector<std::thread> pool;
-        std::exception_ptr error;
-        std::mutex mutex;
-        for (int t = 0; t < threads; ++t) {
-            pool.emplace_back([&, t] {
-                try {
-                    work(t);
-                } catch (...) {
-                    std::lock_guard<std::mutex> lock(mutex);
-                    if (!error) error = std::current_exception();
-                }
-            });
-        }
-        for (std::thread& th : pool) th.join();
-        if (error) std::rethrow_exception(error);
-        pool_ = std::make_unique<WorkerPool>(threads - 1);  // for the scans after each merge
+        // the helpers stay for the scans after each merge
+        pool_ = std::make_unique<WorkerPool>(threads - 1);
+        pool_->run(threads, work);
     }
     for (int i = 0; i + 1 < n_; ++i) rows_.set(i, list_[static_cast<std::size_t>(i) * kRow].score);
     pairs_scored_ += static_cast<std::int64_t>(n_) * (n_ - 1) / 2;

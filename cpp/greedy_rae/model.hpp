@@ -41,11 +41,6 @@ inline float weighted_error(float left, float right, int n_left, int n_right) {
     return static_cast<float>((a * left + b * right) / (a + b));
 }
 
-// Thrown from inside a build when its cancel flag is raised.
-struct Cancelled : std::runtime_error {
-    Cancelled() : std::runtime_error("build cancelled") {}
-};
-
 // The pair scorer of one sequence: holds what it needs of the node at every
 // slot and writes every new node's embedding.
 class NodeScorer : public PairScorer {

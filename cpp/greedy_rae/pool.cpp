@@ -1,5 +1,7 @@
 #include "greedy_rae/pool.hpp"
 
+#include <chrono>
+
 namespace greedy_rae {
 
 WorkerPool::WorkerPool(int helpers) {
@@ -17,11 +19,13 @@ WorkerPool::~WorkerPool() {
 
 void WorkerPool::work() {
     for (int p = next_++; p < parts_; p = next_++) {
+        if (cancel_ != nullptr && cancel_->load()) break;
         try {
             (*job_)(p);
         } catch (...) {
             std::lock_guard<std::mutex> lock(mutex_);
             if (!error_) error_ = std::current_exception();
+            if (cancel_ != nullptr) *cancel_ = true;
         }
     }
 }
@@ -49,12 +53,48 @@ void WorkerPool::run(int parts, const std::function<void(int)>& fn) {
         next_ = 0;
         busy_ = static_cast<int>(helpers_.size());
         error_ = nullptr;
+        cancel_ = nullptr;
         ++generation_;
     }
     wake_.notify_all();
     work();
     std::unique_lock<std::mutex> lock(mutex_);
     finished_.wait(lock, [&] { return busy_ == 0; });
+    if (error_) std::rethrow_exception(error_);
+}
+
+void WorkerPool::run_watched(int parts, const std::function<void(int)>& fn,
+                             std::atomic<bool>& cancel, const std::function<bool()>& poll,
+                             int poll_ms) {
+    if (helpers_.empty()) throw std::logic_error("run_watched needs at least one helper");
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        job_ = &fn;
+        parts_ = parts;
+        next_ = 0;
+        busy_ = static_cast<int>(helpers_.size());
+        error_ = nullptr;
+        cancel_ = &cancel;
+        ++generation_;
+    }
+    wake_.notify_all();
+    bool cancelled_by_poll = false;
+    {
+        std::unique_lock<std::mutex> lock(mutex_);
+        while (busy_ > 0) {
+            finished_.wait_for(lock, std::chrono::milliseconds(poll_ms));
+            if (busy_ == 0 || cancelled_by_poll) continue;
+            lock.unlock();
+            const bool go_on = poll();
+            lock.lock();
+            if (!go_on) {
+                cancelled_by_poll = true;
+                cancel = true;
+            }
+        }
+    }
+    cancel_ = nullptr;
+    if (cancelled_by_poll) throw Cancelled();
     if (error_) std::rethrow_exception(error_);
 }
 

@@ -1,4 +1,4 @@
-// A small pool of helper threads for work that is split many times a second.
+// The core's one thread pool: helper threads that stay alive between jobs.
 #pragma once
 
 #include <atomic>
@@ -7,13 +7,20 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
 namespace greedy_rae {
 
-// Threads that stay alive between small jobs, for work split many times a
-// second (starting a thread per job would cost about as much as the job).
+// Thrown from inside a build (or a pool's run) when its cancel flag is raised.
+struct Cancelled : std::runtime_error {
+    Cancelled() : std::runtime_error("build cancelled") {}
+};
+
+// Threads that stay alive between jobs: work split many times a second
+// (starting a thread per job would cost about as much as the job), the first
+// scan of all pairs, and the sequences of a batch build (run_watched).
 class WorkerPool {
 public:
     explicit WorkerPool(int helpers);
@@ -24,6 +31,14 @@ public:
     // Runs fn(p) for every p in [0, parts) on the helpers and the calling
     // thread; returns when all are done and rethrows the first exception.
     void run(int parts, const std::function<void(int)>& fn);
+    // Runs fn(p) for every p in [0, parts) on the helpers alone, while the
+    // calling thread calls poll() about every poll_ms milliseconds. When
+    // poll() returns false, `cancel` is raised (parts not started are
+    // skipped; running ones may watch the flag) and Cancelled is thrown once
+    // the helpers are idle. The first exception of a part raises `cancel`
+    // too and is rethrown.
+    void run_watched(int parts, const std::function<void(int)>& fn, std::atomic<bool>& cancel,
+                     const std::function<bool()>& poll, int poll_ms);
 
 private:
     void work();
@@ -39,6 +54,7 @@ private:
     std::uint64_t generation_ = 0;
     bool stop_ = false;
     std::exception_ptr error_;
+    std::atomic<bool>* cancel_ = nullptr;  // run_watched's flag, else none
 };
 
 }  // namespace greedy_rae
