@@ -5,8 +5,8 @@
 namespace greedy_rae {
 
 LinearModel::LinearModel(const NetworkSpec& w)
-    : k_(greedy_rae::kernels()),
-      d_(w.dim),
+    : SplitModel(w.dim),
+      k_(greedy_rae::kernels()),
       weighted_(w.reconstruction == Reconstruction::Weighted),
       w1_(w.w1.begin(), w.w1.end()),
       b1_(w.b1.begin(), w.b1.end()),
@@ -46,37 +46,23 @@ void LinearModel::embed(const float* a, const float* b, float* h) const {
     k_.affine(&b, 1, w1_.data() + static_cast<std::size_t>(d) * d, h, d, d, &h);
 }
 
-void LinearModel::merge_group(NodeScorer* const* scorers, const Step* steps, int count) const {
-    // h = [a; b] W1 + b1 is embed()'s chain of multiply-adds over a, then
-    // b, for each value: one affine map of the concatenated children. The
-    // vector kernels run that chain the same way for any number of rows; a
-    // width that leaves columns to the scalar tail (which the compiler may
-    // split into vector products and in-order sums by row count) does not
-    // get grouped.
-    if (d_ % 8 != 0) {
-        Network::merge_group(scorers, steps, count);
-        return;
-    }
+void LinearModel::parents(SplitScorer* const* scorers, const Step* steps, int count,
+                          float** h) const {
     const std::size_t d = static_cast<std::size_t>(d_);
-    std::vector<float> children(4 * 2 * d);
-    for (int g0 = 0; g0 < count; g0 += 4) {
-        const int c = std::min(4, count - g0);
-        const float* x[4];
-        float *h[4], *u[4], *v[4];
-        for (int r = 0; r < c; ++r) {
-            auto& s = static_cast<LinearScorer&>(*scorers[g0 + r]);
-            const Step& step = steps[g0 + r];
-            float* ab = &children[r * 2 * d];
-            std::copy(s.embedding(step.left), s.embedding(step.left) + d, ab);
-            std::copy(s.embedding(step.right), s.embedding(step.right) + d, ab + d);
-            x[r] = ab;
-            h[r] = s.embedding(step.node);
-            u[r] = s.u_at(step.left_slot);
-            v[r] = s.v_at(step.left_slot);
-        }
-        k_.affine(x, c, w1_.data(), b1_.data(), 2 * d_, d_, h);
-        split(h, c, u, v);
+    thread_local std::vector<float> children;  // [a; b] of each new node
+    children.resize(4 * 2 * d);
+    float* ab = children.data();
+    const float* x[4];
+    for (int r = 0; r < count; ++r) {
+        SplitScorer& s = *scorers[r];
+        const Step& step = steps[r];
+        float* row = ab + r * 2 * d;
+        std::copy(s.embedding(step.left), s.embedding(step.left) + d, row);
+        std::copy(s.embedding(step.right), s.embedding(step.right) + d, row + d);
+        x[r] = row;
+        h[r] = s.embedding(step.node);
     }
+    k_.affine(x, count, w1_.data(), b1_.data(), 2 * d_, d_, h);
 }
 
 void LinearModel::split(const float* const* x, int count, float* const* u, float* const* v) const {
@@ -87,34 +73,11 @@ void LinearModel::split(const float* const* x, int count, float* const* u, float
 
 LinearScorer::LinearScorer(const LinearModel& model, float* embeddings, int n,
                            const std::atomic<bool>* cancel)
-    : model_(model),
-      d_(model.dim()),
-      cancel_(cancel),
-      emb_(embeddings),
-      u_(static_cast<std::size_t>(n) * 2 * d_),
-      v_(static_cast<std::size_t>(n) * 2 * d_) {
-    // the leaves four at a time: the weights stream past once per four
-    for (int i = 0; i < n; i += 4) {
-        set_nodes(i, std::min(4, n - i), emb_ + static_cast<std::size_t>(i) * d_);
-    }
-}
-
-void LinearScorer::set_nodes(int slot, int count, const float* x) {
-    const int d = d_, d2 = 2 * d;
-    const float* rows[4];
-    float* u[4];
-    float* v[4];
-    for (int r = 0; r < count; ++r) {
-        rows[r] = x + static_cast<std::size_t>(r) * d;
-        u[r] = &u_[static_cast<std::size_t>(slot + r) * d2];
-        v[r] = &v_[static_cast<std::size_t>(slot + r) * d2];
-    }
-    model_.split(rows, count, u, v);
-}
+    : SplitScorer(model, embeddings, n, cancel), model_(model) {}
 
 void LinearScorer::errors(const int* lefts, const int* rights, int m, const int* counts,
                           float* out) {
-    if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) throw Cancelled();
+    check_cancel();
     // Calls come as rows: one left slot against many right slots (row scans)
     // or many left slots against one right slot (a new node's column). Each
     // run goes to the row kernel, which streams the many vectors past the one
@@ -125,10 +88,12 @@ void LinearScorer::errors(const int* lefts, const int* rights, int m, const int*
         while (end < m && lefts[end] == lefts[k]) ++end;
         float* run_out = out + k;
         if (end - k > 1) {
-            pairs(u_.data(), lefts + k, 1, v_.data(), rights + k, end - k, counts, false, &run_out);
+            pairs(first_.data(), lefts + k, 1, second_.data(), rights + k, end - k, counts, false,
+                  &run_out);
         } else {
             while (end < m && rights[end] == rights[k]) ++end;
-            pairs(v_.data(), rights + k, 1, u_.data(), lefts + k, end - k, counts, true, &run_out);
+            pairs(second_.data(), rights + k, 1, first_.data(), lefts + k, end - k, counts, true,
+                  &run_out);
         }
         k = end;
     }
@@ -136,8 +101,8 @@ void LinearScorer::errors(const int* lefts, const int* rights, int m, const int*
 
 void LinearScorer::row_block(const int* lefts, int rows, const int* rights, int m,
                              const int* counts, float* const* out) {
-    if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) throw Cancelled();
-    pairs(u_.data(), lefts, rows, v_.data(), rights, m, counts, false, out);
+    check_cancel();
+    pairs(first_.data(), lefts, rows, second_.data(), rights, m, counts, false, out);
 }
 
 void LinearScorer::pairs(const float* ones, const int* fixed, int rows, const float* manys,
@@ -173,12 +138,10 @@ void LinearScorer::pairs(const float* ones, const int* fixed, int rows, const fl
     }
 }
 
-void LinearScorer::merge(const Step& s) {
-    const std::size_t d = static_cast<std::size_t>(d_);
-    float* h = emb_ + static_cast<std::size_t>(s.node) * d;
-    model_.embed(emb_ + static_cast<std::size_t>(s.left) * d,
-                 emb_ + static_cast<std::size_t>(s.right) * d, h);
-    set_nodes(s.left_slot, 1, h);
+float* LinearScorer::parent(const Step& s) {
+    float* h = embedding(s.node);
+    model_.embed(embedding(s.left), embedding(s.right), h);
+    return h;
 }
 
 }  // namespace greedy_rae

@@ -16,19 +16,16 @@
 
 #include "greedy_rae/kernels.hpp"
 #include "greedy_rae/model.hpp"
+#include "greedy_rae/split.hpp"
 
 namespace greedy_rae {
 
-class LinearModel : public Network {
+class LinearModel : public SplitModel {
 public:
     // spec: checked by make_network, the one way in
     explicit LinearModel(const NetworkSpec& spec);
-    int dim() const override { return d_; }
     std::unique_ptr<NodeScorer> scorer(float* embeddings, int n,
                                        const std::atomic<bool>* cancel) const override;
-    // Up to four sequences' new nodes a pass over the weights (each node's
-    // floats are the ones merge() gives).
-    void merge_group(NodeScorer* const* scorers, const Step* steps, int count) const override;
     // Bytes a scorer of an n-leaf sequence allocates: U and V by slot.
     static std::int64_t bytes(std::int64_t n, int d) { return n * 2 * (2 * d) * 4; }
 
@@ -36,12 +33,21 @@ public:
     bool weighted() const { return weighted_; }
     // h = [a; b] W1 + b1 (h may not alias a or b)
     void embed(const float* a, const float* b, float* h) const;
+    // U and V: 2d values each
+    int half_width() const override { return 2 * d_; }
     // U = x M_top + beta and V = x M_bot for up to four node embeddings x.
-    void split(const float* const* x, int count, float* const* u, float* const* v) const;
+    void split(const float* const* x, int count, float* const* u, float* const* v) const override;
+
+protected:
+    // h = [a; b] W1 + b1 of up to four sequences' new nodes as one affine map
+    // of the concatenated children: embed()'s chain of multiply-adds over a,
+    // then b, for each value (the vector kernels run it the same way for any
+    // number of rows).
+    void parents(SplitScorer* const* scorers, const Step* steps, int count,
+                 float** h) const override;
 
 private:
     const Kernels& k_;
-    int d_;
     bool weighted_;
     std::vector<float> w1_, b1_;
     std::vector<float> m_;     // (2d, 2d) row-major: W1 W2 - I
@@ -49,8 +55,8 @@ private:
     std::vector<float> zeros_;
 };
 
-// The pair scorer of one sequence, holding U and V of the node at every slot.
-class LinearScorer : public NodeScorer {
+// first(slot) is a node's U, second(slot) its V.
+class LinearScorer : public SplitScorer {
 public:
     LinearScorer(const LinearModel& model, float* embeddings, int n,
                  const std::atomic<bool>* cancel = nullptr);
@@ -58,17 +64,11 @@ public:
     void errors(const int* lefts, const int* rights, int m, const int* counts, float* out) override;
     void row_block(const int* lefts, int rows, const int* rights, int m, const int* counts,
                    float* const* out) override;
-    void merge(const Step& s) override;
-    float* embedding(std::int64_t node) { return emb_ + static_cast<std::size_t>(node) * d_; }
-    float* u_at(int slot) { return &u_[static_cast<std::size_t>(slot) * 2 * d_]; }
-    float* v_at(int slot) { return &v_[static_cast<std::size_t>(slot) * 2 * d_]; }
+    float* parent(const Step& s) override;
     // read-only between merges; worth a thread from this many pairs on
     int min_parallel_pairs() const override { return 4096; }
 
 private:
-    // U and V of the `count` (<= 4) nodes now at slot, slot + 1, ..., from
-    // their embeddings, rows of x.
-    void set_nodes(int slot, int count, const float* x);
     // Errors of the pairs of `rows` (<= 4) fixed nodes, at slots fixed[r]
     // of `ones` (U; V when fixed_is_right), with the nodes at slots many[k]
     // of `manys` (the other of V and U), into out[r][k].
@@ -76,11 +76,6 @@ private:
                int m, const int* counts, bool fixed_is_right, float* const* out) const;
 
     const LinearModel& model_;
-    int d_;
-    const std::atomic<bool>* cancel_;
-    float* emb_;
-    // (n, 2d) each, by slot; apart, so that a row scan streams only the V's
-    std::vector<float> u_, v_;
 };
 
 }  // namespace greedy_rae

@@ -6,8 +6,8 @@
 namespace greedy_rae {
 
 NonlinearModel::NonlinearModel(const NetworkSpec& w)
-    : k_(greedy_rae::kernels()),
-      d_(w.dim),
+    : SplitModel(w.dim),
+      k_(greedy_rae::kernels()),
       encoder_(w.encoder),
       decoder_(w.decoder),
       normalize_(w.normalize),
@@ -49,31 +49,13 @@ void NonlinearModel::errors(const float* const* h, const float* const* a, const 
 
 NonlinearScorer::NonlinearScorer(const NonlinearModel& model, float* embeddings, int n,
                                  const std::atomic<bool>* cancel)
-    : model_(model),
-      d_(model.dim()),
-      cancel_(cancel),
-      emb_(embeddings),
-      p_(static_cast<std::size_t>(n) * d_),
-      q_(static_cast<std::size_t>(n) * d_),
-      node_(n) {
-    for (int i = 0; i < n; ++i) node_[i] = emb_ + static_cast<std::size_t>(i) * d_;
-    // the leaves four at a time: the weights stream past once per four
-    for (int i = 0; i < n; i += 4) set_nodes(i, std::min(4, n - i), &node_[i]);
-}
-
-void NonlinearScorer::set_nodes(int slot, int count, const float* const* x) {
-    float* p[4];
-    float* q[4];
-    for (int r = 0; r < count; ++r) {
-        p[r] = &p_[static_cast<std::size_t>(slot + r) * d_];
-        q[r] = &q_[static_cast<std::size_t>(slot + r) * d_];
-    }
-    model_.split(x, count, p, q);
+    : SplitScorer(model, embeddings, n, cancel), model_(model), node_(n) {
+    for (int i = 0; i < n; ++i) node_[i] = embedding(i);
 }
 
 void NonlinearScorer::errors(const int* lefts, const int* rights, int m, const int* counts,
                              float* out) {
-    if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) throw Cancelled();
+    check_cancel();
     const int d = d_;
     // four parents and four reconstructions; per thread (the first scan of
     // all pairs calls this from several threads at once)
@@ -92,9 +74,7 @@ void NonlinearScorer::errors(const int* lefts, const int* rights, int m, const i
         const int count = std::min(4, m - k);
         for (int r = 0; r < count; ++r) {
             const int i = lefts[k + r], j = rights[k + r];
-            const float* p = &p_[static_cast<std::size_t>(i) * d];
-            const float* q = &q_[static_cast<std::size_t>(j) * d];
-            model_.parent(p, q, h[r]);
+            model_.parent(first(i), second(j), h[r]);
             a[r] = node_[i];
             b[r] = node_[j];
             nl[r] = counts[i];
@@ -104,41 +84,11 @@ void NonlinearScorer::errors(const int* lefts, const int* rights, int m, const i
     }
 }
 
-float* NonlinearScorer::parent(const Step& s, float** p, float** q) {
-    const std::size_t d = static_cast<std::size_t>(d_);
-    float* h = emb_ + static_cast<std::size_t>(s.node) * d;
-    model_.parent(&p_[static_cast<std::size_t>(s.left_slot) * d],
-                  &q_[static_cast<std::size_t>(s.right_slot) * d], h);
+float* NonlinearScorer::parent(const Step& s) {
+    float* h = embedding(s.node);
+    model_.parent(first(s.left_slot), second(s.right_slot), h);
     node_[s.left_slot] = h;
-    *p = &p_[static_cast<std::size_t>(s.left_slot) * d];
-    *q = &q_[static_cast<std::size_t>(s.left_slot) * d];
     return h;
-}
-
-void NonlinearScorer::merge(const Step& s) {
-    float *p, *q;
-    const float* h = parent(s, &p, &q);
-    model_.split(&h, 1, &p, &q);
-}
-
-void NonlinearModel::merge_group(NodeScorer* const* scorers, const Step* steps, int count) const {
-    // The vector kernels run each value's chain of multiply-adds the same
-    // way for any number of rows; a width that leaves columns to the scalar
-    // tail (which the compiler may vectorise by row count) is not grouped.
-    if (d_ % 8 != 0) {
-        Network::merge_group(scorers, steps, count);
-        return;
-    }
-    for (int g0 = 0; g0 < count; g0 += 4) {
-        const int c = std::min(4, count - g0);
-        const float* h[4];
-        float *p[4], *q[4];
-        for (int r = 0; r < c; ++r) {
-            h[r] =
-                static_cast<NonlinearScorer&>(*scorers[g0 + r]).parent(steps[g0 + r], &p[r], &q[r]);
-        }
-        split(h, c, p, q);
-    }
 }
 
 }  // namespace greedy_rae

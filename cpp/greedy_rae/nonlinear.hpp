@@ -15,25 +15,24 @@
 
 #include "greedy_rae/kernels.hpp"
 #include "greedy_rae/model.hpp"
+#include "greedy_rae/split.hpp"
 
 namespace greedy_rae {
 
-class NonlinearModel : public Network {
+class NonlinearModel : public SplitModel {
 public:
     // spec: checked by make_network, the one way in
     explicit NonlinearModel(const NetworkSpec& spec);
-    int dim() const override { return d_; }
     std::unique_ptr<NodeScorer> scorer(float* embeddings, int n,
                                        const std::atomic<bool>* cancel) const override;
-    // Up to four sequences' new nodes' P and Q a pass over the weights
-    // (each node's floats are the ones merge() gives).
-    void merge_group(NodeScorer* const* scorers, const Step* steps, int count) const override;
     // Bytes a scorer of an n-leaf sequence allocates: P and Q and an
     // embedding pointer by slot.
     static std::int64_t bytes(std::int64_t n, int d) { return n * (2 * d * 4 + 8); }
 
+    // P and Q: d values each
+    int half_width() const override { return d_; }
     // P = x W1_top + b1 and Q = x W1_bot for up to four node embeddings x.
-    void split(const float* const* x, int count, float* const* p, float* const* q) const;
+    void split(const float* const* x, int count, float* const* p, float* const* q) const override;
     // The parent h of the pair whose first-layer halves are P and Q:
     // activation of P + Q, then normalisation.
     void parent(const float* p, const float* q, float* h) const;
@@ -43,35 +42,27 @@ public:
 
 private:
     const Kernels& k_;
-    int d_;
     Activation encoder_, decoder_;
     bool normalize_;
     bool weighted_;
     std::vector<float> w1_, b1_, w2_, b2_, zeros_;
 };
 
-class NonlinearScorer : public NodeScorer {
+// first(slot) is a node's P, second(slot) its Q.
+class NonlinearScorer : public SplitScorer {
 public:
     NonlinearScorer(const NonlinearModel& model, float* embeddings, int n,
                     const std::atomic<bool>* cancel);
     void errors(const int* lefts, const int* rights, int m, const int* counts, float* out) override;
-    void merge(const Step& s) override;
-    // The new node's embedding from its children's P and Q, in place; its
-    // row, and where its own P and Q go.
-    float* parent(const Step& s, float** p, float** q);
+    // The new node's embedding from its children's P and Q, in its row.
+    float* parent(const Step& s) override;
     // read-only between merges; worth a thread from this many pairs on
     int min_parallel_pairs() const override { return 256; }
     // an O(d^2) decoder a pair
     bool costly() const override { return true; }
 
 private:
-    void set_nodes(int slot, int count, const float* const* x);
-
     const NonlinearModel& model_;
-    int d_;
-    const std::atomic<bool>* cancel_;
-    float* emb_;
-    std::vector<float> p_, q_;        // (n, d) each, by slot
     std::vector<const float*> node_;  // slot -> embedding row
 };
 
