@@ -14,6 +14,7 @@ from greedy_rae import _inputs, _options, losses, saving, trainer
 from greedy_rae.build import build_plan, build_trees, native_network
 from greedy_rae.build.plan import Plan
 from greedy_rae.head import accuracy, default_classifier, probabilities
+from greedy_rae.keras_model import RAEModel
 from greedy_rae.network import merge_network, native_spec, network_dim
 from greedy_rae.replay import make_runner
 from greedy_rae.replay.step import GradientPass
@@ -127,6 +128,7 @@ class RAE:
             if strategy is not None and not self.optimizer.built:
                 self.optimizer.build(self.trainable_weights)
         self._fitted = False
+        self._whole: RAEModel | None = None
 
     @property
     def trainable_weights(self) -> list[Any]:
@@ -333,6 +335,12 @@ class RAE:
     def _labelled(self, sequences: object, labels: object) -> _inputs.Labelled:
         seqs = _inputs.as_sequences(sequences, self.dim)
         return _inputs.Labelled(seqs, _inputs.as_labels(labels, len(seqs), self.classes))
+
+    def _keras_model(self) -> RAEModel:
+        """The whole RAE as a Keras model (for callbacks), made once."""
+        if self._whole is None:
+            self._whole = RAEModel(self)
+        return self._whole
 
     def _head(self) -> keras.Model:
         if self.classifier is None:

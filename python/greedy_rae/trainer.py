@@ -11,7 +11,6 @@ import numpy as np
 
 from greedy_rae import checkpoint
 from greedy_rae._inputs import Labelled
-from greedy_rae.keras_model import RAEModel
 
 if TYPE_CHECKING:
     from greedy_rae.rae import RAE
@@ -65,7 +64,7 @@ def fit(
         history["val_loss"] = []
         if validation.labels is not None:
             history["val_accuracy"] = []
-    model = RAEModel(rae)
+    model = rae._keras_model()
     run = _run_arguments(data, batch_size, shuffle, seed, rae.pairs)
     first_epoch = 0
     if checkpoint_dir is not None:
