@@ -151,11 +151,15 @@ def plan_by_definition(seqs, trees, weighted):
         first[lv] = (at, levels.index(lv))
         at += 2 * sizes[lv - 1]
     parent = [0] * len(merges)
+    leaf_parent = [0] * total  # a one-leaf tree's leaf is its root: row 0
     for pos, (lv, t, _, a, b, _, _) in enumerate(merges):
         for side, child in enumerate((a, b)):
+            rows, start = first[lv]
+            at = rows + side * sizes[lv - 1] + pos - start
             if child >= trees[t].n:
-                rows, start = first[lv]
-                parent[row[t, child] - total] = rows + side * sizes[lv - 1] + pos - start
+                parent[row[t, child] - total] = at
+            else:
+                leaf_parent[row[t, child]] = at
     return {
         "table": np.concatenate(
             [*seqs, *[trees[t].embeddings[trees[t].n + k][None] for _, t, k, *_ in merges]]
@@ -166,6 +170,7 @@ def plan_by_definition(seqs, trees, weighted):
         "left_share": [np.float32(n1 / (n1 + n2)) for *_, n1, n2 in merges] if weighted else [],
         "row_tree": [t for t, x in enumerate(seqs) for _ in x] + [m[1] for m in merges],
         "parent": parent,
+        "leaf_parent": leaf_parent,
     }
 
 
@@ -191,6 +196,7 @@ def test_replay_plans_follow_their_definition(pairs, reconstruction, options):
         [t.merges for t in trees], [t.embeddings for t in trees], reconstruction == "weighted"
     )
     for plan in (native, from_trees):
+        assert set(plan._fields) == set(want)  # every field, by name
         for name, value in want.items():
             got = getattr(plan, name)
             assert got.dtype == (np.float32 if name in ("table", "left_share") else np.int32)

@@ -46,5 +46,6 @@ inline pybind11::dict plan_dict(greedy_rae::ReplayPlan&& plan) {
     out["left_share"] = to_array(std::move(plan.left_share));
     out["row_tree"] = to_array(std::move(plan.row_tree));
     out["parent"] = to_array(std::move(plan.parent));
+    out["leaf_parent"] = to_array(std::move(plan.leaf_parent));
     return out;
 }

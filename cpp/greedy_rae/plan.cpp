@@ -75,6 +75,7 @@ ReplayPlan replay_plan(const std::vector<std::int64_t>& lengths,
     }
     const std::vector<std::int64_t> level_start = next;
     plan.parent.assign(static_cast<std::size_t>(total_merges), 0);
+    plan.leaf_parent.assign(static_cast<std::size_t>(total_leaves), 0);
     plan.source.resize(static_cast<std::size_t>(total_merges));
     plan.left.resize(static_cast<std::size_t>(total_merges));
     plan.right.resize(static_cast<std::size_t>(total_merges));
@@ -110,9 +111,11 @@ ReplayPlan replay_plan(const std::vector<std::int64_t>& lengths,
             const std::int64_t at = grad_row[lv] + static_cast<std::int64_t>(pos) - level_start[lv];
             for (int side = 0; side < 2; ++side) {
                 const std::int32_t child = side == 0 ? row[a] : row[b];
+                const auto row_at = static_cast<std::int32_t>(at + side * count[lv]);
                 if (child >= total_leaves) {
-                    plan.parent[static_cast<std::size_t>(child - total_leaves)] =
-                        static_cast<std::int32_t>(at + side * count[lv]);
+                    plan.parent[static_cast<std::size_t>(child - total_leaves)] = row_at;
+                } else {
+                    plan.leaf_parent[static_cast<std::size_t>(child)] = row_at;
                 }
             }
             leaves[node] = leaves[a] + leaves[b];

@@ -28,6 +28,10 @@ struct ReplayPlan {
     // for each merge, the row there that holds the gradient its own parent
     // passes down to it (0, the zero row, for a root).
     std::vector<std::int32_t> parent;
+    // leaf_parent: for each leaf (table row < leaves), the row of the
+    // child-gradient table that holds the gradient its parent passes down to
+    // it (0 for a one-leaf tree's root): what an embedding table's rows get.
+    std::vector<std::int32_t> leaf_parent;
     // source: the index of each merge in creation order (trees in order, each
     // tree's merges in the order they were made)
     std::vector<std::int64_t> source;

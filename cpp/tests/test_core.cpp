@@ -606,6 +606,11 @@ static void test_replay_plan() {
     // child-gradient rows: 0 zero; level 3: left 1, right 2; level 2: 3, 4; level 1: 5-6, 7-8.
     // t0's 4 is level 2's left child, t0's 5 level 3's right child; the roots get row 0.
     CHECK((plan.parent == std::vector<std::int32_t>{3, 0, 2, 0}));
+    // leaves: t0's 0 and 1 are level 1's left/right children at rows 5 and 7
+    // (level 1 has 2 merges: left rows 5-6, right rows 7-8), t0's 2 is level
+    // 2's right child (row 4), t0's 3 level 3's left child (row 1); t1's 0 and
+    // 1 level 1's second merge's (rows 6 and 8); t2's leaf is a root (0)
+    CHECK((plan.leaf_parent == std::vector<std::int32_t>{5, 7, 4, 1, 6, 8, 0}));
     CHECK(replay_plan({4, 2, 1}, {t0, t1, nullptr}, false).left_share.empty());
     CHECK(replay_plan({1, 1}, {nullptr, nullptr}, false).sizes.empty());
     // a child that does not exist yet; a node merged twice
@@ -701,6 +706,7 @@ static void test_build_plan_matches_batch_builds() {
             CHECK(plan.table == expected.table);
             CHECK(plan.left == expected.left && plan.right == expected.right);
             CHECK(plan.sizes == expected.sizes && plan.parent == expected.parent);
+            CHECK(plan.leaf_parent == expected.leaf_parent);
             CHECK(plan.left_share == expected.left_share && plan.row_tree == expected.row_tree);
             CHECK(merged2.load() == merged.load());
         }

@@ -50,6 +50,7 @@ def plan_signature(dim: int) -> Plan:
         left_share=tf.TensorSpec([None], tf.float32),
         row_tree=ints,
         parent=ints,
+        leaf_parent=ints,
     )
 
 
