@@ -20,14 +20,17 @@ if TYPE_CHECKING:
     from greedy_rae.build import greedy_tree
     from greedy_rae.network import merge_network
     from greedy_rae.rae import RAE
+    from greedy_rae.text import Vocabulary, load_word_vectors
     from greedy_rae.tree import Tree
 
-__all__ = ["RAE", "Tree", "greedy_tree", "merge_network"]
+__all__ = ["RAE", "Tree", "Vocabulary", "greedy_tree", "load_word_vectors", "merge_network"]
 _WHERE = {
     "RAE": "greedy_rae.rae",
     "Tree": "greedy_rae.tree",
     "greedy_tree": "greedy_rae.build",
     "merge_network": "greedy_rae.network",
+    "Vocabulary": "greedy_rae.text",  # text.py needs no TensorFlow
+    "load_word_vectors": "greedy_rae.text",
 }
 
 try:
@@ -48,7 +51,8 @@ def _import_tensorflow() -> None:
 
 def __getattr__(name: str) -> Any:
     if name in _WHERE:
-        _import_tensorflow()
+        if _WHERE[name] != "greedy_rae.text":
+            _import_tensorflow()
         value = getattr(import_module(_WHERE[name]), name)
         globals()[name] = value
         return value

@@ -75,34 +75,26 @@ class Weights(Protocol):
     def set_weights(self, weights: list[np.ndarray]) -> None: ...
 
 
-def _optimizer_variables(optimizer: Any, weights: list[Any]) -> list[Any]:
-    if not optimizer.built:
-        optimizer.build(weights)
-    return list(optimizer.variables)
-
-
 def write(
     folder: str | os.PathLike[str],
     model: Weights,
-    optimizer: Any,
-    trainable: list[Any],
+    optimizer_variables: list[Any],
     state: dict[str, Any],
 ) -> None:
-    """Save the model's weights, the optimizer's variables and ``state`` (JSON)."""
+    """Save the model's weights, the optimizer state's variables and ``state`` (JSON)."""
     weights = model.get_weights()
-    opt = [np.asarray(v.numpy()) for v in _optimizer_variables(optimizer, trainable)]
+    opt = [np.asarray(v.numpy()) for v in optimizer_variables]
     save(folder, weights, opt, dict(state, n_weights=len(weights), n_optimizer=len(opt)))
 
 
 def resume(
     folder: str | os.PathLike[str],
     model: Weights,
-    optimizer: Any,
-    trainable: list[Any],
+    optimizer_variables: list[Any],
     run: dict[str, Any],
 ) -> dict[str, Any] | None:
     """Load a checkpoint written by a fit with the same ``run`` arguments into
-    the model and the optimizer; returns its state, or None when there is none."""
+    the model and the optimizer state; returns its state, or None when there is none."""
     saved = load(folder)
     if saved is None:
         return None
@@ -117,7 +109,7 @@ def resume(
     shapes = [tuple(w.shape) for w in model.get_weights()]
     if [tuple(w.shape) for w in weights] != shapes:
         raise ValueError(f"the checkpoint in {os.fspath(folder)!r} holds a different network")
-    variables = _optimizer_variables(optimizer, trainable)
+    variables = optimizer_variables
     if len(variables) != len(opt) or any(
         tuple(v.shape) != tuple(a.shape) for v, a in zip(variables, opt)
     ):

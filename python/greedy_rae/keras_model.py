@@ -24,6 +24,8 @@ class RAEModel(keras.Model):  # type: ignore[misc]
         super().__init__(name="rae")
         self.network = rae.network
         self.classifier = rae.classifier
+        # a text RAE's word table (after the head, so older files' orders hold)
+        self.words = None if rae._table is None else rae._table.layer
         self.optimizer = rae.optimizer
         self._rae = rae
         self.built = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from typing import Any
 
@@ -18,7 +19,11 @@ from greedy_rae.keras_model import RAEModel
 from greedy_rae.network import merge_network, native_spec, network_dim
 from greedy_rae.replay import make_runner
 from greedy_rae.replay.step import GradientPass
+from greedy_rae.table import EmbeddingTable
+from greedy_rae.text import Vocabulary, as_token_ids, initial_table
 from greedy_rae.tree import Tree
+
+log = logging.getLogger("greedy_rae")
 
 FEATURES = _options.FEATURES
 
@@ -64,6 +69,21 @@ class RAE:
         step equals one device's). Default: the strategy whose ``scope()`` the
         RAE is created in, if any. The network, the head and the optimizer
         state are created in the strategy's scope.
+    vocabulary : Vocabulary or list of str, optional
+        Makes a text RAE: sequences are texts (strings, lists of tokens or 1-D
+        arrays of ids), their leaves the rows of a word-embedding table of
+        ``len(vocabulary)`` rows (see :mod:`greedy_rae.text`; row 0 is the
+        out-of-vocabulary ``<unk>``). A list of words makes a
+        :class:`Vocabulary` (whitespace tokens, case kept).
+    embeddings : array, mapping or word vectors, optional
+        The table's start (see :func:`greedy_rae.text.initial_table`): a
+        ``(len(vocabulary), dim)`` array, or word vectors (a mapping, a
+        ``(words, vectors)`` pair from :func:`load_word_vectors`, or gensim
+        ``KeyedVectors``), words without one starting small and random, as in
+        Socher et al.'s code. Default: all small and random.
+    trainable_embeddings : bool
+        Train the table with the network (sparse updates: see
+        :mod:`greedy_rae.table`); ``False`` keeps it as given.
     """
 
     def __init__(
@@ -82,6 +102,9 @@ class RAE:
         alpha: float = 0.2,
         classifier: keras.Model | None = None,
         strategy: tf.distribute.Strategy | None = None,
+        vocabulary: Vocabulary | list[str] | None = None,
+        embeddings: object = None,
+        trainable_embeddings: bool = True,
     ) -> None:
         if strategy is None and tf.distribute.has_strategy():
             strategy = tf.distribute.get_strategy()
@@ -117,14 +140,18 @@ class RAE:
                 classifier = default_classifier(self.dim, self.classes)
             self.classifier: keras.Model | None = classifier
             self.optimizer = optimizer if optimizer is not None else keras.optimizers.Adam()
+            self._table = _table(vocabulary, embeddings, trainable_embeddings, self.dim)
             gradient_pass = GradientPass(
                 network,
                 self.dim,
                 weighted=self.reconstruction == "weighted",
                 classifier=classifier,
                 alpha=self.alpha,
+                leaf_gradients=self._table is not None and self._table.trainable,
             )
-            self._runner = make_runner(gradient_pass, self.optimizer, self._plan, strategy)
+            self._runner = make_runner(
+                gradient_pass, self.optimizer, self._plan, strategy, self._table
+            )
             if strategy is not None and not self.optimizer.built:
                 self.optimizer.build(self.trainable_weights)
         self._fitted = False
@@ -132,8 +159,19 @@ class RAE:
 
     @property
     def trainable_weights(self) -> list[Any]:
-        """The network's trainable weights, then the head's."""
-        return list(self._runner.weights)
+        """The network's trainable weights, then the head's, then a trainable word table."""
+        table = [self._table.variable] if self._runner.train_table and self._table else []
+        return [*self._runner.weights, *table]
+
+    @property
+    def vocabulary(self) -> Vocabulary | None:
+        """A text RAE's vocabulary (None for vectors)."""
+        return None if self._table is None else self._table.vocabulary
+
+    @property
+    def embeddings(self) -> np.ndarray | None:
+        """A copy of a text RAE's word-embedding table, ``(len(vocabulary), dim)``."""
+        return None if self._table is None else self._table.values()
 
     def __repr__(self) -> str:
         spec = native_spec(self.network)
@@ -151,6 +189,10 @@ class RAE:
             parts.append(f"reconstruction={self.reconstruction!r}")
         if self.classes is not None:
             parts += [f"classes={self.classes}", f"alpha={self.alpha:g}"]
+        if self._table is not None:
+            parts.append(f"vocabulary={len(self._table.vocabulary)}")
+            if not self._table.trainable:
+                parts.append("trainable_embeddings=False")
         parts.append("trained" if self._fitted else "untrained")
         return f"RAE({', '.join(parts)})"
 
@@ -164,7 +206,7 @@ class RAE:
         ``progress=True`` shows a bar: over the merges when the sequences fit
         in one batch, over the sequences otherwise.
         """
-        seqs = _inputs.as_sequences(sequences, self.dim)
+        seqs = self._sequences(sequences)
         _options.check_positive("batch_size", batch_size)
         return self._trees(seqs, batch_size, progress)
 
@@ -188,7 +230,7 @@ class RAE:
             Show a progress bar (see :meth:`trees`).
         """
         _options.check_features(features)
-        seqs = _inputs.as_sequences(sequences, self.dim)
+        seqs = self._sequences(sequences)
         _options.check_positive("batch_size", batch_size)
         width = self.dim * (2 if features == "root+mean" else 1)
         return self._runner.map_sequences(
@@ -282,7 +324,7 @@ class RAE:
             ``"val_accuracy"``) with validation data.
         """
         data = self._labelled(sequences, labels)
-        validation = _inputs.as_validation(validation_data, self.dim, self.classes)
+        validation = self._validation(validation_data)
         return trainer.fit(
             self,
             data,
@@ -332,9 +374,32 @@ class RAE:
 
     # -- internals -------------------------------------------------------------
 
+    def _sequences(self, sequences: object, name: str = "sequences") -> list[np.ndarray]:
+        """Checked sequences: ``(n, dim)`` float32 arrays, or a text RAE's id arrays."""
+        if self._table is None:
+            return _inputs.as_sequences(sequences, self.dim, name)
+        vocabulary = self._table.vocabulary
+        before = vocabulary.unknown
+        ids = as_token_ids(sequences, vocabulary, name)
+        unknown = vocabulary.unknown - before
+        if unknown:
+            total = sum(len(x) for x in ids)
+            log.info("%s: %d of %d tokens are not in the vocabulary (<unk>)", name, unknown, total)
+        return ids
+
     def _labelled(self, sequences: object, labels: object) -> _inputs.Labelled:
-        seqs = _inputs.as_sequences(sequences, self.dim)
+        seqs = self._sequences(sequences)
         return _inputs.Labelled(seqs, _inputs.as_labels(labels, len(seqs), self.classes))
+
+    def _validation(self, validation_data: object) -> _inputs.Labelled | None:
+        if validation_data is None:
+            return None
+        name = "validation_data"
+        if isinstance(validation_data, tuple) and len(validation_data) == 2:
+            seqs = self._sequences(validation_data[0], name)
+            y = _inputs.as_labels(validation_data[1], len(seqs), self.classes, name + " labels")
+            return _inputs.Labelled(seqs, y)
+        return _inputs.Labelled(self._sequences(validation_data, name), None)
 
     def _keras_model(self) -> RAEModel:
         """The whole RAE as a Keras model (for callbacks), made once."""
@@ -360,10 +425,15 @@ class RAE:
         out: list[Tree] = []
         for s in range(0, len(seqs), batch_size):
             part = seqs[s : s + batch_size]
+            leaves = part if self._table is None else self._table.leaves(part)
             show = progress and one_batch
-            out += build_trees(
-                part, self.network, self.pairs, self.scorer, show, 0, self.reconstruction
+            trees = build_trees(
+                leaves, self.network, self.pairs, self.scorer, show, 0, self.reconstruction
             )
+            if self._table is not None:
+                for tree, ids in zip(trees, part):
+                    tree.labels = self._table.vocabulary.words_of(ids)
+            out += trees
             if bar is not None:
                 bar.update(len(out))
         return out
@@ -387,3 +457,31 @@ def _features(trees: list[Tree], features: str) -> np.ndarray:
     if features in ("mean", "root+mean"):
         parts.append(np.stack([t.embeddings.mean(axis=0) for t in trees]))
     return np.asarray(np.concatenate(parts, axis=1), dtype=np.float32)
+
+
+def _table(
+    vocabulary: Vocabulary | list[str] | None,
+    embeddings: object,
+    trainable: bool,
+    dim: int,
+) -> EmbeddingTable | None:
+    """A text RAE's word table (None without a vocabulary)."""
+    if vocabulary is None:
+        if embeddings is not None:
+            raise ValueError("embeddings need a vocabulary: give vocabulary=... too")
+        return None
+    if not isinstance(vocabulary, Vocabulary):
+        if isinstance(vocabulary, str) or not isinstance(vocabulary, (list, tuple)):
+            raise TypeError(
+                "vocabulary must be a Vocabulary or a list of words,"
+                f" got {type(vocabulary).__name__}"
+            )
+        vocabulary = Vocabulary(vocabulary)
+    if not isinstance(trainable, (bool, np.bool_)):
+        raise ValueError(f"trainable_embeddings must be True or False, got {trainable!r}")
+    initial, found = initial_table(vocabulary, dim, embeddings)
+    if embeddings is not None:
+        log.info(
+            "embeddings: %d of %d vocabulary rows from the vectors given", found, len(vocabulary)
+        )
+    return EmbeddingTable(vocabulary, initial, bool(trainable))

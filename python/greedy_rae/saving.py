@@ -8,11 +8,12 @@ and are renamed over it, so an interrupted save never leaves a half-written file
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
 import zipfile
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import keras
 import numpy as np
@@ -24,6 +25,16 @@ if TYPE_CHECKING:
 
 _META = "greedy_rae.json"
 _HEAD = "greedy_rae_classifier.keras"  # the label head, a .keras file inside the model file
+_TABLE = "greedy_rae_embeddings.npy"  # a text RAE's word table, an .npy file inside
+
+
+class ModelFile(NamedTuple):
+    """What a model file holds."""
+
+    network: keras.Model
+    meta: dict[str, Any]
+    head: bytes | None  # the label head's .keras bytes
+    table: np.ndarray | None  # a text RAE's word-embedding table
 
 
 def options(rae: RAE) -> dict[str, Any]:
@@ -34,6 +45,14 @@ def options(rae: RAE) -> dict[str, Any]:
         "reconstruction": rae.reconstruction,
         "classes": rae.classes,
         "alpha": rae.alpha,
+        **(
+            {}
+            if rae._table is None
+            else {
+                "vocabulary": rae._table.vocabulary.to_dict(),
+                "trainable_embeddings": rae._table.trainable,
+            }
+        ),
     }
 
 
@@ -59,11 +78,16 @@ def save(rae: RAE, path: str | os.PathLike[str]) -> None:
         rae.network.save(tmp, overwrite=True)
         meta = json.dumps(options(rae))
         head = None if rae.classifier is None else _model_bytes(rae.classifier, folder)
+        table = None if rae._table is None else rae._table.values()
         if suffix == ".keras":
             with zipfile.ZipFile(tmp, "a") as z:
                 z.writestr(_META, meta)
                 if head is not None:
                     z.writestr(_HEAD, head)
+                if table is not None:
+                    buffer = io.BytesIO()
+                    np.save(buffer, table, allow_pickle=False)
+                    z.writestr(_TABLE, buffer.getvalue())
         else:
             import h5py
 
@@ -71,6 +95,8 @@ def save(rae: RAE, path: str | os.PathLike[str]) -> None:
                 f.attrs[_META] = meta
                 if head is not None:
                     f.create_dataset(_HEAD, data=np.frombuffer(head, dtype=np.uint8))
+                if table is not None:
+                    f.create_dataset(_TABLE, data=table)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -97,9 +123,16 @@ def load(
     if suffix not in (".keras", ".h5"):
         raise ValueError(f"a model file ends in .keras or .h5, got {path!r}")
     try:
-        network, meta, head = _read_model_file(path, suffix)
+        network, meta, head, table = _read_model_file(path, suffix)
         classifier = None if head is None else _model_from_bytes(head)
         network_dim(network)
+        vocabulary = None
+        if "vocabulary" in meta:
+            from greedy_rae.text import Vocabulary
+
+            vocabulary = Vocabulary.from_dict(meta["vocabulary"])
+            if table is None or table.shape != (len(vocabulary), network_dim(network)):
+                raise ValueError("its word table is missing or does not fit its vocabulary")
     except Exception as e:  # zip, HDF5, JSON or Keras errors: one clear message
         reason = str(e).strip().splitlines()[0] if str(e).strip() else ""
         raise ValueError(
@@ -115,16 +148,20 @@ def load(
         classes=meta.get("classes"),
         alpha=meta.get("alpha", 0.2),
         classifier=classifier,
+        vocabulary=vocabulary,
+        embeddings=table if vocabulary is not None else None,
+        trainable_embeddings=bool(meta.get("trainable_embeddings", True)),
     )
     rae._fitted = True
     return rae
 
 
-def _read_model_file(path: str, suffix: str) -> tuple[keras.Model, dict[str, Any], bytes | None]:
-    """The network, the options and the head's bytes of a saved model file."""
+def _read_model_file(path: str, suffix: str) -> ModelFile:
+    """The network, the options, the head's bytes and the word table of a model file."""
     network = keras.saving.load_model(path, compile=False)
     meta: dict[str, Any] = {}
     head: bytes | None = None
+    table: np.ndarray | None = None
     if suffix == ".keras":
         with zipfile.ZipFile(path) as z:
             names = z.namelist()
@@ -132,6 +169,8 @@ def _read_model_file(path: str, suffix: str) -> tuple[keras.Model, dict[str, Any
                 meta = json.loads(z.read(_META))
             if _HEAD in names:
                 head = z.read(_HEAD)
+            if _TABLE in names:
+                table = np.load(io.BytesIO(z.read(_TABLE)), allow_pickle=False)
     else:
         import h5py
 
@@ -140,9 +179,11 @@ def _read_model_file(path: str, suffix: str) -> tuple[keras.Model, dict[str, Any
                 meta = json.loads(f.attrs[_META])
             if _HEAD in f:
                 head = np.asarray(f[_HEAD]).tobytes()
+            if _TABLE in f:
+                table = np.asarray(f[_TABLE])
     if not isinstance(meta, dict):
         raise ValueError(f"its {_META} is not a JSON object")
-    return network, meta, head
+    return ModelFile(network, meta, head, table)
 
 
 def _model_bytes(model: keras.Model, folder: str) -> bytes:

@@ -68,7 +68,7 @@ def fit(
     run = _run_arguments(data, batch_size, shuffle, seed, rae.pairs)
     first_epoch = 0
     if checkpoint_dir is not None:
-        state = checkpoint.resume(checkpoint_dir, model, rae.optimizer, runner.weights, run)
+        state = checkpoint.resume(checkpoint_dir, model, runner.optimizer_variables(), run)
         if state is not None:
             rng.bit_generator.state = state["rng"]
             for key in history:
@@ -107,7 +107,7 @@ def fit(
             history[key].append(logged)
         if checkpoint_dir is not None and runner.is_chief:
             state = dict(run, epoch=epoch + 1, rng=rng.bit_generator.state, history=history)
-            checkpoint.write(checkpoint_dir, model, rae.optimizer, runner.weights, state)
+            checkpoint.write(checkpoint_dir, model, runner.optimizer_variables(), state)
         cbs.on_epoch_end(epoch, logs)
         if model.stop_training:
             break

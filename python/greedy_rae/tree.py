@@ -45,6 +45,8 @@ class Tree:
         self.scores = np.asarray(scores, dtype=np.float64).reshape(-1)
         self.embeddings = np.asarray(embeddings)
         self.stats: dict[str, Any] = dict(stats or {})
+        # leaf names (a text RAE's words): the exports' and print's default
+        self.labels: list[str] | None = None
         n = len(self.merges) + 1
         if len(self.scores) != n - 1 or len(self.embeddings) != 2 * n - 1:
             raise ValueError("merges, scores and embeddings describe trees of different sizes")
@@ -94,6 +96,8 @@ class Tree:
 
     def _labels(self, labels: Sequence[object] | None) -> list[str]:
         if labels is None:
+            if self.labels is not None:
+                return list(self.labels)
             return [str(i) for i in range(self.n)]
         names = [str(x) for x in labels]
         if len(names) != self.n:
@@ -145,9 +149,13 @@ class Tree:
     def to_bracket(self, labels: Sequence[object] | None = None) -> str:
         """The tree as labelled brackets, ``(4 (3 0 1) 2)``: each merged node as
         ``(id left right)``, leaves by their labels; ``nltk.Tree.fromstring`` reads
-        it as a tree whose inner labels are the node ids. Labels may not contain
-        spaces or brackets."""
+        it as a tree whose inner labels are the node ids. Labels given may not
+        contain spaces or brackets; a text tree's own words are escaped as the
+        Penn Treebank does (``(`` as ``-LRB-``, ``)`` as ``-RRB-``, whitespace
+        as ``_``)."""
         names = self._labels(labels)
+        if labels is None and self.labels is not None:
+            names = [_bracket_word(w) for w in names]
         for name in names:
             if not name or re.search(r"[\s()]", name):
                 raise ValueError(
@@ -227,7 +235,8 @@ class Tree:
         while stack:
             node, offset = stack.pop()
             mean = float(np.mean(self.embeddings[node]))
-            lines.append(f"{offset} {node} {self.node_score(node)} {mean}")
+            word = f" {self.labels[node]}" if self.labels is not None and node < n else ""
+            lines.append(f"{offset} {node} {self.node_score(node)} {mean}{word}")
             if node >= n:
                 left, right = self.merges[node - n]
                 stack.append((int(right), offset + "\t"))
@@ -243,6 +252,12 @@ def _newick_name(name: str) -> str:
     if name and not re.search(r"[\s(),:;\[\]'_]", name):
         return name
     return "'" + name.replace("'", "''") + "'"
+
+
+def _bracket_word(word: str) -> str:
+    """A word as a bracket-format leaf (Penn Treebank escapes)."""
+    word = re.sub(r"\s+", "_", word.replace("(", "-LRB-").replace(")", "-RRB-"))
+    return word or "_"
 
 
 def _dot_string(name: str) -> str:

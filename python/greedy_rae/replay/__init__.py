@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from greedy_rae.build.plan import Plan
 from greedy_rae.replay.step import GradientPass
+from greedy_rae.table import EmbeddingTable
 
 Planner = Callable[[list[np.ndarray]], Plan]
 
@@ -37,12 +38,35 @@ class Runner:
     """Loss, gradients and optimizer steps over checked sequences."""
 
     def __init__(
-        self, gradient_pass: GradientPass, optimizer: keras.optimizers.Optimizer, planner: Planner
+        self,
+        gradient_pass: GradientPass,
+        optimizer: keras.optimizers.Optimizer,
+        planner: Planner,
+        table: EmbeddingTable | None = None,
     ) -> None:
         self.gradient_pass = gradient_pass
         self.optimizer = optimizer
         self.planner = planner
         self.weights = gradient_pass.weights
+        # a text RAE's sequences are token ids, their leaves the table's rows
+        self.table = table
+        self.train_table = table is not None and table.trainable
+
+    def optimizer_variables(self) -> list[tf.Variable]:
+        """The optimizer's state (built if need be), then the table's lazy Adam's."""
+        if not self.optimizer.built:
+            self.optimizer.build(self.weights)
+        out = list(self.optimizer.variables)
+        if self.train_table:
+            assert self.table is not None
+            out += self.table.optimizer_variables()
+        return out
+
+    def _leaves(self, seqs: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+        """The sequences' leaves, and the table row of every leaf (empty without a table)."""
+        if self.table is None:
+            return seqs, np.zeros(0, np.int32)
+        return self.table.leaves(seqs), np.concatenate(seqs).astype(np.int32)
 
     # what each runner implements
     def _gradients(
@@ -92,12 +116,18 @@ def make_runner(
     optimizer: keras.optimizers.Optimizer,
     planner: Planner,
     strategy: tf.distribute.Strategy | None,
+    table: EmbeddingTable | None = None,
 ) -> Runner:
     """The runner for one device (``strategy`` None) or for a strategy."""
     if strategy is None:
         from greedy_rae.replay.local import LocalRunner
 
-        return LocalRunner(gradient_pass, optimizer, planner)
+        return LocalRunner(gradient_pass, optimizer, planner, table)
+    if table is not None:
+        raise ValueError(
+            "a text RAE (vocabulary=...) trains on one device for now: create it outside"
+            " a tf.distribute strategy's scope"
+        )
     from greedy_rae.replay.distributed import StrategyRunner
 
     return StrategyRunner(gradient_pass, optimizer, planner, strategy)

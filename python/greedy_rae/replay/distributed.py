@@ -107,9 +107,8 @@ class StrategyRunner(Runner):
         replicas = strategy.num_replicas_in_sync
 
         def step(plan: Plan, labels: tf.Tensor, count: tf.Tensor) -> Any:
-            loss, grads, finite = gradient_pass.loss_and_gradients(
-                plan, labels, count, depth, replicas
-            )
+            g = gradient_pass.loss_and_gradients(plan, labels, count, depth, replicas)
+            loss, grads, finite = g.loss, g.weights, g.finite
             bad = 1.0 - tf.cast(finite, tf.float32)
             if train:
                 # each replica keeps its own gradients until the step is known finite

@@ -28,6 +28,7 @@ class LocalRunner(Runner):
 
     def _compile(self, depth: int, train: bool) -> Any:
         gradient_pass, optimizer, weights = self.gradient_pass, self.optimizer, self.weights
+        table = self.table if self.train_table else None
 
         # no autograph: the pass's loops are Python loops over levels
         # (unrolled) or an explicit tf.while_loop; converting its source
@@ -37,39 +38,49 @@ class LocalRunner(Runner):
                 plan_signature(gradient_pass.dim),
                 tf.TensorSpec([None], tf.int32),
                 tf.TensorSpec([], tf.float32),
+                tf.TensorSpec([None], tf.int32),
             ],
             autograph=False,
         )
-        def run(plan: Plan, labels: tf.Tensor, count: tf.Tensor) -> Any:
-            loss, grads, finite = gradient_pass.loss_and_gradients(plan, labels, count, depth)
+        def run(plan: Plan, labels: tf.Tensor, count: tf.Tensor, ids: tf.Tensor) -> Any:
+            # ids: the table row of each leaf (empty without a table)
+            g = gradient_pass.loss_and_gradients(plan, labels, count, depth)
             if not train:
-                return loss, grads, finite
+                return g.loss, g.weights, g.leaves, g.finite
 
             def apply() -> tf.Tensor:
-                optimizer.apply(grads, weights)
+                optimizer.apply(g.weights, weights)
+                if table is not None:
+                    table.apply(optimizer, g.leaves, ids)
                 return tf.constant(True)
 
-            return loss, tf.cond(finite, apply, lambda: tf.constant(False))
+            return g.loss, tf.cond(g.finite, apply, lambda: tf.constant(False))
 
         # The concrete function skips matching the arguments to the
         # signature at every call.
         return run.get_concrete_function()
 
     def _call(self, seqs: list[np.ndarray], labels: np.ndarray | None, train: bool) -> Any:
-        plan = self.planner(seqs)
+        leaves, ids = self._leaves(seqs)
+        plan = self.planner(leaves)
         head = self.gradient_pass.classifier is not None
         return self._function(plan.depth, train)(
             Plan(*(tf.constant(a) for a in plan)),
             tf.constant(row_labels(plan, labels, head)),
             tf.constant(np.float32(len(seqs))),
-        )
+            tf.constant(ids),
+        ), ids
 
     def _gradients(
         self, seqs: list[np.ndarray], labels: np.ndarray | None
     ) -> tuple[float, list[tf.Tensor], bool]:
-        loss, grads, finite = self._call(seqs, labels, False)
-        return float(loss), list(grads), bool(finite)
+        (loss, grads, leaf_grads, finite), ids = self._call(seqs, labels, False)
+        grads = list(grads)
+        if self.train_table:
+            assert self.table is not None
+            grads.append(self.table.gradient(leaf_grads, tf.constant(ids)))
+        return float(loss), grads, bool(finite)
 
     def _train(self, seqs: list[np.ndarray], labels: np.ndarray | None) -> tuple[float, bool]:
-        loss, applied = self._call(seqs, labels, True)
+        (loss, applied), _ = self._call(seqs, labels, True)
         return float(loss), bool(applied)

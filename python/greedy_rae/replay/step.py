@@ -17,6 +17,8 @@ cross-entropy added (see :mod:`greedy_rae.losses`).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import keras
 import tensorflow as tf
 
@@ -54,6 +56,16 @@ def plan_signature(dim: int) -> Plan:
     )
 
 
+class Gradients(NamedTuple):
+    """What the pass gives a plan: the loss (divided by the minibatch's
+    sequences, plus the regularisers) and its gradients, all finite or not."""
+
+    loss: tf.Tensor
+    weights: list[tf.Tensor]  # aligned with GradientPass.weights
+    leaves: tf.Tensor  # (leaves, dim): each leaf's gradient (empty unless asked for)
+    finite: tf.Tensor
+
+
 class GradientPass:
     """Loss and gradients of a plan under a merge network (and head), as graph code.
 
@@ -70,8 +82,11 @@ class GradientPass:
         weighted: bool,
         classifier: keras.Model | None,
         alpha: float,
+        leaf_gradients: bool = False,
     ) -> None:
         self.network = network
+        # each leaf's gradient too (the rows of a trainable embedding table)
+        self.leaf_gradients = leaf_gradients
         self.dim = dim
         self.weighted = weighted
         self.classifier = classifier
@@ -87,10 +102,11 @@ class GradientPass:
 
     def sum_and_gradients(
         self, plan: Plan, row_labels: tf.Tensor, depth: int
-    ) -> tuple[tf.Tensor, list[tf.Tensor]]:
-        """The plan's summed loss and its gradients (aligned with ``self.weights``),
-        the trees held fixed. ``depth``: levels to unroll (empty ones pad), or
-        past ``UNROLL`` a while loop over however many the plan has."""
+    ) -> tuple[tf.Tensor, list[tf.Tensor], tf.Tensor]:
+        """The plan's summed loss, its gradients (aligned with ``self.weights``)
+        and, with ``leaf_gradients``, each leaf's, the trees held fixed.
+        ``depth``: levels to unroll (empty ones pad), or past ``UNROLL`` a while
+        loop over however many the plan has."""
         network, dim, weights, alpha = self.network, self.dim, self.weights, self.alpha
         head = self.classifier is not None
         table = plan.table
@@ -131,19 +147,30 @@ class GradientPass:
 
         grads = [tf.zeros_like(w) for w in weights]
         total = tf.constant(0.0)
+        leaves = table[:n_leaves]
+        leaf_grads = tf.zeros([0, dim], tf.float32)
         if head:
-            # the leaves' cross-entropy reaches only the head's weights
+            # the leaves' cross-entropy reaches the head's weights (and the leaves)
             with tf.GradientTape() as tape:
-                total = combine(
-                    0.0, self._head_loss(table[:n_leaves], row_labels[:n_leaves]), alpha
-                )
-            got = tape.gradient(total, weights)
-            grads = [g if d is None else g + d for g, d in zip(grads, got)]
+                tape.watch(leaves)
+                total = combine(0.0, self._head_loss(leaves, row_labels[:n_leaves]), alpha)
+            got = tape.gradient(total, [*weights, leaves])
+            grads = [g if d is None else g + d for g, d in zip(grads, got[:-1])]
+            if self.leaf_gradients and got[-1] is not None:
+                leaf_grads = got[-1]
         passed = tf.zeros([1, dim], tf.float32)
+
+        def from_parents(passed: tf.Tensor) -> tf.Tensor:
+            """Each leaf's gradient: what its parent passed down, plus its own."""
+            if not self.leaf_gradients:
+                return tf.zeros([0, dim], tf.float32)
+            down = tf.gather(passed, plan.leaf_parent)
+            return down + leaf_grads if head else down
+
         if depth <= UNROLL:
             for k in reversed(range(depth)):
                 passed, grads, total = level(tf.constant(k), passed, grads, total)
-            return total, grads
+            return total, grads, from_parents(passed)
 
         def body(
             k: tf.Tensor, passed: tf.Tensor, total: tf.Tensor, *grads: tf.Tensor
@@ -162,16 +189,17 @@ class GradientPass:
                 *(w.shape for w in weights),
             ),
         )
-        return out[2], list(out[3:])
+        return out[2], list(out[3:]), from_parents(out[1])
 
     def loss_and_gradients(
         self, plan: Plan, row_labels: tf.Tensor, count: tf.Tensor, depth: int, replicas: int = 1
-    ) -> tuple[tf.Tensor, list[tf.Tensor], tf.Tensor]:
+    ) -> Gradients:
         """The loss divided by ``count`` (the minibatch's sequences), plus the
         regularisers, its gradients, and whether all of them are finite."""
-        total, grads = self.sum_and_gradients(plan, row_labels, depth)
+        total, grads, leaf_grads = self.sum_and_gradients(plan, row_labels, depth)
         loss = total / count
         grads = [g / count for g in grads]
+        leaf_grads = leaf_grads / count
         with tf.GradientTape() as tape:
             penalty = tf.constant(0.0)
             for w in self.weights:
@@ -182,6 +210,6 @@ class GradientPass:
         grads = [g if d is None else g + d for g, d in zip(grads, got)]
         loss = loss + penalty
         finite = tf.math.is_finite(loss)
-        for g in grads:
+        for g in [*grads, leaf_grads]:
             finite = finite & tf.reduce_all(tf.math.is_finite(g))
-        return loss, grads, finite
+        return Gradients(loss, grads, leaf_grads, finite)

@@ -1,0 +1,96 @@
+"""The word-embedding table of a text RAE, and its sparse optimizer.
+
+The table is a ``keras.layers.Embedding`` (``len(vocabulary)`` rows of width
+``dim``); a text's leaves are its rows, gathered at the table's current values
+before each build, so its trees are those of the gathered vectors. Training
+hands each leaf's gradient (from its parent's reconstruction and from the
+head's cross-entropy on the leaf) to the row it came from; a token seen twice
+gets both.
+
+No step costs O(V): the rows are gathered, not the table copied, and the table
+is updated sparsely, by a lazy Adam (the update of TensorFlow Addons'
+``LazyAdam``): the first and second moments of the rows used in the minibatch
+are updated and those rows move; rows not used keep their values and their
+moments. It takes the RAE optimizer's current learning rate (and its
+``beta_1``, ``beta_2`` and ``epsilon`` when it has them: Adam's defaults
+otherwise).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from greedy_rae.text import Vocabulary
+
+
+class EmbeddingTable:
+    """The rows of a vocabulary's words, trainable or frozen."""
+
+    def __init__(self, vocabulary: Vocabulary, initial: np.ndarray, trainable: bool = True) -> None:
+        self.vocabulary = vocabulary
+        self.trainable = bool(trainable)
+        rows, dim = initial.shape
+        self.layer = keras.layers.Embedding(
+            rows,
+            dim,
+            embeddings_initializer="zeros",  # the values are assigned below
+            trainable=self.trainable,
+            name="words",
+        )
+        self.layer.build()
+        self.layer.embeddings.assign(initial)
+        self.variable: tf.Variable = self.layer.embeddings.value
+        self._moments: list[tf.Variable] | None = None
+
+    @property
+    def dim(self) -> int:
+        return int(self.variable.shape[1])
+
+    def leaves(self, ids: list[np.ndarray]) -> list[np.ndarray]:
+        """Each sequence's leaves: its rows at the table's current values (float32)."""
+        flat = np.concatenate(ids)
+        rows = np.asarray(tf.gather(self.variable, flat))
+        return np.split(rows, np.cumsum([len(x) for x in ids])[:-1])
+
+    def values(self) -> np.ndarray:
+        """A copy of the whole table (O(V d): not for training steps)."""
+        return np.asarray(self.variable.numpy())
+
+    # -- the sparse optimizer ------------------------------------------------------
+
+    def optimizer_variables(self) -> list[tf.Variable]:
+        """The lazy Adam's state: its step count and the two moments of every row."""
+        if self._moments is None:
+            self._moments = [
+                tf.Variable(tf.zeros([], tf.int64), trainable=False, name="words_steps"),
+                tf.Variable(tf.zeros_like(self.variable), trainable=False, name="words_m"),
+                tf.Variable(tf.zeros_like(self.variable), trainable=False, name="words_v"),
+            ]
+        return self._moments
+
+    def apply(
+        self, optimizer: keras.optimizers.Optimizer, grads: tf.Tensor, ids: tf.Tensor
+    ) -> None:
+        """One lazy Adam step on the rows ``ids`` (graph code): ``grads[k]`` is the
+        gradient of the leaf that came from row ``ids[k]``; repeated rows add up."""
+        steps, m, v = self.optimizer_variables()
+        rows, where = tf.unique(ids)
+        g = tf.math.unsorted_segment_sum(grads, where, tf.size(rows))
+        beta_1 = float(getattr(optimizer, "beta_1", 0.9))
+        beta_2 = float(getattr(optimizer, "beta_2", 0.999))
+        epsilon = float(getattr(optimizer, "epsilon", 1e-7))
+        t = tf.cast(steps.assign_add(1), tf.float32)
+        rate = tf.cast(optimizer.learning_rate, tf.float32)
+        alpha = rate * tf.sqrt(1.0 - tf.pow(beta_2, t)) / (1.0 - tf.pow(beta_1, t))
+        m_rows = beta_1 * tf.gather(m, rows) + (1.0 - beta_1) * g
+        v_rows = beta_2 * tf.gather(v, rows) + (1.0 - beta_2) * tf.square(g)
+        m.scatter_update(tf.IndexedSlices(m_rows, rows))
+        v.scatter_update(tf.IndexedSlices(v_rows, rows))
+        step = alpha * m_rows / (tf.sqrt(v_rows) + epsilon)
+        self.variable.scatter_sub(tf.IndexedSlices(step, rows))
+
+    def gradient(self, grads: tf.Tensor, ids: tf.Tensor) -> tf.IndexedSlices:
+        """The table's gradient as sparse rows (repeated ids add up when densified)."""
+        return tf.IndexedSlices(grads, ids, dense_shape=tf.shape(self.variable, out_type=tf.int64))

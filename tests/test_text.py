@@ -1,0 +1,258 @@
+"""Text: vocabulary, token ids, a trainable word table, trained end to end.
+
+The table's gradients are checked against a tape over a plain TensorFlow
+reference written here: each sentence's leaves gathered from a copy of the
+table, its nodes recomputed from the tree's merges with the Keras network, and
+the loss (root score, or the head's mix) differentiated with respect to the
+table and the weights.
+"""
+
+import os
+
+import greedy_rae as gr
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from greedy_rae.text import UNKNOWN, Vocabulary, load_word_vectors
+
+# "film" twice in one sentence and in three; "dull" in two
+TEXTS = [
+    "a gripping , moving film",
+    "a dull , boring film !",
+    "moving and gripping film film",
+    "dull dull film",
+    "brilliant",
+]
+LABELS = np.array([1, 0, 1, 0, 1])
+
+
+def fresh(**options):
+    keras.utils.set_random_seed(0)
+    vocab = Vocabulary.from_texts(TEXTS)
+    return gr.RAE(6, vocabulary=vocab, **options)
+
+
+def reference_loss(rae, texts, labels, table):
+    """The minibatch loss from its definition, the trees held fixed, on ``table``."""
+    trees = rae.trees(texts)
+    total = 0.0
+    for k, (text, tree) in enumerate(zip(texts, trees)):
+        ids = rae.vocabulary.ids(text)
+        nodes = [tf.gather(table, ids[i]) for i in range(len(ids))]
+        count = [1] * len(ids)
+        score = 0.0
+        for a, b in tree.merges:
+            h, c, y = rae.network([nodes[a][None], nodes[b][None]])
+            if rae.reconstruction == "weighted":
+                d = rae.dim
+                e1 = 0.5 * tf.reduce_sum(tf.square(y[0, :d] - c[0, :d]))
+                e2 = 0.5 * tf.reduce_sum(tf.square(y[0, d:] - c[0, d:]))
+                n1, n2 = count[a], count[b]
+                score += (n1 * e1 + n2 * e2) / (n1 + n2)
+            else:
+                score += 0.5 * tf.reduce_sum(tf.square(y - c))
+            nodes.append(h[0])
+            count.append(count[a] + count[b])
+        if rae.classifier is None:
+            total += score
+            continue
+        ce = 0.0
+        if labels is not None and labels[k] >= 0:
+            probs = rae.classifier(tf.stack(nodes))
+            ce = -tf.reduce_sum(tf.math.log(tf.clip_by_value(probs[:, labels[k]], 1e-7, 1.0)))
+        total += rae.alpha * score + (1 - rae.alpha) * ce
+    return total / len(texts)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"pairs": "adjacent", "activation": "tanh", "normalize": True},
+        {"activation": "tanh", "normalize": True, "reconstruction": "weighted", "classes": 2},
+    ],
+)
+def test_table_gradients_match_a_tape_over_the_reference(options):
+    rae = fresh(**options)
+    labels = LABELS if "classes" in options else None
+    loss, grads = rae.loss_and_gradients(TEXTS, labels)
+    table = tf.Variable(rae.embeddings)
+    weights = rae.trainable_weights[:-1]
+    with tf.GradientTape() as tape:
+        want = reference_loss(rae, TEXTS, labels, table)
+    *want_weights, want_table = tape.gradient(want, [*weights, table])
+    assert loss == pytest.approx(float(want), rel=1e-5)
+    for g, w in zip(grads[:-1], want_weights):
+        np.testing.assert_allclose(g, w, rtol=2e-4, atol=1e-6)
+    got_table = np.asarray(tf.convert_to_tensor(grads[-1]))  # sparse rows, summed
+    want_table = np.asarray(tf.convert_to_tensor(want_table))
+    np.testing.assert_allclose(got_table, want_table, rtol=2e-4, atol=1e-7)
+    # the rows of words seen twice got both gradients; unused rows got none
+    film = rae.vocabulary.index["film"]
+    assert np.abs(want_table[film]).sum() > 0
+    unused = rae.vocabulary.index[UNKNOWN]
+    assert not got_table[unused].any()
+
+
+def test_trees_are_those_of_the_gathered_vectors():
+    rae = fresh(activation="tanh", normalize=True)
+    table = rae.embeddings
+    for scorer in ("native", "tf"):
+        for text, tree in zip(TEXTS, gr.RAE.trees(rae, TEXTS)):
+            ids = rae.vocabulary.ids(text)
+            alone = gr.greedy_tree(table[ids], rae.network, scorer=scorer)
+            np.testing.assert_array_equal(tree.merges, alone.merges)
+            np.testing.assert_allclose(tree.embeddings, alone.embeddings, rtol=1e-6, atol=1e-7)
+    tree = rae.trees(["a gripping , moving film"])[0]
+    assert tree.labels == ["a", "gripping", ",", "moving", "film"]
+    assert "gripping" in str(tree) and "gripping" in tree.to_newick()
+
+
+def test_a_step_moves_only_the_rows_used_by_lazy_adam():
+    rae = fresh(optimizer=keras.optimizers.Adam(0.01))
+    before = rae.embeddings
+    _, grads = rae.loss_and_gradients(["dull film film"])
+    g = np.asarray(tf.convert_to_tensor(grads[-1]))
+    rae.train_step(["dull film film"])
+    after = rae.embeddings
+    used = sorted(rae.vocabulary.index[w] for w in ("dull", "film"))
+    assert sorted(np.nonzero(np.any(after != before, axis=1))[0]) == used
+    # Keras's Adam, first step, on those rows alone:
+    # lr * sqrt(1 - beta_2) / (1 - beta_1) * m / (sqrt(v) + epsilon)
+    for row in used:
+        m, v = 0.1 * g[row], 0.001 * g[row] ** 2
+        step = 0.01 * np.sqrt(0.001) / 0.1 * m / (np.sqrt(v) + 1e-7)
+        np.testing.assert_allclose(after[row], before[row] - step, rtol=1e-4, atol=1e-7)
+
+
+def test_frozen_table_and_pretrained_start(tmp_path):
+    vocab = Vocabulary.from_texts(TEXTS)
+    vectors = {"film": np.full(6, 0.5), "dull": np.full(6, -0.25), "unseen": np.ones(6)}
+    keras.utils.set_random_seed(0)
+    rae = gr.RAE(6, vocabulary=vocab, embeddings=vectors, trainable_embeddings=False)
+    table = rae.embeddings
+    np.testing.assert_array_equal(table[vocab.index["film"]], np.full(6, 0.5, np.float32))
+    others = np.delete(table, [vocab.index["film"], vocab.index["dull"]], axis=0)
+    assert np.abs(others).max() < 0.01  # small and random, as Socher et al.'s start
+    rae.fit(TEXTS, epochs=2, verbose=0)
+    np.testing.assert_array_equal(rae.embeddings, table)
+    assert len(rae.trainable_weights) == len(rae.network.trainable_weights)
+    with pytest.raises(ValueError, match=r"\(11, 6\) array"):
+        gr.RAE(6, vocabulary=vocab, embeddings=np.zeros((3, 6)))
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_save_load_round_trip_predicts_the_same(tmp_path, suffix):
+    rae = fresh(activation="tanh", normalize=True, classes=2)
+    rae.fit(TEXTS, labels=LABELS, epochs=3, verbose=0)
+    path = tmp_path / f"text{suffix}"
+    rae.save(path)
+    back = gr.RAE.load(path)
+    assert back.vocabulary.words == rae.vocabulary.words
+    np.testing.assert_array_equal(back.embeddings, rae.embeddings)
+    np.testing.assert_array_equal(back.predict_proba(TEXTS), rae.predict_proba(TEXTS))
+    assert back.trees(TEXTS[:1])[0].labels == rae.trees(TEXTS[:1])[0].labels
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    class Stop(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    args = dict(labels=LABELS, epochs=4, batch_size=2, verbose=0, seed=3)
+    straight = fresh(classes=2)
+    straight.fit(TEXTS, **args)
+    resumed = fresh(classes=2)
+    with pytest.raises(KeyboardInterrupt):
+        resumed.fit(TEXTS, checkpoint_dir=tmp_path, callbacks=[Stop()], **args)
+    resumed = fresh(classes=2)
+    resumed.fit(TEXTS, checkpoint_dir=tmp_path, **args)
+    np.testing.assert_array_equal(resumed.embeddings, straight.embeddings)
+    for a, b in zip(resumed.trainable_weights, straight.trainable_weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_vocabulary():
+    vocab = Vocabulary.from_texts(["b a a", "c a b", "A"], min_count=2)
+    assert vocab.words == [UNKNOWN, "a", "b"]  # most frequent first; c and A too rare
+    np.testing.assert_array_equal(vocab.ids("a c b"), [1, 0, 2])
+    assert vocab.unknown == 1
+    np.testing.assert_array_equal(vocab.ids(["b", "b"]), [2, 2])
+    np.testing.assert_array_equal(vocab.ids(np.array([2, 0])), [2, 0])
+    lower = Vocabulary.from_texts(["B a", "b A!"], lower=True, max_size=2)
+    assert lower.words == [UNKNOWN, "b", "a"]
+    chars = Vocabulary.from_texts(["ab"], tokenizer=list)
+    assert chars.words == [UNKNOWN, "a", "b"]
+    with pytest.raises(ValueError, match="no tokens"):
+        vocab.ids("   ")
+    with pytest.raises(ValueError, match="min_count"):
+        Vocabulary.from_texts(["a"], min_count=0)
+    with pytest.raises(ValueError, match="twice"):
+        Vocabulary(["a", "a"])
+    with pytest.raises(ValueError, match=r"ids must be in 0\.\.2"):
+        vocab.ids(np.array([5]))
+
+
+def test_bad_text_input():
+    rae = fresh()
+    with pytest.raises(ValueError, match="sequences: text 1 has no tokens"):
+        rae.encode(["a film", ""])
+    with pytest.raises(ValueError, match="validation_data: text 0 has no tokens"):
+        rae.fit(TEXTS, validation_data=[" "])
+    with pytest.raises(TypeError, match="sequences: text 0 must be a string.*2-D float64"):
+        rae.encode([np.zeros((3, 6))])
+    with pytest.raises(TypeError, match="texts must be a list"):
+        rae.encode("a film")
+    with pytest.raises(ValueError, match="embeddings need a vocabulary"):
+        gr.RAE(6, embeddings=np.zeros((3, 6)))
+
+
+def test_load_word_vectors_text_and_binary(tmp_path):
+    words = ["film", "dull", "naïve"]
+    vectors = np.arange(12, dtype=np.float32).reshape(3, 4) / 7
+    text = tmp_path / "v.vec"
+    with open(text, "w", encoding="utf-8") as f:
+        f.write("3 4\n")
+        for w, v in zip(words, vectors):
+            f.write(w + " " + " ".join(repr(float(x)) for x in v) + "\n")
+    binary = tmp_path / "v.bin"
+    with open(binary, "wb") as f:
+        f.write(b"3 4\n")
+        for w, v in zip(words, vectors):
+            f.write(w.encode() + b" " + v.astype("<f4").tobytes() + b"\n")
+    for path in (text, binary):
+        got_words, got = load_word_vectors(path)
+        assert got_words == words
+        np.testing.assert_array_equal(got, vectors)
+    bad = tmp_path / "bad.vec"
+    bad.write_text("not a header\n")
+    with pytest.raises(ValueError, match="bad.vec.*first line"):
+        load_word_vectors(bad)
+    with pytest.raises(ValueError, match="no word vectors file"):
+        load_word_vectors(os.fspath(tmp_path / "missing.vec"))
+    # as a pretrained start: a (words, vectors) pair of the wrong width is refused
+    vocab = Vocabulary.from_texts(["film dull"])
+    with pytest.raises(ValueError, match=r"shape \(4,\), expected \(6,\)"):
+        gr.RAE(6, vocabulary=vocab, embeddings=load_word_vectors(text))
+    rae = gr.RAE(4, vocabulary=vocab, embeddings=load_word_vectors(text))
+    np.testing.assert_array_equal(rae.embeddings[vocab.index["dull"]], vectors[1])
+
+
+def test_tree_exports_escape_words():
+    import nltk
+
+    rae = fresh()
+    vocab = Vocabulary(["(", ")", "it's", 'say "hi"'], tokenizer=lambda t: t.split("|"))
+    keras.utils.set_random_seed(0)
+    rae = gr.RAE(4, vocabulary=vocab)
+    tree = rae.trees(['(|it\'s|say "hi"|)'])[0]
+    assert tree.labels == ["(", "it's", 'say "hi"', ")"]
+    parsed = nltk.Tree.fromstring(tree.to_bracket())
+    assert parsed.leaves() == ["-LRB-", "it's", 'say_"hi"', "-RRB-"] or sorted(
+        parsed.leaves()
+    ) == sorted(["-LRB-", "it's", 'say_"hi"', "-RRB-"])
+    newick = tree.to_newick()
+    assert "'it''s'" in newick and "'('" in newick
+    assert '"say \\"hi\\""' in tree.to_dot()
