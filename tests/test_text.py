@@ -256,3 +256,49 @@ def test_tree_exports_escape_words():
     newick = tree.to_newick()
     assert "'it''s'" in newick and "'('" in newick
     assert '"say \\"hi\\""' in tree.to_dot()
+
+
+def test_command_line_on_text(tmp_path, capsys):
+    from greedy_rae.cli import main
+
+    corpus = tmp_path / "train.txt"
+    corpus.write_text(
+        "".join(f"__label__{'pos' if y else 'neg'} {t}\n" for t, y in zip(TEXTS, LABELS))
+    )
+    vectors = tmp_path / "v.vec"
+    vectors.write_text("2 4\nfilm 1 0 0 0\ndull 0 1 0 0\n")
+    model = tmp_path / "m.keras"
+    args = ["fit", str(corpus), "--text", "-o", str(model), "--epochs", "2", "--min-count", "2"]
+    assert main([*args, "--vectors", str(vectors), "--pairs", "adjacent"]) == 0
+    assert "classes: 0 = neg, 1 = pos" in capsys.readouterr().out
+    rae = gr.RAE.load(model)
+    # words seen twice or more, most frequent first (film 5, dull 3, then the
+    # twice-seen ones as they first appear), <unk> first; the vectors' width is the dim
+    assert rae.vocabulary.words == [UNKNOWN, "film", "dull", "a", "gripping", ",", "moving"]
+    assert rae.dim == 4 and rae.classes == 2
+    assert main(["encode", str(model), str(corpus), "-o", str(tmp_path / "f.npy")]) == 0
+    assert np.load(tmp_path / "f.npy").shape == (len(TEXTS), 4)
+    assert main(["tree", str(model), str(corpus), "--index", "3", "--format", "newick"]) == 0
+    assert "dull" in capsys.readouterr().out
+    # labels from a file of names instead of prefixes
+    plain = tmp_path / "plain.txt"
+    plain.write_text("\n".join(TEXTS) + "\n")
+    names = tmp_path / "names.txt"
+    names.write_text("\n".join("x" if y else "y" for y in LABELS) + "\n")
+    assert main(["fit", str(plain), "--text", "-o", str(model), "--labels", str(names)]) == 0
+    # bad input: exit 2 and one line
+    empty = tmp_path / "empty.txt"
+    empty.write_text("a film\n\nanother\n")
+    short = tmp_path / "short.txt"
+    short.write_text("x\n")
+    wide = ["--vectors", str(vectors), "--dim", "6"]
+    for argv, message in [
+        (["fit", str(empty), "--text", "-o", str(model)], "line 2 has no text"),
+        (["fit", str(plain), "--text", "-o", str(model), "--labels", str(short)], "has 1 labels"),
+        (["fit", str(plain), "--text", "-o", str(model), "--vectors", str(empty)], "first line"),
+        (["fit", str(plain), "--text", "-o", str(model), *wide], "width 4, not --dim 6"),
+    ]:
+        capsys.readouterr()
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err

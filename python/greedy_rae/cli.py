@@ -21,7 +21,8 @@ from greedy_rae._options import ACTIVATIONS, FEATURES, PAIR_MODES, RECONSTRUCTIO
 
 SEQUENCES_HELP = (
     "an .npz whose arrays are the sequences in saved order (np.savez(path, *sequences)),"
-    " an .npy holding one (n, dim) sequence, or a folder of .npy files (name order)"
+    " an .npy holding one (n, dim) sequence, or a folder of .npy files (name order);"
+    " for a text model (fit --text), a text file, one text a line"
 )
 FORMATS = ("text", "newick", "bracket", "dot", "json", "linkage")
 
@@ -84,24 +85,76 @@ def _load_model(path: str) -> Any:
         raise UsageError(f"cannot load the model {path!r}: {type(e).__name__}: {e}") from None
 
 
+def _text_labels(
+    prefixes: list[str | None], path: str | None
+) -> tuple[np.ndarray | None, list[str]]:
+    """Class ids of the texts' labels (``--labels`` file, else ``__label__`` prefixes;
+    -1 unlabelled), and the names in class order (sorted)."""
+    names: list[str | None] = list(prefixes)
+    if path is not None:
+        if not os.path.isfile(path):
+            raise UsageError(f"no labels file at {path!r}")
+        if path.endswith(".npy"):
+            return _load_npy(path), []
+        with open(path, encoding="utf-8") as f:
+            names = [line.strip() or None for line in f]
+        while names and names[-1] is None:
+            names.pop()
+        if len(names) != len(prefixes):
+            raise UsageError(
+                f"{path!r} has {len(names)} labels but there are {len(prefixes)} texts"
+            )
+    known = sorted({n for n in names if n is not None})
+    if not known:
+        return None, []
+    index = {n: k for k, n in enumerate(known)}
+    return np.array([-1 if n is None else index[n] for n in names]), known
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
     import greedy_rae as gr
 
     gr._import_tensorflow()  # quietly, before Keras
     import keras
 
-    seqs = load_sequences(args.sequences)
-    labels = None
-    if args.labels is not None:
-        if not os.path.isfile(args.labels):
-            raise UsageError(f"no labels file at {args.labels!r}")
-        labels = _load_npy(args.labels)
+    text: dict[str, Any] | None = None
+    seqs: list[Any]
+    if args.text:
+        from greedy_rae.text import Vocabulary, load_word_vectors, read_lines
+
+        seqs, prefixes = read_lines(args.sequences, args.encoding)
+        labels, names = _text_labels(prefixes, args.labels)
+        if names:
+            print("classes: " + ", ".join(f"{k} = {n}" for k, n in enumerate(names)))
+        vectors = None if args.vectors is None else load_word_vectors(args.vectors)
+        if vectors is not None and args.dim is not None and vectors[1].shape[1] != args.dim:
+            raise UsageError(
+                f"the vectors in {args.vectors!r} have width {vectors[1].shape[1]},"
+                f" not --dim {args.dim}"
+            )
+        vocab = Vocabulary.from_texts(
+            seqs, min_count=args.min_count, max_size=args.vocabulary_size, lower=args.lower
+        )
+        text = {"vocabulary": vocab, "embeddings": vectors}
+        if args.dim is None:
+            args.dim = 50 if vectors is None else int(vectors[1].shape[1])
+    else:
+        seqs = load_sequences(args.sequences)
+        labels = None
+        if args.labels is not None:
+            if not os.path.isfile(args.labels):
+                raise UsageError(f"no labels file at {args.labels!r}")
+            labels = _load_npy(args.labels)
     classes = args.classes
     if labels is not None and classes is None:
         classes = max(int(np.max(labels)) + 1, 2)
-    val = None
+    val: Any = None
     if args.validation is not None:
-        val = load_sequences(args.validation)
+        val = (
+            read_lines(args.validation, args.encoding)[0]
+            if text
+            else load_sequences(args.validation)
+        )
     if not args.output.endswith((".keras", ".h5")):
         raise UsageError(f"-o must end in .keras or .h5, got {args.output!r}")
     dim = args.dim
@@ -121,6 +174,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         classes=classes,
         alpha=args.alpha,
         optimizer=keras.optimizers.Adam(args.learning_rate),
+        **(text or {}),
     )
     rae.fit(
         seqs,
@@ -137,9 +191,18 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _inputs_of(rae: Any, path: str, encoding: str) -> list[Any]:
+    """SEQUENCES, or a text file (one text a line) for a text model."""
+    if rae.vocabulary is None:
+        return load_sequences(path)
+    from greedy_rae.text import read_lines
+
+    return read_lines(path, encoding)[0]
+
+
 def cmd_encode(args: argparse.Namespace) -> int:
     rae = _load_model(args.model)
-    seqs = load_sequences(args.sequences)
+    seqs = _inputs_of(rae, args.sequences, args.encoding)
     if not args.output.endswith(".npy"):
         raise UsageError(f"-o must end in .npy, got {args.output!r}")
     features = rae.encode(seqs, features=args.features, progress=sys.stdout.isatty())
@@ -150,7 +213,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 def cmd_tree(args: argparse.Namespace) -> int:
     rae = _load_model(args.model)
-    seqs = load_sequences(args.sequences)
+    seqs = _inputs_of(rae, args.sequences, args.encoding)
     if not -len(seqs) <= args.index < len(seqs):
         raise UsageError(f"--index {args.index} is out of range: there are {len(seqs)} sequences")
     # the bar goes to stdout with the tree: only on a terminal, never into a pipe
@@ -244,13 +307,27 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--normalize", action="store_true", help="unit-length parents")
     f.add_argument("--reconstruction", choices=RECONSTRUCTIONS, default="plain")
     f.add_argument(
-        "--labels", metavar="LABELS.npy", help="one int per sequence, -1 unlabelled (label head)"
+        "--labels",
+        metavar="LABELS",
+        help="one int per sequence in an .npy, -1 unlabelled (label head); with --text also"
+        " a text file of names, one a line",
     )
     f.add_argument("--classes", type=_positive, help="label head size (default: from --labels)")
     f.add_argument("--alpha", type=float, default=0.2, help="weight of the reconstruction")
     f.add_argument("--seed", type=int, default=0, help="initial weights and shuffling")
     f.add_argument("--checkpoint-dir", metavar="DIR", help="save every epoch; rerun to resume")
     f.add_argument("--validation", metavar="SEQUENCES", help="sequences for val_loss")
+    f.add_argument(
+        "--text",
+        action="store_true",
+        help="SEQUENCES is a text file, one text a line (whitespace tokens), optionally"
+        " with a fastText-style __label__X prefix; trains a word table too",
+    )
+    f.add_argument("--min-count", type=_positive, default=1, help="text: rarer words are <unk>")
+    f.add_argument("--vocabulary-size", type=_positive, help="text: keep the most frequent")
+    f.add_argument("--lower", action="store_true", help="text: lower-case the words")
+    f.add_argument("--vectors", metavar="PATH", help="text: word2vec vectors to start from")
+    f.add_argument("--encoding", default="utf-8", help="text: the files' encoding (utf-8)")
     f.set_defaults(run=cmd_fit)
 
     e = sub.add_parser(
@@ -263,6 +340,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("sequences", metavar="SEQUENCES")
     e.add_argument("-o", "--output", required=True, metavar="ROOTS.npy")
     e.add_argument("--features", choices=FEATURES, default="root")
+    e.add_argument("--encoding", default="utf-8", help="a text model's file encoding (utf-8)")
     e.set_defaults(run=cmd_encode)
 
     t = sub.add_parser(
@@ -276,6 +354,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--index", type=int, default=0, help="which sequence (default 0)")
     t.add_argument("--format", choices=FORMATS, default="text")
     t.add_argument("--labels", metavar="NAMES.txt", help="leaf names, one a line")
+    t.add_argument("--encoding", default="utf-8", help="a text model's file encoding (utf-8)")
     t.set_defaults(run=cmd_tree)
 
     d = sub.add_parser("demo", help="train on the original post's example and print the tree")

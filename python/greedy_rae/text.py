@@ -292,3 +292,41 @@ def _check_table(table: np.ndarray, what: str) -> None:
     if not np.isfinite(table).all():
         r, c = np.argwhere(~np.isfinite(table))[0]
         raise ValueError(f"{what} contain NaN or inf (first at row {r}, column {c})")
+
+
+LABEL_PREFIX = "__label__"
+
+
+def read_lines(
+    path: str | os.PathLike[str], encoding: str = "utf-8"
+) -> tuple[list[str], list[str | None]]:
+    """The texts of a file, one a line, and each line's label: a fastText-style
+    ``__label__X`` prefix gives ``X`` (and is cut from the text), else None.
+    An empty line (or one holding only a label), or a line that is not text in
+    ``encoding``, raises ``ValueError`` naming it."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"no text file at {path!r}")
+    with open(path, "rb") as f:
+        raw = f.read().splitlines()
+    texts: list[str] = []
+    labels: list[str | None] = []
+    for k, data in enumerate(raw, start=1):
+        try:
+            line = data.decode(encoding)
+        except UnicodeDecodeError:
+            raise ValueError(
+                f"{path}: line {k} is not {encoding} text (give its encoding, e.g. latin-1)"
+            ) from None
+        words = line.split()
+        label = None
+        if words and words[0].startswith(LABEL_PREFIX):
+            label = words[0][len(LABEL_PREFIX) :]
+            line = line.split(None, 1)[1] if len(words) > 1 else ""
+        if not line.strip():
+            raise ValueError(f"{path}: line {k} has no text")
+        texts.append(line.strip())
+        labels.append(label)
+    if not texts:
+        raise ValueError(f"{path} holds no texts")
+    return texts, labels
