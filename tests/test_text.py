@@ -302,3 +302,23 @@ def test_command_line_on_text(tmp_path, capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and message in err[0], err
+
+
+def test_sklearn_encoder_on_texts():
+    import pickle
+
+    from greedy_rae.sklearn import RAEEncoder
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    enc = RAEEncoder(text=True, dim=6, epochs=2, features="root+mean", seed=0)
+    assert clone(enc).get_params() == enc.get_params()
+    pipe = make_pipeline(enc, LogisticRegression()).fit(TEXTS, LABELS)
+    assert pipe.predict(TEXTS).shape == (len(TEXTS),)
+    fitted = pipe[0]
+    assert fitted.rae_.vocabulary.words[:2] == [UNKNOWN, "film"]
+    features = fitted.transform(["a new film", "dull"])  # unseen words are <unk>
+    assert features.shape == (2, 12)
+    back = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(back.transform(TEXTS), fitted.transform(TEXTS))

@@ -46,6 +46,15 @@ class RAEEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         What ``transform`` returns (see :meth:`RAE.encode`).
     seed : int, optional
         Seed of the initial weights and of the shuffling.
+    text : bool
+        ``X`` holds texts (strings, token lists or 1-D id arrays): a word table
+        is trained with the network (see :class:`~greedy_rae.RAE`); ``dim``
+        defaults to 50.
+    min_count : int
+        With ``text``, words seen fewer times in the training texts are ``<unk>``.
+    vocabulary, embeddings : optional
+        With ``text``: a vocabulary of your own (default: the training texts'
+        words) and the table's start (see :class:`~greedy_rae.RAE`).
     """
 
     def __init__(
@@ -63,6 +72,10 @@ class RAEEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         learning_rate: float = 0.001,
         features: str = "root",
         seed: int | None = None,
+        text: bool = False,
+        min_count: int = 1,
+        vocabulary: Any = None,
+        embeddings: Any = None,
     ) -> None:
         self.dim = dim
         self.pairs = pairs
@@ -77,6 +90,10 @@ class RAEEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.learning_rate = learning_rate
         self.features = features
         self.seed = seed
+        self.text = text
+        self.min_count = min_count
+        self.vocabulary = vocabulary
+        self.embeddings = embeddings
 
     def fit(self, X: Any, y: Any = None) -> RAEEncoder:
         import keras
@@ -84,7 +101,17 @@ class RAEEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         sequences = list(X)
         if not sequences:
             raise ValueError("X is empty: give at least one (n, dim) sequence")
-        dim = self.dim if self.dim is not None else int(np.shape(sequences[0])[1])
+        text: dict[str, Any] = {}
+        if self.text:
+            from greedy_rae.text import Vocabulary
+
+            vocabulary = self.vocabulary
+            if vocabulary is None:  # the training texts' words
+                vocabulary = Vocabulary.from_texts(sequences, min_count=self.min_count)
+            text = {"vocabulary": vocabulary, "embeddings": self.embeddings}
+            dim = self.dim if self.dim is not None else 50
+        else:
+            dim = self.dim if self.dim is not None else int(np.shape(sequences[0])[1])
         if self.seed is not None:
             keras.utils.set_random_seed(self.seed)
         rae = gr.RAE(
@@ -97,6 +124,7 @@ class RAEEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             classes=self.classes,
             alpha=self.alpha,
             optimizer=keras.optimizers.Adam(self.learning_rate),
+            **text,
         )
         labels = None if self.classes is None or y is None else y
         rae.fit(
