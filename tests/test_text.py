@@ -322,3 +322,30 @@ def test_sklearn_encoder_on_texts():
     assert features.shape == (2, 12)
     back = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(back.transform(TEXTS), fitted.transform(TEXTS))
+
+
+def test_table_regularizer_counts_the_rows_used():
+    reg = keras.regularizers.L2(0.01)
+    keras.utils.set_random_seed(0)
+    vocab = Vocabulary.from_texts(TEXTS)
+    rae = gr.RAE(6, vocabulary=vocab, embeddings_regularizer=reg)
+    texts = ["dull film film", "a film"]
+    loss, grads = rae.loss_and_gradients(texts)
+    table = tf.Variable(rae.embeddings)
+    used = sorted({vocab.index[w] for t in texts for w in t.split()})
+    with tf.GradientTape() as tape:
+        want = reference_loss(rae, texts, None, table) + 0.01 * tf.reduce_sum(
+            tf.square(tf.gather(table, used))
+        )
+    want_table = np.asarray(tf.convert_to_tensor(tape.gradient(want, table)))
+    assert loss == pytest.approx(float(want), rel=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(tf.convert_to_tensor(grads[-1])), want_table, rtol=2e-4, atol=1e-7
+    )
+
+
+def test_text_under_a_strategy_is_refused_clearly():
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with pytest.raises(ValueError, match="text RAE .* one device"):
+        with strategy.scope():
+            gr.RAE(6, vocabulary=Vocabulary.from_texts(TEXTS))

@@ -84,6 +84,9 @@ class RAE:
     trainable_embeddings : bool
         Train the table with the network (sparse updates: see
         :mod:`greedy_rae.table`); ``False`` keeps it as given.
+    embeddings_regularizer : keras regularizer, optional
+        Weight decay on the table, e.g. ``keras.regularizers.L2(1e-4)``, on the
+        rows each minibatch uses (see :mod:`greedy_rae.table`).
     """
 
     def __init__(
@@ -105,6 +108,7 @@ class RAE:
         vocabulary: Vocabulary | list[str] | None = None,
         embeddings: object = None,
         trainable_embeddings: bool = True,
+        embeddings_regularizer: Any = None,
     ) -> None:
         if strategy is None and tf.distribute.has_strategy():
             strategy = tf.distribute.get_strategy()
@@ -140,7 +144,9 @@ class RAE:
                 classifier = default_classifier(self.dim, self.classes)
             self.classifier: keras.Model | None = classifier
             self.optimizer = optimizer if optimizer is not None else keras.optimizers.Adam()
-            self._table = _table(vocabulary, embeddings, trainable_embeddings, self.dim)
+            self._table = _table(
+                vocabulary, embeddings, trainable_embeddings, embeddings_regularizer, self.dim
+            )
             gradient_pass = GradientPass(
                 network,
                 self.dim,
@@ -463,11 +469,12 @@ def _table(
     vocabulary: Vocabulary | list[str] | None,
     embeddings: object,
     trainable: bool,
+    regularizer: Any,
     dim: int,
 ) -> EmbeddingTable | None:
     """A text RAE's word table (None without a vocabulary)."""
     if vocabulary is None:
-        if embeddings is not None:
+        if embeddings is not None or regularizer is not None:
             raise ValueError("embeddings need a vocabulary: give vocabulary=... too")
         return None
     if not isinstance(vocabulary, Vocabulary):
@@ -484,4 +491,4 @@ def _table(
         log.info(
             "embeddings: %d of %d vocabulary rows from the vectors given", found, len(vocabulary)
         )
-    return EmbeddingTable(vocabulary, initial, bool(trainable))
+    return EmbeddingTable(vocabulary, initial, bool(trainable), regularizer)

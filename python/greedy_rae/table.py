@@ -13,10 +13,14 @@ is updated sparsely, by a lazy Adam (the update of TensorFlow Addons'
 are updated and those rows move; rows not used keep their values and their
 moments. It takes the RAE optimizer's current learning rate (and its
 ``beta_1``, ``beta_2`` and ``epsilon`` when it has them: Adam's defaults
-otherwise).
+otherwise). A regularizer on the table (``embeddings_regularizer``) counts
+the rows a minibatch uses, each once, in its loss and their gradients: the
+whole table's would cost O(V) a step.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import keras
 import numpy as np
@@ -28,9 +32,17 @@ from greedy_rae.text import Vocabulary
 class EmbeddingTable:
     """The rows of a vocabulary's words, trainable or frozen."""
 
-    def __init__(self, vocabulary: Vocabulary, initial: np.ndarray, trainable: bool = True) -> None:
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        initial: np.ndarray,
+        trainable: bool = True,
+        regularizer: Any = None,
+    ) -> None:
         self.vocabulary = vocabulary
         self.trainable = bool(trainable)
+        # a Keras regularizer, applied to the rows a minibatch uses
+        self.regularizer = keras.regularizers.get(regularizer)
         rows, dim = initial.shape
         self.layer = keras.layers.Embedding(
             rows,
@@ -90,6 +102,16 @@ class EmbeddingTable:
         v.scatter_update(tf.IndexedSlices(v_rows, rows))
         step = alpha * m_rows / (tf.sqrt(v_rows) + epsilon)
         self.variable.scatter_sub(tf.IndexedSlices(step, rows))
+
+    def penalty(self, ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """The regularizer on the rows ``ids`` use (each once), those rows, and
+        its gradient on them (graph code)."""
+        rows, _ = tf.unique(ids)
+        with tf.GradientTape() as tape:
+            values = tf.gather(self.variable, rows)
+            tape.watch(values)
+            penalty = self.regularizer(values)
+        return penalty, rows, tape.gradient(penalty, values)
 
     def gradient(self, grads: tf.Tensor, ids: tf.Tensor) -> tf.IndexedSlices:
         """The table's gradient as sparse rows (repeated ids add up when densified)."""

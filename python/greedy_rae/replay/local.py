@@ -45,16 +45,25 @@ class LocalRunner(Runner):
         def run(plan: Plan, labels: tf.Tensor, count: tf.Tensor, ids: tf.Tensor) -> Any:
             # ids: the table row of each leaf (empty without a table)
             g = gradient_pass.loss_and_gradients(plan, labels, count, depth)
+            loss, finite = g.loss, g.finite
+            rows, row_grads = ids, g.leaves  # the table's gradient, as sparse rows
+            if table is not None and table.regularizer is not None:
+                penalty, used, used_grads = table.penalty(ids)
+                loss = loss + penalty
+                finite = finite & tf.math.is_finite(penalty)
+                finite = finite & tf.reduce_all(tf.math.is_finite(used_grads))
+                rows = tf.concat([ids, used], axis=0)
+                row_grads = tf.concat([row_grads, used_grads], axis=0)
             if not train:
-                return g.loss, g.weights, g.leaves, g.finite
+                return loss, g.weights, row_grads, rows, finite
 
             def apply() -> tf.Tensor:
                 optimizer.apply(g.weights, weights)
                 if table is not None:
-                    table.apply(optimizer, g.leaves, ids)
+                    table.apply(optimizer, row_grads, rows)
                 return tf.constant(True)
 
-            return g.loss, tf.cond(g.finite, apply, lambda: tf.constant(False))
+            return loss, tf.cond(finite, apply, lambda: tf.constant(False))
 
         # The concrete function skips matching the arguments to the
         # signature at every call.
@@ -74,11 +83,11 @@ class LocalRunner(Runner):
     def _gradients(
         self, seqs: list[np.ndarray], labels: np.ndarray | None
     ) -> tuple[float, list[tf.Tensor], bool]:
-        (loss, grads, leaf_grads, finite), ids = self._call(seqs, labels, False)
+        (loss, grads, row_grads, rows, finite), _ = self._call(seqs, labels, False)
         grads = list(grads)
         if self.train_table:
             assert self.table is not None
-            grads.append(self.table.gradient(leaf_grads, tf.constant(ids)))
+            grads.append(self.table.gradient(row_grads, rows))
         return float(loss), grads, bool(finite)
 
     def _train(self, seqs: list[np.ndarray], labels: np.ndarray | None) -> tuple[float, bool]:
