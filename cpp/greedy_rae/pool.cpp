@@ -45,7 +45,7 @@ void WorkerPool::help() {
     }
 }
 
-void WorkerPool::run(int parts, const std::function<void(int)>& fn) {
+void WorkerPool::start(int parts, const std::function<void(int)>& fn, std::atomic<bool>* cancel) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         job_ = &fn;
@@ -53,10 +53,14 @@ void WorkerPool::run(int parts, const std::function<void(int)>& fn) {
         next_ = 0;
         busy_ = static_cast<int>(helpers_.size());
         error_ = nullptr;
-        cancel_ = nullptr;
+        cancel_ = cancel;
         ++generation_;
     }
     wake_.notify_all();
+}
+
+void WorkerPool::run(int parts, const std::function<void(int)>& fn) {
+    start(parts, fn, nullptr);
     work();
     std::unique_lock<std::mutex> lock(mutex_);
     finished_.wait(lock, [&] { return busy_ == 0; });
@@ -67,17 +71,7 @@ void WorkerPool::run_watched(int parts, const std::function<void(int)>& fn,
                              std::atomic<bool>& cancel, const std::function<bool()>& poll,
                              int poll_ms) {
     if (helpers_.empty()) throw std::logic_error("run_watched needs at least one helper");
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        job_ = &fn;
-        parts_ = parts;
-        next_ = 0;
-        busy_ = static_cast<int>(helpers_.size());
-        error_ = nullptr;
-        cancel_ = &cancel;
-        ++generation_;
-    }
-    wake_.notify_all();
+    start(parts, fn, &cancel);
     bool cancelled_by_poll = false;
     {
         std::unique_lock<std::mutex> lock(mutex_);

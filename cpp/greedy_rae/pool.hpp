@@ -41,6 +41,8 @@ public:
                      const std::function<bool()>& poll, int poll_ms);
 
 private:
+    // Hands the helpers a new job: fn(p) for p in [0, parts), watching `cancel` if given.
+    void start(int parts, const std::function<void(int)>& fn, std::atomic<bool>* cancel);
     void work();
     void help();
 

@@ -111,11 +111,7 @@ def load(
     optimizer: keras.optimizers.Optimizer | None = None,
     scorer: str = "auto",
 ) -> RAE:
-    """Load an RAE saved by :meth:`save` (or any saved merge network).
-
-    The options and the head come from the file; a plain Keras file gives
-    ``pairs="all"``, ``reconstruction="plain"`` and no head.
-    """
+    """:meth:`RAE.load`: a model file's network, options, head and word table as an RAE."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no model file at {path!r}")
