@@ -2,8 +2,8 @@
 cluster must be set before it starts): trains the same RAE on one device and
 under a strategy and writes both sets of weights to an .npz.
 
-    python distributed_worker.py mirrored OUT.npz
-    TF_CONFIG=... python distributed_worker.py multiworker OUT.npz [CHECKPOINT_DIR EPOCHS]
+    python distributed_worker.py mirrored[-text] OUT.npz
+    TF_CONFIG=... python distributed_worker.py multiworker[-text] OUT.npz [CHECKPOINT_DIR EPOCHS]
 """
 
 import os
@@ -14,6 +14,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+TEXTS = [
+    "a gripping , moving film",
+    "a dull , boring film !",
+    "moving and gripping film film",
+    "dull dull film",
+    "brilliant",
+    "a film",
+    "boring , boring , boring",
+]
+
 
 def data():
     rng = np.random.default_rng(0)
@@ -22,12 +32,14 @@ def data():
     return seqs, labels
 
 
-def make(strategy=None):
+def make(strategy=None, text=False):
     import greedy_rae as gr
     import keras
 
     keras.utils.set_random_seed(0)
     kwargs = dict(activation="tanh", normalize=True, classes=3, alpha=0.3, pairs="adjacent")
+    if text:  # a text RAE: a word table trained with the network
+        kwargs["vocabulary"] = gr.Vocabulary.from_texts(TEXTS)
     if strategy is None:
         return gr.RAE(4, **kwargs)
     with strategy.scope():
@@ -35,12 +47,17 @@ def make(strategy=None):
 
 
 def weights(rae):
-    return [np.asarray(w) for w in rae.network.get_weights() + rae.classifier.get_weights()]
+    out = [np.asarray(w) for w in rae.network.get_weights() + rae.classifier.get_weights()]
+    return out if rae.vocabulary is None else [*out, rae.embeddings]
 
 
 def main():
     mode, out = sys.argv[1], sys.argv[2]
+    text = mode.endswith("-text")
+    mode = mode.removesuffix("-text")
     seqs, labels = data()
+    if text:
+        seqs, labels = TEXTS * 3, np.resize(labels, len(TEXTS) * 3)
     fit = dict(labels=labels, batch_size=6, verbose=0, seed=1, validation_data=(seqs, labels))
     results = {}
     if mode == "mirrored":
@@ -49,9 +66,9 @@ def main():
             cpu, [tf.config.LogicalDeviceConfiguration()] * 2
         )
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-        single = make()
+        single = make(text=text)
         h1 = single.fit(seqs, epochs=3, **fit)
-        multi = make(strategy)
+        multi = make(strategy, text=text)
         h2 = multi.fit(seqs, epochs=3, **fit)
         loss1, g1 = single.loss_and_gradients(seqs, labels)
         loss2, g2 = multi.loss_and_gradients(seqs, labels)
@@ -61,10 +78,11 @@ def main():
         for k, (a, b) in enumerate(zip(weights(single), weights(multi))):
             results[f"single_{k}"], results[f"multi_{k}"] = a, b
         for k, (a, b) in enumerate(zip(g1, g2)):
-            results[f"single_grad_{k}"], results[f"multi_grad_{k}"] = a.numpy(), b.numpy()
+            a, b = (np.asarray(tf.convert_to_tensor(x)) for x in (a, b))  # sparse table rows
+            results[f"single_grad_{k}"], results[f"multi_grad_{k}"] = a, b
     else:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        multi = make(strategy)
+        multi = make(strategy, text=text)
         extra = {}
         if len(sys.argv) > 3:
             extra = dict(checkpoint_dir=sys.argv[3])

@@ -43,10 +43,12 @@ def weights_of(z, prefix):
     return [z[f"{prefix}{k}"] for k in range(count)]
 
 
-def test_mirrored_strategy_equals_one_device(tmp_path):
+@pytest.mark.parametrize("text", [False, True])
+def test_mirrored_strategy_equals_one_device(tmp_path, text):
     out = tmp_path / "mirrored.npz"
+    mode = "mirrored-text" if text else "mirrored"
     r = subprocess.run(
-        [sys.executable, WORKER, "mirrored", str(out)], env=env(), capture_output=True,
+        [sys.executable, WORKER, mode, str(out)], env=env(), capture_output=True,
         text=True, timeout=300,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
@@ -54,15 +56,19 @@ def test_mirrored_strategy_equals_one_device(tmp_path):
     assert int(z["replicas"]) == 2
     np.testing.assert_allclose(z["multi_loss"], z["single_loss"], rtol=1e-5)
     single, multi = weights_of(z, "single_"), weights_of(z, "multi_")
-    assert len(single) == len(multi) == 6  # network and label head
+    # network and label head (and a text RAE's word table, sparse updates included)
+    count = 7 if text else 6
+    assert len(single) == len(multi) == count
     for a, b in zip(single, multi):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
-    for k in range(6):
+    if text:  # the table moved, and its rows moved alike
+        assert np.abs(single[-1]).max() > 0.005
+    for k in range(count):
         a, b = z[f"single_grad_{k}"], z[f"multi_grad_{k}"]
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6 * np.abs(a).max())
 
 
-def run_workers(tmp_path, name, extra_args=()):
+def run_workers(tmp_path, name, extra_args=(), mode="multiworker"):
     ports = free_ports(2)
     cluster = {"worker": [f"localhost:{p}" for p in ports]}
     procs = []
@@ -71,7 +77,7 @@ def run_workers(tmp_path, name, extra_args=()):
         out = str(tmp_path / f"{name}{k}.npz")
         procs.append(
             subprocess.Popen(
-                [sys.executable, WORKER, "multiworker", out, *extra_args],
+                [sys.executable, WORKER, mode, out, *extra_args],
                 env=env(TF_CONFIG=config),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -84,20 +90,23 @@ def run_workers(tmp_path, name, extra_args=()):
     return [np.load(tmp_path / f"{name}{k}.npz") for k in range(2)]
 
 
-def single_device(epochs):
+def single_device(epochs, text=False):
     sys.path.insert(0, HERE)
     import distributed_worker as w
 
     seqs, labels = w.data()
-    rae = w.make()
+    if text:
+        seqs, labels = w.TEXTS * 3, np.resize(labels, len(w.TEXTS) * 3)
+    rae = w.make(text=text)
     fit = dict(labels=labels, batch_size=6, verbose=0, seed=1, validation_data=(seqs, labels))
     h = rae.fit(seqs, epochs=epochs, **fit)
     return h["loss"], w.weights(rae), rae.encode(seqs, features="root+mean")
 
 
-def test_multi_worker_strategy_equals_one_device(tmp_path):
-    results = run_workers(tmp_path, "w")
-    loss, want, features = single_device(3)
+@pytest.mark.parametrize("text", [False, True])
+def test_multi_worker_strategy_equals_one_device(tmp_path, text):
+    results = run_workers(tmp_path, "w", mode="multiworker-text" if text else "multiworker")
+    loss, want, features = single_device(3, text)
     for z in results:
         assert int(z["replicas"]) == 2
         # encode split across the workers, the whole result on each

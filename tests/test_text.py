@@ -344,8 +344,15 @@ def test_table_regularizer_counts_the_rows_used():
     )
 
 
-def test_text_under_a_strategy_is_refused_clearly():
+def test_text_under_a_strategy_equals_one_device():
+    # several replicas and workers: tests/test_distributed.py
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
-    with pytest.raises(ValueError, match="text RAE .* one device"):
+    with strategy.scope():
+        multi = fresh(classes=2)
+    single = fresh(classes=2)
+    fit = dict(labels=LABELS, epochs=3, batch_size=2, verbose=0, seed=0)
+    np.testing.assert_allclose(multi.fit(TEXTS, **fit)["loss"], single.fit(TEXTS, **fit)["loss"])
+    np.testing.assert_allclose(multi.embeddings, single.embeddings, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="embeddings_regularizer is not supported under"):
         with strategy.scope():
-            gr.RAE(6, vocabulary=Vocabulary.from_texts(TEXTS))
+            fresh(embeddings_regularizer="l2")

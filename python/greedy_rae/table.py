@@ -82,10 +82,11 @@ class EmbeddingTable:
             ]
         return self._moments
 
-    def apply(
+    def _step(
         self, optimizer: keras.optimizers.Optimizer, grads: tf.Tensor, ids: tf.Tensor
-    ) -> None:
-        """One lazy Adam step on the rows ``ids`` (graph code): ``grads[k]`` is the
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+        """The lazy Adam step's new values (graph code): the rows, their moments
+        and the step to subtract, and the new step count. ``grads[k]`` is the
         gradient of the leaf that came from row ``ids[k]``; repeated rows add up."""
         steps, m, v = self.optimizer_variables()
         rows, where = tf.unique(ids)
@@ -93,15 +94,47 @@ class EmbeddingTable:
         beta_1 = float(getattr(optimizer, "beta_1", 0.9))
         beta_2 = float(getattr(optimizer, "beta_2", 0.999))
         epsilon = float(getattr(optimizer, "epsilon", 1e-7))
-        t = tf.cast(steps.assign_add(1), tf.float32)
+        count = steps + 1
+        t = tf.cast(count, tf.float32)
         rate = tf.cast(optimizer.learning_rate, tf.float32)
         alpha = rate * tf.sqrt(1.0 - tf.pow(beta_2, t)) / (1.0 - tf.pow(beta_1, t))
         m_rows = beta_1 * tf.gather(m, rows) + (1.0 - beta_1) * g
         v_rows = beta_2 * tf.gather(v, rows) + (1.0 - beta_2) * tf.square(g)
+        return rows, m_rows, v_rows, alpha * m_rows / (tf.sqrt(v_rows) + epsilon), count
+
+    def apply(
+        self, optimizer: keras.optimizers.Optimizer, grads: tf.Tensor, ids: tf.Tensor
+    ) -> None:
+        """One lazy Adam step on the rows ``ids`` (graph code)."""
+        steps, m, v = self.optimizer_variables()
+        rows, m_rows, v_rows, step, count = self._step(optimizer, grads, ids)
+        steps.assign(count)
         m.scatter_update(tf.IndexedSlices(m_rows, rows))
         v.scatter_update(tf.IndexedSlices(v_rows, rows))
-        step = alpha * m_rows / (tf.sqrt(v_rows) + epsilon)
         self.variable.scatter_sub(tf.IndexedSlices(step, rows))
+
+    def apply_mirrored(
+        self,
+        strategy: tf.distribute.Strategy,
+        optimizer: keras.optimizers.Optimizer,
+        grads: tf.Tensor,
+        ids: tf.Tensor,
+    ) -> None:
+        """The same step under a strategy, in cross-replica context: every copy of
+        the table and its moments is identical, so the new rows are computed once
+        and written into each copy (graph code)."""
+        steps, m, v = self.optimizer_variables()
+        rows, m_rows, v_rows, step, count = self._step(optimizer, grads, ids)
+        new_rows = tf.gather(self.variable, rows) - step
+
+        def put(copy: tf.Variable, values: tf.Tensor) -> Any:
+            return copy.scatter_update(tf.IndexedSlices(values, rows))
+
+        extended = strategy.extended
+        extended.update(steps, lambda copy, value: copy.assign(value), args=(count,))
+        extended.update(m, put, args=(m_rows,))
+        extended.update(v, put, args=(v_rows,))
+        extended.update(self.variable, put, args=(new_rows,))
 
     def penalty(self, ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """The regularizer on the rows ``ids`` use (each once), those rows, and

@@ -123,11 +123,6 @@ def make_runner(
         from greedy_rae.replay.local import LocalRunner
 
         return LocalRunner(gradient_pass, optimizer, planner, table)
-    if table is not None:
-        raise ValueError(
-            "a text RAE (vocabulary=...) trains on one device for now: create it outside"
-            " a tf.distribute strategy's scope"
-        )
     from greedy_rae.replay.distributed import StrategyRunner
 
-    return StrategyRunner(gradient_pass, optimizer, planner, strategy)
+    return StrategyRunner(gradient_pass, optimizer, planner, strategy, table)

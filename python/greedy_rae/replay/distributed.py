@@ -20,6 +20,7 @@ from greedy_rae.build.plan import Plan, empty_plan
 from greedy_rae.replay import Planner, Runner, row_labels
 from greedy_rae.replay import step as replay_step
 from greedy_rae.replay.step import GradientPass, bucket
+from greedy_rae.table import EmbeddingTable
 
 
 class StrategyRunner(Runner):
@@ -31,11 +32,21 @@ class StrategyRunner(Runner):
         optimizer: keras.optimizers.Optimizer,
         planner: Planner,
         strategy: tf.distribute.Strategy,
+        table: EmbeddingTable | None = None,
     ) -> None:
-        super().__init__(gradient_pass, optimizer, planner)
+        super().__init__(gradient_pass, optimizer, planner, table)
         self.strategy = strategy
+        if self.train_table:
+            assert table is not None
+            if table.regularizer is not None:
+                raise ValueError(
+                    "embeddings_regularizer is not supported under a tf.distribute strategy"
+                )
+            with strategy.scope():  # the lazy Adam's state, mirrored like the table
+                table.optimizer_variables()
         self._functions: dict[tuple[bool, int], Any] = {}
         self._apply_function: Any = None
+        self._table_function: Any = None
         self._gradient_buffers: list[tf.Variable] | None = None
 
     def _buffers(self) -> list[tf.Variable]:
@@ -106,25 +117,34 @@ class StrategyRunner(Runner):
         strategy, gradient_pass = self.strategy, self.gradient_pass
         replicas = strategy.num_replicas_in_sync
 
-        def step(plan: Plan, labels: tf.Tensor, count: tf.Tensor) -> Any:
+        table = self.table if self.train_table else None
+
+        def step(plan: Plan, labels: tf.Tensor, count: tf.Tensor, ids: tf.Tensor) -> Any:
             g = gradient_pass.loss_and_gradients(plan, labels, count, depth, replicas)
             loss, grads, finite = g.loss, g.weights, g.finite
             bad = 1.0 - tf.cast(finite, tf.float32)
+            ctx = tf.distribute.get_replica_context()
+            rows: Any = []
+            if table is not None:
+                # the table's gradient, every replica's rows gathered in
+                # replica order (the order of one device's minibatch)
+                sparse = ctx.all_reduce(tf.distribute.ReduceOp.SUM, table.gradient(g.leaves, ids))
+                rows = [sparse.values, sparse.indices]
             if train:
                 # each replica keeps its own gradients until the step is known finite
-                for buffer, g in zip(self._buffers(), grads):
-                    buffer.assign(g)
-                return loss, bad, []
-            ctx = tf.distribute.get_replica_context()
-            return loss, bad, ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+                for buffer, w in zip(self._buffers(), grads):
+                    buffer.assign(w)
+                return loss, bad, [], rows
+            return loss, bad, ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads), rows
 
         @tf.function(reduce_retracing=True, autograph=False)
-        def run(plan: Plan, labels: tf.Tensor, count: tf.Tensor) -> Any:
-            loss, bad, grads = strategy.run(step, args=(plan, labels, count))
+        def run(plan: Plan, labels: tf.Tensor, count: tf.Tensor, ids: tf.Tensor) -> Any:
+            loss, bad, grads, rows = strategy.run(step, args=(plan, labels, count, ids))
             loss = strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
             bad = strategy.reduce(tf.distribute.ReduceOp.SUM, bad, axis=None)
             # every replica holds the same sums
-            return loss, bad, [strategy.experimental_local_results(g)[0] for g in grads]
+            first = [strategy.experimental_local_results(g)[0] for g in [*grads, *rows]]
+            return loss, bad, first[: len(grads)], first[len(grads) :]
 
         if train:
             self._buffers()  # made outside the traced function
@@ -135,18 +155,22 @@ class StrategyRunner(Runner):
     def _gradients(
         self, seqs: list[np.ndarray], labels: np.ndarray | None
     ) -> tuple[float, list[tf.Tensor], bool]:
-        loss, grads, finite = self._call(seqs, labels, False)
-        return loss, list(grads), finite
+        loss, grads, rows, finite = self._call(seqs, labels, False)
+        grads = list(grads)
+        if self.train_table:
+            assert self.table is not None
+            grads.append(self.table.gradient(rows[0], rows[1]))
+        return loss, grads, finite
 
     def _train(self, seqs: list[np.ndarray], labels: np.ndarray | None) -> tuple[float, bool]:
-        loss, _, finite = self._call(seqs, labels, True)
+        loss, _, rows, finite = self._call(seqs, labels, True)
         if finite:
-            self._apply()
+            self._apply(rows)
         return loss, finite
 
     def _call(
         self, seqs: list[np.ndarray], labels: np.ndarray | None, train: bool
-    ) -> tuple[float, Any, bool]:
+    ) -> tuple[float, Any, Any, bool]:
         """One data-parallel loss over a global minibatch. Plans are built when
         a replica asks for its share, so a worker builds only its own
         replicas' trees. On one machine the replay is unrolled to the deepest
@@ -155,15 +179,20 @@ class StrategyRunner(Runner):
         parts = self._parts(len(seqs))
         head = self.gradient_pass.classifier is not None
         dim = self.gradient_pass.dim
-        plans: dict[int, tuple[Plan, np.ndarray]] = {}
+        plans: dict[int, tuple[Plan, np.ndarray, np.ndarray]] = {}
 
-        def share(ctx: Any) -> tuple[Plan, np.ndarray]:
+        def share(ctx: Any) -> tuple[Plan, np.ndarray, np.ndarray]:
             r = ctx.replica_id_in_sync_group
             if r not in plans:
                 idx = parts[r]
-                plan = self.planner([seqs[i] for i in idx]) if len(idx) else empty_plan(dim)
+                ids = np.zeros(0, np.int32)
+                if len(idx):
+                    leaves, ids = self._leaves([seqs[i] for i in idx])
+                    plan = self.planner(leaves)
+                else:
+                    plan = empty_plan(dim)
                 y = None if labels is None or not len(idx) else labels[idx]
-                plans[r] = (plan, row_labels(plan, y, head))
+                plans[r] = (plan, row_labels(plan, y, head), ids)
             return plans[r]
 
         def field(name: str) -> Any:
@@ -178,14 +207,19 @@ class StrategyRunner(Runner):
         count = self.strategy.experimental_distribute_values_from_function(
             lambda ctx: tf.constant(np.float32(len(seqs)))
         )
+        ids = self.strategy.experimental_distribute_values_from_function(
+            lambda ctx: tf.constant(share(ctx)[2])
+        )
         depth = replay_step.UNROLL + 1
         if self.workers == 1:
-            depth = bucket(max((p.depth for p, _ in plans.values()), default=0))
-        loss, bad, grads = self._function(train, depth)(plan, y, count)
-        return float(loss), grads, float(bad) == 0
+            depth = bucket(max((p.depth for p, _, _ in plans.values()), default=0))
+        loss, bad, grads, rows = self._function(train, depth)(plan, y, count, ids)
+        return float(loss), grads, rows, float(bad) == 0
 
-    def _apply(self) -> None:
-        """The optimizer step from the gradients each replica kept."""
+    def _apply(self, rows: Any) -> None:
+        """The optimizer step from the gradients each replica kept, then the
+        table's from the gathered rows (``[values, ids]``, empty without a
+        table), in the order of one device's step."""
         if self._apply_function is None:
             strategy, optimizer, weights = self.strategy, self.optimizer, self.weights
 
@@ -201,3 +235,14 @@ class StrategyRunner(Runner):
 
             self._apply_function = apply
         self._apply_function()
+        if self.train_table:
+            assert self.table is not None
+            if self._table_function is None:
+                table, strategy, optimizer = self.table, self.strategy, self.optimizer
+
+                @tf.function(reduce_retracing=True, autograph=False)
+                def apply_table(values: tf.Tensor, ids: tf.Tensor) -> None:
+                    table.apply_mirrored(strategy, optimizer, values, ids)
+
+                self._table_function = apply_table
+            self._table_function(rows[0], rows[1])
