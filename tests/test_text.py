@@ -356,3 +356,35 @@ def test_text_under_a_strategy_equals_one_device():
     with pytest.raises(ValueError, match="embeddings_regularizer is not supported under"):
         with strategy.scope():
             fresh(embeddings_regularizer="l2")
+
+
+def test_real_sentences_and_vectors_from_gensims_test_data():
+    # 200 movie-review sentences (fastText format, latin-1) and fastText vectors for
+    # them, from the gensim wheel (in the test extra); gensim's own reader is the
+    # reference for ours
+    gensim = pytest.importorskip("gensim", reason="gensim is in the test extra")
+    from gensim.models import KeyedVectors
+    from greedy_rae.text import read_lines
+
+    folder = os.path.join(os.path.dirname(gensim.__file__), "test", "test_data")
+    texts, names = read_lines(os.path.join(folder, "pang_lee_polarity.cor"), "latin-1")
+    assert len(texts) == 200 and set(names) == {"pos", "neg"}
+    vec = os.path.join(folder, "pang_lee_polarity_fasttext.vec")
+    words, vectors = load_word_vectors(vec, encoding="latin-1")
+    kv = KeyedVectors.load_word2vec_format(vec, encoding="latin-1")
+    assert words == list(kv.index_to_key)
+    np.testing.assert_allclose(vectors, kv.vectors, rtol=1e-6)
+    labels = np.array([int(n == "pos") for n in names])
+    vocab = Vocabulary.from_texts(texts)
+    keras.utils.set_random_seed(0)
+    rae = gr.RAE(
+        kv.vector_size, vocabulary=vocab, embeddings=kv, activation="tanh", normalize=True,
+        classes=2, pairs="adjacent",
+    )  # fmt: skip
+    known = [w for w in vocab.words[1:] if w in kv.key_to_index]
+    assert len(known) > 0.9 * (len(vocab) - 1)
+    np.testing.assert_array_equal(rae.embeddings[vocab.index[known[0]]], kv[known[0]])
+    hist = rae.fit(texts, labels=labels, epochs=3, batch_size=32, verbose=0, seed=0)
+    assert hist["loss"][-1] < hist["loss"][0]
+    scores = rae.evaluate(texts, labels)
+    assert scores["accuracy"] >= 0.5 and np.isfinite(scores["loss"])

@@ -126,7 +126,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
         labels, names = _text_labels(prefixes, args.labels)
         if names:
             print("classes: " + ", ".join(f"{k} = {n}" for k, n in enumerate(names)))
-        vectors = None if args.vectors is None else load_word_vectors(args.vectors)
+        vectors = None
+        if args.vectors is not None:
+            vectors = load_word_vectors(args.vectors, args.encoding)
         if vectors is not None and args.dim is not None and vectors[1].shape[1] != args.dim:
             raise UsageError(
                 f"the vectors in {args.vectors!r} have width {vectors[1].shape[1]},"

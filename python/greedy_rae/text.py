@@ -172,13 +172,16 @@ def as_token_ids(
     return [vocabulary.ids(s, f"{name}: text {i}") for i, s in enumerate(_texts(sequences))]
 
 
-def load_word_vectors(path: str | os.PathLike[str]) -> tuple[list[str], np.ndarray]:
+def load_word_vectors(
+    path: str | os.PathLike[str], encoding: str = "utf-8"
+) -> tuple[list[str], np.ndarray]:
     """Word vectors in word2vec's text or binary format: ``(words, (len(words), dim) float32)``.
 
     The text format's first line is ``count dim`` (fastText's ``.vec`` too), then
     one ``word v1 ... vdim`` a line; the binary one has the same header, then
-    each word, a space and ``dim`` little-endian float32 values. Raises
-    ``ValueError`` naming the file when it is neither.
+    each word, a space and ``dim`` little-endian float32 values; words are
+    decoded as ``encoding``. Raises ``ValueError`` naming the file when it is
+    neither.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -195,17 +198,17 @@ def load_word_vectors(path: str | os.PathLike[str]) -> tuple[list[str], np.ndarr
             ) from None
         rest = f.read()
     try:
-        return _read_text(rest, count, dim)
+        return _read_text(rest, count, dim, encoding)
     except (ValueError, UnicodeDecodeError):
         pass
     try:
-        return _read_binary(rest, count, dim)
+        return _read_binary(rest, count, dim, encoding)
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"{path!r} is not a word2vec text or binary file: {e}") from None
 
 
-def _read_text(data: bytes, count: int, dim: int) -> tuple[list[str], np.ndarray]:
-    lines = data.decode("utf-8").splitlines()
+def _read_text(data: bytes, count: int, dim: int, encoding: str) -> tuple[list[str], np.ndarray]:
+    lines = data.decode(encoding).splitlines()
     lines = [line for line in lines if line.strip()]
     if len(lines) != count:
         raise ValueError(f"{len(lines)} vectors, the header says {count}")
@@ -219,11 +222,11 @@ def _read_text(data: bytes, count: int, dim: int) -> tuple[list[str], np.ndarray
     return words, rows
 
 
-def _read_binary(data: bytes, count: int, dim: int) -> tuple[list[str], np.ndarray]:
+def _read_binary(data: bytes, count: int, dim: int, encoding: str) -> tuple[list[str], np.ndarray]:
     words, rows, at = [], np.zeros((count, dim), np.float32), 0
     for k in range(count):
         space = data.index(b" ", at)
-        words.append(data[at:space].decode("utf-8").strip())
+        words.append(data[at:space].decode(encoding).strip())
         start = space + 1
         end = start + 4 * dim
         if end > len(data):
