@@ -18,6 +18,7 @@ class LocalRunner(Runner):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self._functions: dict[tuple[int, bool], Any] = {}
+        self._empty: tf.Tensor | None = None
 
     def _function(self, depth: int, train: bool) -> Any:
         key = (bucket(depth), train)
@@ -46,7 +47,10 @@ class LocalRunner(Runner):
             # ids: the table row of each leaf (empty without a table)
             g = gradient_pass.loss_and_gradients(plan, labels, count, depth)
             loss, finite = g.loss, g.finite
-            rows, row_grads = ids, g.leaves  # the table's gradient, as sparse rows
+            # the table's gradient, as sparse rows (none without a trained table)
+            rows, row_grads = ids, g.leaves
+            if row_grads is None:
+                row_grads = tf.zeros([0, gradient_pass.dim], tf.float32)
             if table is not None and table.regularizer is not None:
                 penalty, used, used_grads = table.penalty(ids)
                 loss = loss + penalty
@@ -73,11 +77,13 @@ class LocalRunner(Runner):
         leaves, ids = self._leaves(seqs)
         plan = self.planner(leaves)
         head = self.gradient_pass.classifier is not None
+        if self._empty is None:  # the row labels without a head, the ids without a table
+            self._empty = tf.constant(np.zeros(0, np.int32))
         return self._function(plan.depth, train)(
             Plan(*(tf.constant(a) for a in plan)),
-            tf.constant(row_labels(plan, labels, head)),
+            tf.constant(row_labels(plan, labels, head)) if head else self._empty,
             tf.constant(np.float32(len(seqs))),
-            tf.constant(ids),
+            tf.constant(ids) if len(ids) else self._empty,
         ), ids
 
     def _gradients(

@@ -62,7 +62,7 @@ class Gradients(NamedTuple):
 
     loss: tf.Tensor
     weights: list[tf.Tensor]  # aligned with GradientPass.weights
-    leaves: tf.Tensor  # (leaves, dim): each leaf's gradient (empty unless asked for)
+    leaves: tf.Tensor | None  # (leaves, dim): each leaf's gradient (None unless asked for)
     finite: tf.Tensor
 
 
@@ -102,7 +102,7 @@ class GradientPass:
 
     def sum_and_gradients(
         self, plan: Plan, row_labels: tf.Tensor, depth: int
-    ) -> tuple[tf.Tensor, list[tf.Tensor], tf.Tensor]:
+    ) -> tuple[tf.Tensor, list[tf.Tensor], tf.Tensor | None]:
         """The plan's summed loss, its gradients (aligned with ``self.weights``)
         and, with ``leaf_gradients``, each leaf's, the trees held fixed.
         ``depth``: levels to unroll (empty ones pad), or past ``UNROLL`` a while
@@ -160,10 +160,10 @@ class GradientPass:
                 leaf_grads = got[-1]
         passed = tf.zeros([1, dim], tf.float32)
 
-        def from_parents(passed: tf.Tensor) -> tf.Tensor:
+        def from_parents(passed: tf.Tensor) -> tf.Tensor | None:
             """Each leaf's gradient: what its parent passed down, plus its own."""
             if not self.leaf_gradients:
-                return tf.zeros([0, dim], tf.float32)
+                return None
             down = tf.gather(passed, plan.leaf_parent)
             return down + leaf_grads if head else down
 
@@ -199,7 +199,8 @@ class GradientPass:
         total, grads, leaf_grads = self.sum_and_gradients(plan, row_labels, depth)
         loss = total / count
         grads = [g / count for g in grads]
-        leaf_grads = leaf_grads / count
+        if leaf_grads is not None:
+            leaf_grads = leaf_grads / count
         with tf.GradientTape() as tape:
             penalty = tf.constant(0.0)
             for w in self.weights:
@@ -210,6 +211,6 @@ class GradientPass:
         grads = [g if d is None else g + d for g, d in zip(grads, got)]
         loss = loss + penalty
         finite = tf.math.is_finite(loss)
-        for g in [*grads, leaf_grads]:
+        for g in grads if leaf_grads is None else [*grads, leaf_grads]:
             finite = finite & tf.reduce_all(tf.math.is_finite(g))
         return Gradients(loss, grads, leaf_grads, finite)
