@@ -6,7 +6,7 @@ Every error names the argument at fault (``sequences``, ``validation_data``,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -103,12 +103,17 @@ class Labelled(NamedTuple):
     labels: np.ndarray | None
 
 
-def as_validation(validation_data: object, dim: int, classes: int | None) -> Labelled | None:
-    """``validation_data``: sequences, or a ``(sequences, labels)`` pair."""
+def as_validation(
+    validation_data: object,
+    check: Callable[[object, str], list[np.ndarray]],
+    classes: int | None,
+) -> Labelled | None:
+    """``validation_data``: sequences, or a ``(sequences, labels)`` pair; ``check``
+    checks sequences (vectors or texts), naming them as it is told."""
     if validation_data is None:
         return None
     name = "validation_data"
     if isinstance(validation_data, tuple) and len(validation_data) == 2:
-        seqs = as_sequences(validation_data[0], dim, name)
+        seqs = check(validation_data[0], name)
         return Labelled(seqs, as_labels(validation_data[1], len(seqs), classes, name + " labels"))
-    return Labelled(as_sequences(validation_data, dim, name), None)
+    return Labelled(check(validation_data, name), None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 from typing import Any
 
@@ -12,18 +11,16 @@ import numpy as np
 import tensorflow as tf
 
 from greedy_rae import _inputs, _options, losses, saving, trainer
-from greedy_rae.build import build_plan, build_trees, native_network
+from greedy_rae.build import batch_trees, build_plan, native_network
 from greedy_rae.build.plan import Plan
 from greedy_rae.head import accuracy, default_classifier, probabilities
 from greedy_rae.keras_model import RAEModel
 from greedy_rae.network import merge_network, native_spec, network_dim
 from greedy_rae.replay import make_runner
 from greedy_rae.replay.step import GradientPass
-from greedy_rae.table import EmbeddingTable
-from greedy_rae.text import Vocabulary, as_token_ids, initial_table
-from greedy_rae.tree import Tree
-
-log = logging.getLogger("greedy_rae")
+from greedy_rae.table import make_table
+from greedy_rae.text import Vocabulary, as_token_ids
+from greedy_rae.tree import Tree, tree_features
 
 FEATURES = _options.FEATURES
 
@@ -144,7 +141,7 @@ class RAE:
                 classifier = default_classifier(self.dim, self.classes)
             self.classifier: keras.Model | None = classifier
             self.optimizer = optimizer if optimizer is not None else keras.optimizers.Adam()
-            self._table = _table(
+            self._table = make_table(
                 vocabulary, embeddings, trainable_embeddings, embeddings_regularizer, self.dim
             )
             gradient_pass = GradientPass(
@@ -240,7 +237,9 @@ class RAE:
         _options.check_positive("batch_size", batch_size)
         width = self.dim * (2 if features == "root+mean" else 1)
         return self._runner.map_sequences(
-            seqs, lambda part: _features(self._trees(part, batch_size, progress), features), width
+            seqs,
+            lambda part: tree_features(self._trees(part, batch_size, progress), features),
+            width,
         )
 
     def predict_proba(self, sequences: object, batch_size: int = 1024) -> np.ndarray:
@@ -330,7 +329,7 @@ class RAE:
             ``"val_accuracy"``) with validation data.
         """
         data = self._labelled(sequences, labels)
-        validation = self._validation(validation_data)
+        validation = _inputs.as_validation(validation_data, self._sequences, self.classes)
         return trainer.fit(
             self,
             data,
@@ -384,28 +383,11 @@ class RAE:
         """Checked sequences: ``(n, dim)`` float32 arrays, or a text RAE's id arrays."""
         if self._table is None:
             return _inputs.as_sequences(sequences, self.dim, name)
-        vocabulary = self._table.vocabulary
-        before = vocabulary.unknown
-        ids = as_token_ids(sequences, vocabulary, name)
-        unknown = vocabulary.unknown - before
-        if unknown:
-            total = sum(len(x) for x in ids)
-            log.info("%s: %d of %d tokens are not in the vocabulary (<unk>)", name, unknown, total)
-        return ids
+        return as_token_ids(sequences, self._table.vocabulary, name)
 
     def _labelled(self, sequences: object, labels: object) -> _inputs.Labelled:
         seqs = self._sequences(sequences)
         return _inputs.Labelled(seqs, _inputs.as_labels(labels, len(seqs), self.classes))
-
-    def _validation(self, validation_data: object) -> _inputs.Labelled | None:
-        if validation_data is None:
-            return None
-        name = "validation_data"
-        if isinstance(validation_data, tuple) and len(validation_data) == 2:
-            seqs = self._sequences(validation_data[0], name)
-            y = _inputs.as_labels(validation_data[1], len(seqs), self.classes, name + " labels")
-            return _inputs.Labelled(seqs, y)
-        return _inputs.Labelled(self._sequences(validation_data, name), None)
 
     def _keras_model(self) -> RAEModel:
         """The whole RAE as a Keras model (for callbacks), made once."""
@@ -424,25 +406,10 @@ class RAE:
     def _trees(
         self, seqs: list[np.ndarray], batch_size: int = 1024, progress: bool = False
     ) -> list[Tree]:
-        one_batch = len(seqs) <= batch_size
-        bar = None
-        if progress and not one_batch:
-            bar = keras.utils.Progbar(len(seqs), unit_name="sequence")
-        out: list[Tree] = []
-        for s in range(0, len(seqs), batch_size):
-            part = seqs[s : s + batch_size]
-            leaves = part if self._table is None else self._table.leaves(part)
-            show = progress and one_batch
-            trees = build_trees(
-                leaves, self.network, self.pairs, self.scorer, show, 0, self.reconstruction
-            )
-            if self._table is not None:
-                for tree, ids in zip(trees, part):
-                    tree.labels = self._table.vocabulary.words_of(ids)
-            out += trees
-            if bar is not None:
-                bar.update(len(out))
-        return out
+        return batch_trees(
+            seqs, self.network, self.pairs, self.scorer, self.reconstruction, self._table,
+            batch_size, progress,
+        )  # fmt: skip
 
     def _evaluate(
         self, seqs: list[np.ndarray], labels: np.ndarray | None, batch_size: int = 1024
@@ -454,41 +421,3 @@ class RAE:
             return loss, float("nan")
         roots = np.stack([t.root for t in trees])
         return loss, accuracy(self._head(), roots, labels)
-
-
-def _features(trees: list[Tree], features: str) -> np.ndarray:
-    parts = []
-    if features in ("root", "root+mean"):
-        parts.append(np.stack([t.root for t in trees]))
-    if features in ("mean", "root+mean"):
-        parts.append(np.stack([t.embeddings.mean(axis=0) for t in trees]))
-    return np.asarray(np.concatenate(parts, axis=1), dtype=np.float32)
-
-
-def _table(
-    vocabulary: Vocabulary | list[str] | None,
-    embeddings: object,
-    trainable: bool,
-    regularizer: Any,
-    dim: int,
-) -> EmbeddingTable | None:
-    """A text RAE's word table (None without a vocabulary)."""
-    if vocabulary is None:
-        if embeddings is not None or regularizer is not None:
-            raise ValueError("embeddings need a vocabulary: give vocabulary=... too")
-        return None
-    if not isinstance(vocabulary, Vocabulary):
-        if isinstance(vocabulary, str) or not isinstance(vocabulary, (list, tuple)):
-            raise TypeError(
-                "vocabulary must be a Vocabulary or a list of words,"
-                f" got {type(vocabulary).__name__}"
-            )
-        vocabulary = Vocabulary(vocabulary)
-    if not isinstance(trainable, (bool, np.bool_)):
-        raise ValueError(f"trainable_embeddings must be True or False, got {trainable!r}")
-    initial, found = initial_table(vocabulary, dim, embeddings)
-    if embeddings is not None:
-        log.info(
-            "embeddings: %d of %d vocabulary rows from the vectors given", found, len(vocabulary)
-        )
-    return EmbeddingTable(vocabulary, initial, bool(trainable), regularizer)

@@ -20,13 +20,16 @@ whole table's would cost O(V) a step.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from greedy_rae.text import Vocabulary
+from greedy_rae.text import Vocabulary, initial_table
+
+log = logging.getLogger("greedy_rae")
 
 
 class EmbeddingTable:
@@ -149,3 +152,30 @@ class EmbeddingTable:
     def gradient(self, grads: tf.Tensor, ids: tf.Tensor) -> tf.IndexedSlices:
         """The table's gradient as sparse rows (repeated ids add up when densified)."""
         return tf.IndexedSlices(grads, ids, dense_shape=tf.shape(self.variable, out_type=tf.int64))
+
+
+def make_table(
+    vocabulary: Vocabulary | list[str] | None,
+    embeddings: object,
+    trainable: bool,
+    regularizer: Any,
+    dim: int,
+) -> EmbeddingTable | None:
+    """A text RAE's word table from the RAE's arguments (None without a vocabulary)."""
+    if vocabulary is None:
+        if embeddings is not None or regularizer is not None:
+            raise ValueError("embeddings need a vocabulary: give vocabulary=... too")
+        return None
+    if not isinstance(vocabulary, Vocabulary):
+        if isinstance(vocabulary, str) or not isinstance(vocabulary, (list, tuple)):
+            raise TypeError(
+                "vocabulary must be a Vocabulary or a list of words,"
+                f" got {type(vocabulary).__name__}"
+            )
+        vocabulary = Vocabulary(vocabulary)
+    if not isinstance(trainable, (bool, np.bool_)):
+        raise ValueError(f"trainable_embeddings must be True or False, got {trainable!r}")
+    initial, found = initial_table(vocabulary, dim, embeddings)
+    if embeddings is not None:
+        log.info("embeddings: %d of %d rows from the vectors given", found, len(vocabulary))
+    return EmbeddingTable(vocabulary, initial, bool(trainable), regularizer)

@@ -12,6 +12,7 @@ unknown token maps to it, and :attr:`Vocabulary.unknown` counts how many did.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 UNKNOWN = "<unk>"
+log = logging.getLogger("greedy_rae")
 Tokenizer = Callable[[str], Sequence[str]]
 
 
@@ -169,7 +171,13 @@ def as_token_ids(
     """Texts (strings, token lists or 1-D id arrays) as checked int32 id arrays."""
     if isinstance(sequences, np.ndarray) and sequences.ndim == 1 and sequences.dtype != object:
         raise ValueError(f"{name} must be a list of texts; for one text pass [text]")
-    return [vocabulary.ids(s, f"{name}: text {i}") for i, s in enumerate(_texts(sequences))]
+    before = vocabulary.unknown
+    ids = [vocabulary.ids(s, f"{name}: text {i}") for i, s in enumerate(_texts(sequences))]
+    unknown = vocabulary.unknown - before
+    if unknown:
+        total = sum(len(x) for x in ids)
+        log.info("%s: %d of %d tokens are not in the vocabulary (<unk>)", name, unknown, total)
+    return ids
 
 
 def load_word_vectors(

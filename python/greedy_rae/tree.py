@@ -262,3 +262,14 @@ def _bracket_word(word: str) -> str:
 
 def _dot_string(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def tree_features(trees: Sequence[Tree], features: str) -> np.ndarray:
+    """Features of each tree, float32: its root, the mean of its 2n - 1 node
+    embeddings, or both side by side (``"root"``, ``"mean"``, ``"root+mean"``)."""
+    parts = []
+    if features in ("root", "root+mean"):
+        parts.append(np.stack([t.root for t in trees]))
+    if features in ("mean", "root+mean"):
+        parts.append(np.stack([t.embeddings.mean(axis=0) for t in trees]))
+    return np.asarray(np.concatenate(parts, axis=1), dtype=np.float32)

@@ -9,6 +9,8 @@ the native engine (the built-in network's weights copied into C++, see
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import keras
 import numpy as np
 
@@ -21,7 +23,18 @@ from greedy_rae.build.tf_scorer import tf_trees
 from greedy_rae.network import NativeSpec, native_spec, network_dim
 from greedy_rae.tree import Tree
 
-__all__ = ["Plan", "build_plan", "build_trees", "empty_plan", "greedy_tree", "native_network"]
+if TYPE_CHECKING:
+    from greedy_rae.table import EmbeddingTable
+
+__all__ = [
+    "Plan",
+    "batch_trees",
+    "build_plan",
+    "build_trees",
+    "empty_plan",
+    "greedy_tree",
+    "native_network",
+]
 
 
 def native_network(network: keras.Model, scorer: str) -> NativeSpec | None:
@@ -61,6 +74,39 @@ def build_trees(
     if spec is not None:
         return native_trees(sequences, spec, pairs, reconstruction, progress, threads)
     return tf_trees(sequences, network, pairs, reconstruction)
+
+
+def batch_trees(
+    sequences: list[np.ndarray],
+    network: keras.Model,
+    pairs: str,
+    scorer: str,
+    reconstruction: str,
+    table: EmbeddingTable | None = None,
+    batch_size: int = 1024,
+    progress: bool = False,
+) -> list[Tree]:
+    """Trees of checked sequences, ``batch_size`` at a time; a text RAE's
+    sequences are ids, their leaves the ``table``'s rows, their trees' labels
+    the words. ``progress``: a bar over the merges when the sequences fit in
+    one batch, over the sequences otherwise."""
+    one_batch = len(sequences) <= batch_size
+    bar = None
+    if progress and not one_batch:
+        bar = keras.utils.Progbar(len(sequences), unit_name="sequence")
+    out: list[Tree] = []
+    for s in range(0, len(sequences), batch_size):
+        part = sequences[s : s + batch_size]
+        leaves = part if table is None else table.leaves(part)
+        show = progress and one_batch
+        trees = build_trees(leaves, network, pairs, scorer, show, 0, reconstruction)
+        if table is not None:
+            for tree, ids in zip(trees, part):
+                tree.labels = table.vocabulary.words_of(ids)
+        out += trees
+        if bar is not None:
+            bar.update(len(out))
+    return out
 
 
 def build_plan(
