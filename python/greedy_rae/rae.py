@@ -156,7 +156,8 @@ class RAE:
                 gradient_pass, self.optimizer, self._plan, strategy, self._table
             )
             if strategy is not None and not self.optimizer.built:
-                self.optimizer.build(self.trainable_weights)
+                # the network's and the head's (the word table has its own lazy Adam)
+                self.optimizer.build(self._runner.weights)
         self._fitted = False
         self._whole: RAEModel | None = None
 
