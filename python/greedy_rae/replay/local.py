@@ -30,6 +30,8 @@ class LocalRunner(Runner):
     def _compile(self, depth: int, train: bool) -> Any:
         gradient_pass, optimizer, weights = self.gradient_pass, self.optimizer, self.weights
         table = self.table if self.train_table else None
+        if table is not None:
+            table.optimizer_variables()  # its lazy Adam's state, made outside the trace
 
         # no autograph: the pass's loops are Python loops over levels
         # (unrolled) or an explicit tf.while_loop; converting its source
