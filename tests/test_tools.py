@@ -375,3 +375,51 @@ def test_progress_bars_of_trees_and_encode(capsys):
     seqs = [rng.normal(size=(5, 4)) for _ in range(7)]
     rae.encode(seqs, batch_size=3, progress=True)
     assert "7/7" in capsys.readouterr().out  # several batches: a bar over the sequences
+
+
+@pytest.mark.parametrize("pairs", ["all", "adjacent"])
+def test_flat_clusters_and_segments(pairs):
+    from scipy.cluster.hierarchy import fcluster
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(25, 3)).astype(np.float32)
+    tree = gr.greedy_tree(x, gr.merge_network(3, "tanh", True), pairs)
+    for k in (1, 2, 3, 7, 25):
+        ours = tree.clusters(k)
+        assert sorted(set(ours)) == list(range(1, k + 1))
+        # the same partition as scipy's (numbers may differ): leaves share a
+        # cluster in one exactly when they do in the other
+        theirs = fcluster(tree.to_linkage(), k, criterion="maxclust")
+        assert len(set(theirs)) == k
+        assert len(set(zip(ours, theirs))) == k
+        # and it is the cut of the last k - 1 merges: each cluster is one subtree
+        kept = tree.merges[: tree.n - k]
+        members = {i: {i} for i in range(tree.n)}
+        for step, (a, b) in enumerate(kept):
+            members[tree.n + step] = members.pop(int(a)) | members.pop(int(b))
+        assert sorted(map(sorted, members.values())) == sorted(
+            sorted(np.nonzero(ours == c)[0].tolist()) for c in range(1, k + 1)
+        )
+    if pairs == "adjacent":
+        segments = tree.segments(4)
+        assert segments[0][0] == 0 and segments[-1][1] == 25 and len(segments) == 4
+        assert all(a[1] == b[0] for a, b in zip(segments, segments[1:]))
+        labels = tree.clusters(4)
+        for c, (start, stop) in enumerate(segments, start=1):
+            assert (labels[start:stop] == c).all()
+    with pytest.raises(ValueError, match="k must be"):
+        tree.clusters(0)
+
+
+def test_trees_show_themselves_in_notebooks():
+    tree = gr.greedy_tree(np.random.default_rng(0).normal(size=(6, 2)), gr.merge_network(2))
+    svg = tree._repr_svg_()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    printed = []
+
+    class Printer:
+        def text(self, s):
+            printed.append(s)
+
+    tree._repr_pretty_(Printer(), False)
+    assert printed == [str(tree)]

@@ -226,6 +226,62 @@ class Tree:
         ax.set_ylabel("score")
         return ax
 
+    # -- flat clusters ---------------------------------------------------------
+
+    def clusters(self, k: int) -> np.ndarray:
+        """Flat clusters: the leaves' cluster numbers ``1..k`` when the tree is cut
+        into ``k`` subtrees (the last ``k - 1`` merges undone), as scipy's
+        ``fcluster(tree.to_linkage(), k, "maxclust")`` groups them; clusters are
+        numbered in the order of their first leaf. int64 ``(n,)``."""
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= self.n:
+            raise ValueError(f"k must be an integer in 1..{self.n} (the leaves), got {k!r}")
+        parent = np.arange(2 * self.n - 1)
+        for step, (a, b) in enumerate(self.merges[: self.n - int(k)]):
+            parent[a] = parent[b] = self.n + step
+        root = np.arange(self.n)
+        for i in range(self.n):  # follow each leaf up the kept merges
+            while parent[root[i]] != root[i]:
+                root[i] = parent[root[i]]
+        _, first = np.unique(root, return_index=True)
+        order = {int(root[i]): c + 1 for c, i in enumerate(sorted(first))}
+        return np.array([order[int(r)] for r in root], dtype=np.int64)
+
+    def segments(self, k: int) -> list[tuple[int, int]]:
+        """The ``k`` contiguous segments of a tree of adjacent merges: the
+        ``(start, stop)`` leaf ranges of the ``k`` subtrees left when its last
+        ``k - 1`` merges are undone, in order. Raises ``ValueError`` when a
+        cluster is not contiguous (a tree of all pairs may merge far leaves)."""
+        labels = self.clusters(k)
+        bounds = [0] + [i for i in range(1, self.n) if labels[i] != labels[i - 1]] + [self.n]
+        if len(bounds) - 1 != k:
+            raise ValueError(
+                "the tree's clusters are not contiguous: segments need a tree of adjacent"
+                " pairs (pairs='adjacent')"
+            )
+        return [(bounds[j], bounds[j + 1]) for j in range(k)]
+
+    # -- notebooks ---------------------------------------------------------------
+
+    def _repr_svg_(self) -> str | None:
+        """A dendrogram for Jupyter (needs matplotlib); None falls back to the text."""
+        if self.n < 2:
+            return None
+        try:
+            from matplotlib.figure import Figure  # no pyplot state: a notebook's backend stays
+        except ImportError:
+            return None
+        import io
+
+        fig = Figure(figsize=(min(2 + 0.3 * self.n, 16), 3))
+        self.plot(ax=fig.subplots())
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", bbox_inches="tight")
+        return buffer.getvalue()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's text form: the indented tree, as ``print(tree)``."""
+        printer.text(repr(self) if cycle else str(self))
+
     def __str__(self) -> str:
         # Same layout as the post's Node.print: offset, id, score, mean embedding,
         # children one tab deeper.
