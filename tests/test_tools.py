@@ -423,3 +423,35 @@ def test_trees_show_themselves_in_notebooks():
 
     tree._repr_pretty_(Printer(), False)
     assert printed == [str(tree)]
+
+
+@pytest.mark.slow
+def test_sklearn_classifier():
+    import pickle
+
+    from greedy_rae.sklearn import RAEClassifier
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+
+    rng = np.random.default_rng(2)
+    y = np.repeat(["calm", "loud"], 20)
+    X = []
+    for label in y:
+        x = rng.normal(size=(int(rng.integers(3, 9)), 4)).astype(np.float32)
+        x[:, 1] += 2.5 if label == "loud" else -2.5
+        X.append(x)
+    clf = RAEClassifier(epochs=3, seed=0)
+    assert clone(clf).get_params() == clf.get_params()
+    scores = cross_val_score(clf, X, y, cv=3)
+    assert scores.mean() >= 0.9  # the classes differ in their mean: an easy task
+    grid = GridSearchCV(clf, {"C": [0.1, 1.0]}, cv=2).fit(X, y)
+    assert grid.best_estimator_.predict(X[:3]).tolist() == grid.predict(X[:3]).tolist()
+    fitted = clf.fit(X, y)
+    assert list(fitted.classes_) == ["calm", "loud"]
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (40, 2) and np.allclose(proba.sum(axis=1), 1)
+    assert set(fitted.predict(X)) <= {"calm", "loud"}
+    back = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(back.predict_proba(X), proba)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        RAEClassifier(epochs=1).fit(X[:3], ["a", "a", "a"])
