@@ -201,3 +201,27 @@ def test_replay_plans_follow_their_definition(pairs, reconstruction, options):
             got = getattr(plan, name)
             assert got.dtype == (np.float32 if name in ("table", "left_share") else np.int32)
             np.testing.assert_array_equal(got, np.asarray(value, dtype=got.dtype), err_msg=name)
+
+
+def test_validation_split_holds_out_the_last_sequences():
+    import keras
+
+    data = seqs(20, seed=5)
+    keras.utils.set_random_seed(0)
+    split = gr.RAE(4).fit(data, epochs=2, verbose=0, seed=0, validation_split=0.25)
+    keras.utils.set_random_seed(0)
+    explicit = gr.RAE(4).fit(data[:15], epochs=2, verbose=0, seed=0, validation_data=data[15:])
+    assert split == explicit  # the same losses, held-out and all
+    # with labels, and early stopping on the held-out loss
+    keras.utils.set_random_seed(0)
+    rae = gr.RAE(4, classes=2)
+    y = np.arange(20) % 2
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=0, min_delta=1e9)
+    hist = rae.fit(data, labels=y, epochs=10, verbose=0, validation_split=0.2, callbacks=[stop])
+    assert len(hist["val_accuracy"]) == 2  # stopped after the first epoch without a gain
+    with pytest.raises(ValueError, match="not both"):
+        rae.fit(data, validation_split=0.2, validation_data=data)
+    with pytest.raises(ValueError, match="leaves 0 for validation"):
+        rae.fit(data[:2], validation_split=0.1)
+    with pytest.raises(ValueError, match=r"in \(0, 1\)"):
+        rae.fit(data, validation_split=1.5)

@@ -117,3 +117,25 @@ def as_validation(
         seqs = check(validation_data[0], name)
         return Labelled(seqs, as_labels(validation_data[1], len(seqs), classes, name + " labels"))
     return Labelled(check(validation_data, name), None)
+
+
+def split_off(data: Labelled, fraction: object) -> tuple[Labelled, Labelled]:
+    """``data`` less its last ``fraction`` of sequences, and those (Keras's
+    ``validation_split``: the last ones, before shuffling)."""
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.floating)):
+        raise ValueError(f"validation_split must be a number in (0, 1), got {fraction!r}")
+    if not 0.0 < float(fraction) < 1.0:
+        raise ValueError(f"validation_split must be in (0, 1), got {fraction!r}")
+    count = len(data.sequences)
+    held = int(round(count * float(fraction)))
+    if held < 1 or held >= count:
+        raise ValueError(
+            f"validation_split={fraction!r} of {count} sequences leaves {held} for validation"
+            f" and {count - held} for training; both need at least one"
+        )
+    cut = count - held
+    y = data.labels
+    return (
+        Labelled(data.sequences[:cut], None if y is None else y[:cut]),
+        Labelled(data.sequences[cut:], None if y is None else y[cut:]),
+    )

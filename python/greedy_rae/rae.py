@@ -286,6 +286,7 @@ class RAE:
         validation_data: object = None,
         callbacks: list[keras.callbacks.Callback] | None = None,
         checkpoint_dir: str | os.PathLike[str] | None = None,
+        validation_split: float = 0.0,
     ) -> dict[str, list[float]]:
         """Train the merge network by gradient descent on the root scores.
 
@@ -310,6 +311,12 @@ class RAE:
         validation_data : list of array-like, or (sequences, labels), optional
             Sequences whose mean loss is reported as ``val_loss`` after every
             epoch (and ``val_accuracy`` when labels are given).
+        validation_split : float
+            Instead of ``validation_data``: hold out this fraction of the
+            sequences (the last ones, before any shuffling, as Keras does) and
+            their labels as validation data. With
+            ``keras.callbacks.EarlyStopping(monitor="val_loss",
+            restore_best_weights=True)`` it stops early.
         callbacks : list of keras.callbacks.Callback, optional
             Any of Keras's callbacks (EarlyStopping, ReduceLROnPlateau,
             ModelCheckpoint, CSVLogger, ...) or your own. Their model is the
@@ -331,6 +338,10 @@ class RAE:
         """
         data = self._labelled(sequences, labels)
         validation = _inputs.as_validation(validation_data, self._sequences, self.classes)
+        if validation_split:
+            if validation is not None:
+                raise ValueError("give validation_data or validation_split, not both")
+            data, validation = _inputs.split_off(data, validation_split)
         return trainer.fit(
             self,
             data,
