@@ -13,16 +13,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from text_data import TEXTS as SHARED  # noqa: E402
 
-TEXTS = [
-    "a gripping , moving film",
-    "a dull , boring film !",
-    "moving and gripping film film",
-    "dull dull film",
-    "brilliant",
-    "a film",
-    "boring , boring , boring",
-]
+TEXTS = [*SHARED, "a film", "boring , boring , boring"]
 
 
 def data():

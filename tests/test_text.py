@@ -15,15 +15,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from greedy_rae.text import UNKNOWN, Vocabulary, load_word_vectors
+from text_data import TEXTS
 
-# "film" twice in one sentence and in three; "dull" in two
-TEXTS = [
-    "a gripping , moving film",
-    "a dull , boring film !",
-    "moving and gripping film film",
-    "dull dull film",
-    "brilliant",
-]
 LABELS = np.array([1, 0, 1, 0, 1])
 
 

@@ -22,8 +22,6 @@ from greedy_rae.table import make_table
 from greedy_rae.text import Vocabulary, as_token_ids
 from greedy_rae.tree import Tree, tree_features
 
-FEATURES = _options.FEATURES
-
 
 class RAE:
     """Greedy recursive autoencoder, optionally with a label head (Socher et al. 2011).
@@ -155,9 +153,8 @@ class RAE:
             self._runner = make_runner(
                 gradient_pass, self.optimizer, self._plan, strategy, self._table
             )
-            if strategy is not None and not self.optimizer.built:
-                # the network's and the head's (the word table has its own lazy Adam)
-                self.optimizer.build(self._runner.weights)
+            if strategy is not None:  # its state mirrored, made in the scope
+                self._runner._build_optimizer()
         self._fitted = False
         self._whole: RAEModel | None = None
 

@@ -63,11 +63,12 @@ class EmbeddingTable:
     def dim(self) -> int:
         return int(self.variable.shape[1])
 
-    def leaves(self, ids: list[np.ndarray]) -> list[np.ndarray]:
-        """Each sequence's leaves: its rows at the table's current values (float32)."""
-        flat = np.concatenate(ids)
+    def leaves(self, ids: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+        """Each sequence's leaves: its rows at the table's current values (float32);
+        and every leaf's row, the sequences one after another (int32)."""
+        flat = np.concatenate(ids).astype(np.int32, copy=False)
         rows = np.asarray(tf.gather(self.variable, flat))
-        return np.split(rows, np.cumsum([len(x) for x in ids])[:-1])
+        return np.split(rows, np.cumsum([len(x) for x in ids])[:-1]), flat
 
     def values(self) -> np.ndarray:
         """A copy of the whole table (O(V d): not for training steps)."""

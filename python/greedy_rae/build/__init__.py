@@ -97,7 +97,7 @@ def batch_trees(
     out: list[Tree] = []
     for s in range(0, len(sequences), batch_size):
         part = sequences[s : s + batch_size]
-        leaves = part if table is None else table.leaves(part)
+        leaves = part if table is None else table.leaves(part)[0]
         show = progress and one_batch
         trees = build_trees(leaves, network, pairs, scorer, show, 0, reconstruction)
         if table is not None:

@@ -40,11 +40,6 @@ class Plan(NamedTuple):
     leaf_parent: Any
 
     @property
-    def trees(self) -> int:
-        """The number of sequences the plan holds."""
-        return int(self.row_tree.max()) + 1 if len(self.row_tree) else 0
-
-    @property
     def depth(self) -> int:
         """Levels of merges of the deepest tree."""
         return len(self.sizes)

@@ -52,10 +52,15 @@ class Runner:
         self.table = table
         self.train_table = table is not None and table.trainable
 
-    def optimizer_variables(self) -> list[tf.Variable]:
-        """The optimizer's state (built if need be), then the table's lazy Adam's."""
+    def _build_optimizer(self) -> None:
+        """Builds the optimizer for the network and the head (the word table has
+        its own lazy Adam)."""
         if not self.optimizer.built:
             self.optimizer.build(self.weights)
+
+    def optimizer_variables(self) -> list[tf.Variable]:
+        """The optimizer's state (built if need be), then the table's lazy Adam's."""
+        self._build_optimizer()
         out = list(self.optimizer.variables)
         if self.train_table:
             assert self.table is not None
@@ -66,7 +71,7 @@ class Runner:
         """The sequences' leaves, and the table row of every leaf (empty without a table)."""
         if self.table is None:
             return seqs, np.zeros(0, np.int32)
-        return self.table.leaves(seqs), np.concatenate(seqs).astype(np.int32)
+        return self.table.leaves(seqs)
 
     # what each runner implements
     def _gradients(
@@ -101,8 +106,7 @@ class Runner:
         return loss, grads
 
     def train_step(self, seqs: list[np.ndarray], labels: np.ndarray | None) -> float:
-        if not self.optimizer.built:
-            self.optimizer.build(self.weights)
+        self._build_optimizer()
         loss, applied = self._train(seqs, labels)
         if not applied:
             raise FloatingPointError(

@@ -148,16 +148,18 @@ class GradientPass:
         grads = [tf.zeros_like(w) for w in weights]
         total = tf.constant(0.0)
         leaves = table[:n_leaves]
-        leaf_grads = tf.zeros([0, dim], tf.float32)
+        own: tf.Tensor | None = None  # the leaves' own cross-entropy gradient
         if head:
-            # the leaves' cross-entropy reaches the head's weights (and the leaves)
+            # the leaves' cross-entropy reaches the head's weights (and, for an
+            # embedding table, the leaves)
+            targets = [*weights, leaves] if self.leaf_gradients else weights
             with tf.GradientTape() as tape:
                 tape.watch(leaves)
                 total = combine(0.0, self._head_loss(leaves, row_labels[:n_leaves]), alpha)
-            got = tape.gradient(total, [*weights, leaves])
-            grads = [g if d is None else g + d for g, d in zip(grads, got[:-1])]
-            if self.leaf_gradients and got[-1] is not None:
-                leaf_grads = got[-1]
+            got = tape.gradient(total, targets)
+            grads = [g if d is None else g + d for g, d in zip(grads, got[: len(weights)])]
+            if self.leaf_gradients:
+                own = got[-1]
         passed = tf.zeros([1, dim], tf.float32)
 
         def from_parents(passed: tf.Tensor) -> tf.Tensor | None:
@@ -165,7 +167,7 @@ class GradientPass:
             if not self.leaf_gradients:
                 return None
             down = tf.gather(passed, plan.leaf_parent)
-            return down + leaf_grads if head else down
+            return down if own is None else down + own
 
         if depth <= UNROLL:
             for k in reversed(range(depth)):
