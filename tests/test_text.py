@@ -305,7 +305,7 @@ def test_sklearn_encoder_on_texts():
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    enc = RAEEncoder(text=True, dim=6, epochs=2, features="root+mean", seed=0)
+    enc = RAEEncoder(text=True, dim=6, epochs=2, features="root+mean", random_state=0)
     assert clone(enc).get_params() == enc.get_params()
     pipe = make_pipeline(enc, LogisticRegression()).fit(TEXTS, LABELS)
     assert pipe.predict(TEXTS).shape == (len(TEXTS),)

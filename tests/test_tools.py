@@ -1,8 +1,7 @@
-"""Tools: tree exports and plots, the command line, the scikit-learn estimator, versions."""
+"""Tools: tree exports and plots, the command line, versions."""
 
 import json
 import os
-import pickle
 import subprocess
 import sys
 
@@ -312,52 +311,6 @@ def test_help_and_argument_errors_do_not_import_tensorflow():
     assert "invalid choice: 'near'" in r.stderr
 
 
-@pytest.mark.slow
-def test_sklearn_estimator(tmp_path):
-    # the [sklearn] extra, installed by the test extra
-    from greedy_rae.sklearn import RAEEncoder
-    from sklearn.base import clone
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV, cross_val_score
-    from sklearn.pipeline import make_pipeline
-
-    rng = np.random.default_rng(1)
-    y = np.repeat([0, 1], 20)
-    X = []
-    for label in y:
-        x = rng.normal(size=(int(rng.integers(3, 8)), 4)).astype(np.float32)
-        x[:, 0] += 3.0 if label else -3.0
-        X.append(x)
-    enc = RAEEncoder(epochs=2, features="root+mean", seed=0, activation="tanh", normalize=True)
-    pipe = make_pipeline(enc, LogisticRegression())
-    scores = cross_val_score(pipe, X, y, cv=3)
-    assert scores.mean() >= 0.8
-    # the search picks the candidate that scores best in the same folds,
-    # each candidate scored here on its own (clones with the parameter set)
-    from sklearn.model_selection import StratifiedKFold
-
-    folds = StratifiedKFold(2)
-    candidates = ["root", "mean", "root+mean"]
-    grid = GridSearchCV(pipe, {"raeencoder__features": candidates}, cv=folds).fit(X, y)
-    own = [
-        cross_val_score(clone(pipe).set_params(raeencoder__features=c), X, y, cv=folds).mean()
-        for c in candidates
-    ]
-    np.testing.assert_allclose(grid.cv_results_["mean_test_score"], own)
-    assert grid.best_params_["raeencoder__features"] == candidates[int(np.argmax(own))]
-
-    c = clone(enc)
-    assert c.get_params() == enc.get_params() and not hasattr(c, "rae_")
-    fitted = enc.fit(X)
-    features = fitted.transform(X)
-    assert features.shape == (40, 8)
-    back = pickle.loads(pickle.dumps(fitted))
-    np.testing.assert_array_equal(back.transform(X), features)
-    # semi-supervised with the label head
-    semi = RAEEncoder(epochs=2, classes=2, seed=0).fit(X, np.where(np.arange(40) % 2, y, -1))
-    assert semi.rae_.classes == 2 and semi.transform(X).shape == (40, 4)
-
-
 def test_versions():
     from importlib.metadata import version
 
@@ -423,35 +376,3 @@ def test_trees_show_themselves_in_notebooks():
 
     tree._repr_pretty_(Printer(), False)
     assert printed == [str(tree)]
-
-
-@pytest.mark.slow
-def test_sklearn_classifier():
-    import pickle
-
-    from greedy_rae.sklearn import RAEClassifier
-    from sklearn.base import clone
-    from sklearn.model_selection import GridSearchCV, cross_val_score
-
-    rng = np.random.default_rng(2)
-    y = np.repeat(["calm", "loud"], 20)
-    X = []
-    for label in y:
-        x = rng.normal(size=(int(rng.integers(3, 9)), 4)).astype(np.float32)
-        x[:, 1] += 2.5 if label == "loud" else -2.5
-        X.append(x)
-    clf = RAEClassifier(epochs=3, seed=0)
-    assert clone(clf).get_params() == clf.get_params()
-    scores = cross_val_score(clf, X, y, cv=3)
-    assert scores.mean() >= 0.9  # the classes differ in their mean: an easy task
-    grid = GridSearchCV(clf, {"C": [0.1, 1.0]}, cv=2).fit(X, y)
-    assert grid.best_estimator_.predict(X[:3]).tolist() == grid.predict(X[:3]).tolist()
-    fitted = clf.fit(X, y)
-    assert list(fitted.classes_) == ["calm", "loud"]
-    proba = fitted.predict_proba(X)
-    assert proba.shape == (40, 2) and np.allclose(proba.sum(axis=1), 1)
-    assert set(fitted.predict(X)) <= {"calm", "loud"}
-    back = pickle.loads(pickle.dumps(fitted))
-    np.testing.assert_array_equal(back.predict_proba(X), proba)
-    with pytest.raises(ValueError, match="at least 2 classes"):
-        RAEClassifier(epochs=1).fit(X[:3], ["a", "a", "a"])

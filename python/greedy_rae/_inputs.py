@@ -49,8 +49,9 @@ def as_leaves(leaves: object, dim: int | None = None, what: str = "leaves") -> n
     return x
 
 
-def as_sequences(sequences: object, dim: int, name: str = "sequences") -> list[np.ndarray]:
-    """A list of ``(n_i, dim)`` arrays, checked one by one; errors name ``name``."""
+def as_sequences(sequences: object, dim: int | None, name: str = "sequences") -> list[np.ndarray]:
+    """A list of ``(n_i, dim)`` arrays, checked one by one (``dim`` None: any
+    width they share); errors name ``name``."""
     if isinstance(sequences, np.ndarray) and sequences.ndim == 2:
         raise ValueError(
             f"{name} must be a list of (n, dim) arrays; for one sequence pass [leaves]"
@@ -68,7 +69,7 @@ def as_sequences(sequences: object, dim: int, name: str = "sequences") -> list[n
     widths = sorted({x.shape[1] for x in out})
     if len(widths) > 1:
         raise ValueError(f"{name} mix widths {widths}; all must have the same width")
-    if widths[0] != dim:
+    if dim is not None and widths[0] != dim:
         raise ValueError(f"{name} have width {widths[0]} but the network expects width {dim}")
     return out
 

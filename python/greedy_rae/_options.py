@@ -25,7 +25,9 @@ NETWORK_KINDS = ("linear", "nonlinear")
 BUILD_KINDS = (*NETWORK_KINDS, "cache")
 RECONSTRUCTIONS = ("plain", "weighted")
 ACTIVATIONS = ("linear", "tanh", "relu")
-FEATURES = ("root", "mean", "root+mean")
+# a tree's features: its root, the mean of its 2n - 1 nodes, the mean of its n leaves (mean
+# pooling), or several of them side by side in this order
+FEATURES = ("root", "mean", "leaves", "root+mean", "root+mean+leaves")
 VERBOSITY = (0, 1, 2)
 
 _T = TypeVar("_T")

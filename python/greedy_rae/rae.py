@@ -223,17 +223,19 @@ class RAE:
 
         Parameters
         ----------
-        features : {"root", "mean", "root+mean"}
+        features : {"root", "mean", "leaves", "root+mean", "root+mean+leaves"}
             The root embedding ``(N, dim)``; the mean of all ``2n - 1`` node
-            embeddings ``(N, dim)``; or both side by side ``(N, 2 * dim)``, the
-            features of Socher et al.'s classifier.
+            embeddings ``(N, dim)``; the mean of the ``n`` leaves ``(N, dim)``
+            (mean pooling; with a word table, of the words' vectors); or several
+            side by side: ``"root+mean"`` ``(N, 2 * dim)`` is the features of
+            Socher et al.'s classifier.
         progress : bool
             Show a progress bar (see :meth:`trees`).
         """
         _options.check_features(features)
         seqs = self._sequences(sequences)
         _options.check_positive("batch_size", batch_size)
-        width = self.dim * (2 if features == "root+mean" else 1)
+        width = self.dim * len(features.split("+"))
         return self._runner.map_sequences(
             seqs,
             lambda part: tree_features(self._trees(part, batch_size, progress), features),

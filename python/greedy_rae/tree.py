@@ -321,11 +321,15 @@ def _dot_string(name: str) -> str:
 
 
 def tree_features(trees: Sequence[Tree], features: str) -> np.ndarray:
-    """Features of each tree, float32: its root, the mean of its 2n - 1 node
-    embeddings, or both side by side (``"root"``, ``"mean"``, ``"root+mean"``)."""
+    """Features of each tree, float32: its root (``"root"``), the mean of its
+    2n - 1 node embeddings (``"mean"``), the mean of its n leaves (``"leaves"``,
+    mean pooling), or several side by side (``"root+mean"``, ``"root+mean+leaves"``)."""
     parts = []
-    if features in ("root", "root+mean"):
-        parts.append(np.stack([t.root for t in trees]))
-    if features in ("mean", "root+mean"):
-        parts.append(np.stack([t.embeddings.mean(axis=0) for t in trees]))
+    for part in features.split("+"):
+        if part == "root":
+            parts.append(np.stack([t.root for t in trees]))
+        elif part == "mean":
+            parts.append(np.stack([t.embeddings.mean(axis=0) for t in trees]))
+        else:
+            parts.append(np.stack([t.embeddings[: t.n].mean(axis=0) for t in trees]))
     return np.asarray(np.concatenate(parts, axis=1), dtype=np.float32)

@@ -1,0 +1,184 @@
+"""aeon interface: :class:`RAETransformer` (a collection of series to one row
+of features each) and :class:`RAEClassifier`.
+
+Needs aeon (``pip install 'greedy-rae[aeon]'``). Both take every collection
+type that aeon converts (3-D numpy ``(cases, channels, time)``, lists of
+``(channels, time)`` arrays, ...), multivariate and of unequal length; each
+time point's channels are one leaf. They wrap
+:class:`greedy_rae.sklearn.RAEEncoder` and :class:`greedy_rae.sklearn.RAEClassifier`,
+with the same parameters and defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+try:
+    from aeon.classification import BaseClassifier
+    from aeon.transformations.collection import BaseCollectionTransformer
+except ImportError:  # pragma: no cover - the message is the point
+    raise ImportError("greedy_rae.aeon needs aeon: pip install 'greedy-rae[aeon]'") from None
+
+from greedy_rae import sklearn as _sk
+
+_TAGS = {
+    "python_dependencies": "tensorflow",  # scikit-learn comes with aeon
+    # equal-length collections stay 3-D numpy; the others come as a list of
+    # (channels, time) arrays
+    "X_inner_type": ["np-list", "numpy3D"],
+    "capability:multivariate": True,
+    "capability:unequal_length": True,
+    "capability:missing_values": False,
+}
+
+
+def collection_sequences(X: Any) -> list[np.ndarray]:
+    """One ``(time, channels)`` float array per case of an inner collection."""
+    return [np.asarray(x, dtype=np.float64).T for x in X]
+
+
+class RAETransformer(BaseCollectionTransformer):  # type: ignore[misc]
+    """A greedy RAE as an aeon collection transformer: each series becomes one
+    row of features (by default its tree's root, the mean of its nodes and the
+    mean of its leaves).
+
+    ``fit(X, y=None)`` trains the RAE on the collection ``X``; with class
+    labels ``y`` (and ``supervised``), training is semi-supervised, with a
+    label head.
+
+    Parameters
+    ----------
+    pairs, activation, normalize, decoder_activation, reconstruction,
+    supervised, alpha, epochs, batch_size, learning_rate, features,
+    standardize, random_state
+        As for :class:`greedy_rae.sklearn.RAEEncoder`, with the same defaults.
+
+    Examples
+    --------
+    >>> from aeon.testing.data_generation import make_example_3d_numpy
+    >>> from greedy_rae.aeon import RAETransformer
+    >>> X, y = make_example_3d_numpy(n_cases=10, n_channels=2, n_timepoints=12)
+    >>> RAETransformer(epochs=2, random_state=0).fit_transform(X, y).shape
+    (10, 6)
+    """
+
+    _tags = {**_TAGS, "output_data_type": "Tabular", "requires_y": False, "fit_is_empty": False}
+
+    def __init__(
+        self,
+        pairs: str = "adjacent",
+        activation: str = "tanh",
+        normalize: bool = True,
+        decoder_activation: str = "linear",
+        reconstruction: str = "weighted",
+        supervised: bool = True,
+        alpha: float = 0.2,
+        epochs: int = 50,
+        batch_size: int = 32,
+        learning_rate: float = 0.01,
+        features: str = "root+mean+leaves",
+        standardize: bool = True,
+        random_state: int | None = None,
+    ) -> None:
+        self.pairs = pairs
+        self.activation = activation
+        self.normalize = normalize
+        self.decoder_activation = decoder_activation
+        self.reconstruction = reconstruction
+        self.supervised = supervised
+        self.alpha = alpha
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.features = features
+        self.standardize = standardize
+        self.random_state = random_state
+        super().__init__()
+
+    def _fit(self, X: Any, y: Any = None) -> RAETransformer:
+        params = {name: getattr(self, name) for name in _sk.ENCODER_PARAMS}
+        self.encoder_ = _sk.RAEEncoder(**params).fit(collection_sequences(X), y)
+        return self
+
+    def _transform(self, X: Any, y: Any = None) -> np.ndarray:
+        return np.asarray(self.encoder_.transform(collection_sequences(X)))
+
+    @classmethod
+    def _get_test_params(cls, parameter_set: str = "default") -> dict[str, Any]:
+        """Small settings for aeon's estimator checks."""
+        return {"epochs": 1, "random_state": 0}
+
+
+class RAEClassifier(BaseClassifier):  # type: ignore[misc]
+    """The semi-supervised greedy RAE as an aeon classifier: the RAE trained
+    with a label head, then a logistic regression on its standardised features,
+    as in :class:`greedy_rae.sklearn.RAEClassifier`; ``predict_proba`` gives
+    the regression's probabilities.
+
+    Parameters
+    ----------
+    pairs, activation, normalize, reconstruction, alpha, epochs, batch_size,
+    learning_rate, features, standardize, C, random_state
+        As for :class:`greedy_rae.sklearn.RAEClassifier`, with the same defaults.
+
+    Examples
+    --------
+    >>> from aeon.testing.data_generation import make_example_3d_numpy
+    >>> from greedy_rae.aeon import RAEClassifier
+    >>> X, y = make_example_3d_numpy(n_cases=10, n_channels=2, n_timepoints=12)
+    >>> RAEClassifier(epochs=2, random_state=0).fit(X, y).predict(X).shape
+    (10,)
+    """
+
+    _tags = _TAGS
+
+    def __init__(
+        self,
+        pairs: str = "adjacent",
+        activation: str = "tanh",
+        normalize: bool = True,
+        reconstruction: str = "weighted",
+        alpha: float = 0.2,
+        epochs: int = 50,
+        batch_size: int = 32,
+        learning_rate: float = 0.01,
+        features: str = "root+mean+leaves",
+        standardize: bool = True,
+        C: float = 1.0,
+        random_state: int | None = None,
+    ) -> None:
+        self.pairs = pairs
+        self.activation = activation
+        self.normalize = normalize
+        self.reconstruction = reconstruction
+        self.alpha = alpha
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.features = features
+        self.standardize = standardize
+        self.C = C
+        self.random_state = random_state
+        super().__init__()
+
+    def _fit(self, X: Any, y: np.ndarray) -> RAEClassifier:
+        params = {name: getattr(self, name) for name in _sk.CLASSIFIER_PARAMS}
+        self.classifier_ = _sk.RAEClassifier(**params).fit(collection_sequences(X), y)
+        return self
+
+    def _predict_proba(self, X: Any) -> np.ndarray:
+        proba = self.classifier_.predict_proba(collection_sequences(X))
+        # columns in the order of aeon's classes_ (the sorted labels, as ours)
+        out = np.zeros((len(proba), len(self.classes_)))
+        out[:, np.searchsorted(self.classes_, self.classifier_.classes_)] = proba
+        return out
+
+    def _predict(self, X: Any) -> np.ndarray:
+        return np.asarray(self.classes_[np.argmax(self._predict_proba(X), axis=1)])
+
+    @classmethod
+    def _get_test_params(cls, parameter_set: str = "default") -> dict[str, Any]:
+        """Small settings for aeon's estimator checks."""
+        return {"epochs": 1, "random_state": 0}

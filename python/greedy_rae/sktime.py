@@ -1,0 +1,212 @@
+"""sktime interface: :class:`RAETransformer` (a panel of series to one row of
+features each) and :class:`RAEClassifier`.
+
+Needs sktime (``pip install 'greedy-rae[sktime]'``). Both take every panel
+mtype that sktime converts (3-D numpy ``(instances, channels, time)``,
+multi-index frames, nested frames, lists of frames, ...), multivariate and of
+unequal length; each time point's channels are one leaf. They wrap
+:class:`greedy_rae.sklearn.RAEEncoder` and :class:`greedy_rae.sklearn.RAEClassifier`,
+with the same parameters and defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+try:
+    import pandas as pd
+    from sktime.classification.base import BaseClassifier
+    from sktime.transformations.base import BaseTransformer
+except ImportError:  # pragma: no cover - the message is the point
+    raise ImportError("greedy_rae.sktime needs sktime: pip install 'greedy-rae[sktime]'") from None
+
+from greedy_rae import sklearn as _sk
+
+# the panels handed to _fit and friends: equal-length panels stay 3-D numpy,
+# the others come as a list of (time, channels) frames
+_INNER = ["df-list", "numpy3D"]
+
+_TAGS = {
+    "authors": "greedy-rae developers",
+    "maintainers": "greedy-rae developers",
+    "python_dependencies": ["tensorflow", "scikit-learn"],
+    "X_inner_mtype": _INNER,
+    "capability:multivariate": True,
+    "capability:unequal_length": True,
+    "capability:missing_values": False,
+    "capability:categorical_in_X": False,
+    "capability:random_state": True,
+    "property:randomness": "derandomized",
+}
+
+
+def panel_sequences(X: Any) -> list[np.ndarray]:
+    """One ``(time, channels)`` float array per instance of an inner panel."""
+    if isinstance(X, np.ndarray):  # numpy3D: (instances, channels, time)
+        return [np.asarray(x, dtype=np.float64).T for x in X]
+    return [np.asarray(frame.to_numpy(), dtype=np.float64) for frame in X]
+
+
+class RAETransformer(BaseTransformer):  # type: ignore[misc]
+    """A greedy RAE as an sktime panel transformer: each series becomes one
+    row of features (by default its tree's root, the mean of its nodes and the
+    mean of its leaves).
+
+    ``fit(X, y=None)`` trains the RAE on the panel ``X``; with class labels
+    ``y`` (and ``supervised``), training is semi-supervised, with a label head.
+
+    Parameters
+    ----------
+    pairs, activation, normalize, decoder_activation, reconstruction,
+    supervised, alpha, epochs, batch_size, learning_rate, features,
+    standardize, random_state
+        As for :class:`greedy_rae.sklearn.RAEEncoder`, with the same defaults.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from greedy_rae.sktime import RAETransformer
+    >>> X = np.random.default_rng(0).normal(size=(10, 2, 12))  # numpy3D
+    >>> y = np.array(["a", "b"] * 5)
+    >>> RAETransformer(epochs=2, random_state=0).fit_transform(X, y).shape
+    (10, 6)
+    """
+
+    _tags = {
+        **_TAGS,
+        "scitype:transform-input": "Series",
+        "scitype:transform-output": "Primitives",
+        "scitype:instancewise": False,
+        "scitype:transform-labels": "None",
+        "y_inner_mtype": "numpy1D",
+        "requires_y": False,
+        "fit_is_empty": False,
+    }
+
+    def __init__(
+        self,
+        pairs: str = "adjacent",
+        activation: str = "tanh",
+        normalize: bool = True,
+        decoder_activation: str = "linear",
+        reconstruction: str = "weighted",
+        supervised: bool = True,
+        alpha: float = 0.2,
+        epochs: int = 50,
+        batch_size: int = 32,
+        learning_rate: float = 0.01,
+        features: str = "root+mean+leaves",
+        standardize: bool = True,
+        random_state: int | None = None,
+    ) -> None:
+        self.pairs = pairs
+        self.activation = activation
+        self.normalize = normalize
+        self.decoder_activation = decoder_activation
+        self.reconstruction = reconstruction
+        self.supervised = supervised
+        self.alpha = alpha
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.features = features
+        self.standardize = standardize
+        self.random_state = random_state
+        super().__init__()
+
+    def _fit(self, X: Any, y: Any = None) -> RAETransformer:
+        params = {name: getattr(self, name) for name in _sk.ENCODER_PARAMS}
+        self.encoder_ = _sk.RAEEncoder(**params).fit(panel_sequences(X), y)
+        return self
+
+    def _transform(self, X: Any, y: Any = None) -> pd.DataFrame:
+        features = self.encoder_.transform(panel_sequences(X))
+        return pd.DataFrame(features, columns=self.encoder_.get_feature_names_out())
+
+    @classmethod
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
+        """Small settings for sktime's estimator checks."""
+        return [
+            {"epochs": 1, "random_state": 0},
+            {"epochs": 2, "pairs": "all", "features": "root", "supervised": False},
+        ]
+
+
+class RAEClassifier(BaseClassifier):  # type: ignore[misc]
+    """The semi-supervised greedy RAE as an sktime classifier: the RAE trained
+    with a label head, then a logistic regression on its standardised features,
+    as in :class:`greedy_rae.sklearn.RAEClassifier`; ``predict_proba`` gives
+    the regression's probabilities.
+
+    Parameters
+    ----------
+    pairs, activation, normalize, reconstruction, alpha, epochs, batch_size,
+    learning_rate, features, standardize, C, random_state
+        As for :class:`greedy_rae.sklearn.RAEClassifier`, with the same defaults.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from greedy_rae.sktime import RAEClassifier
+    >>> X = np.random.default_rng(0).normal(size=(10, 2, 12))  # numpy3D
+    >>> y = np.array(["a", "b"] * 5)
+    >>> RAEClassifier(epochs=2, random_state=0).fit(X, y).predict(X).shape
+    (10,)
+    """
+
+    _tags = {**_TAGS, "capability:predict_proba": True}
+
+    def __init__(
+        self,
+        pairs: str = "adjacent",
+        activation: str = "tanh",
+        normalize: bool = True,
+        reconstruction: str = "weighted",
+        alpha: float = 0.2,
+        epochs: int = 50,
+        batch_size: int = 32,
+        learning_rate: float = 0.01,
+        features: str = "root+mean+leaves",
+        standardize: bool = True,
+        C: float = 1.0,
+        random_state: int | None = None,
+    ) -> None:
+        self.pairs = pairs
+        self.activation = activation
+        self.normalize = normalize
+        self.reconstruction = reconstruction
+        self.alpha = alpha
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.features = features
+        self.standardize = standardize
+        self.C = C
+        self.random_state = random_state
+        super().__init__()
+
+    def _fit(self, X: Any, y: np.ndarray) -> RAEClassifier:
+        params = {name: getattr(self, name) for name in _sk.CLASSIFIER_PARAMS}
+        self.classifier_ = _sk.RAEClassifier(**params).fit(panel_sequences(X), y)
+        return self
+
+    def _predict_proba(self, X: Any) -> np.ndarray:
+        proba = self.classifier_.predict_proba(panel_sequences(X))
+        # columns in the order of sktime's classes_ (the sorted labels, as ours)
+        out = np.zeros((len(proba), len(self.classes_)))
+        where = np.searchsorted(self.classes_, self.classifier_.classes_)
+        out[:, where] = proba
+        return out
+
+    def _predict(self, X: Any) -> np.ndarray:
+        return np.asarray(self.classes_[np.argmax(self._predict_proba(X), axis=1)])
+
+    @classmethod
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
+        """Small settings for sktime's estimator checks."""
+        return [
+            {"epochs": 1, "random_state": 0},
+            {"epochs": 2, "pairs": "all", "features": "root", "C": 0.5, "random_state": 1},
+        ]

@@ -1,0 +1,192 @@
+"""The estimators: scikit-learn's RAEEncoder and RAEClassifier, sktime's and
+aeon's RAETransformer and RAEClassifier (each passed through its ecosystem's
+own estimator checks)."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+
+def two_classes(seed, count=40, dim=4, labels=(0, 1), shift=2.5):
+    """Sequences of 3-8 leaves whose classes differ in the mean of one column."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.asarray(labels), count // 2)
+    X = []
+    for label in y:
+        x = rng.normal(size=(int(rng.integers(3, 9)), dim)).astype(np.float32)
+        x[:, 1] += shift if label == labels[1] else -shift
+        X.append(x)
+    return X, y
+
+
+@pytest.mark.slow
+def test_sklearn_encoder_in_pipeline_search_clone_and_pickle():
+    from greedy_rae.sklearn import RAEEncoder
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    X, y = two_classes(1)
+    enc = RAEEncoder(epochs=2, random_state=0)
+    pipe = make_pipeline(enc, LogisticRegression())
+    assert cross_val_score(pipe, X, y, cv=3).mean() >= 0.8
+    # the search picks the candidate that scores best in the same folds,
+    # each candidate scored here on its own (clones with the parameter set)
+    folds = StratifiedKFold(2)
+    candidates = ["root", "mean", "root+mean"]
+    grid = GridSearchCV(pipe, {"raeencoder__features": candidates}, cv=folds).fit(X, y)
+    own = [
+        cross_val_score(clone(pipe).set_params(raeencoder__features=c), X, y, cv=folds).mean()
+        for c in candidates
+    ]
+    np.testing.assert_allclose(grid.cv_results_["mean_test_score"], own)
+    assert grid.best_params_["raeencoder__features"] == candidates[int(np.argmax(own))]
+
+    c = clone(enc)
+    assert c.get_params() == enc.get_params() and not hasattr(c, "rae_")
+    # without y: unsupervised; the default features are root, node mean, leaf mean
+    fitted = clone(enc).fit(X)
+    assert fitted.rae_.classes is None and len(fitted.classes_) == 0
+    features = fitted.transform(X)
+    assert features.shape == (40, 12)
+    assert list(fitted.get_feature_names_out()[[0, 4, 8]]) == ["root_0", "mean_0", "leaves_0"]
+    back = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(back.transform(X), features)
+    # with y (as in a Pipeline): semi-supervised, any labels, -1 unlabelled
+    semi = clone(enc).fit(X, np.where(np.arange(40) % 2, y, -1))
+    assert semi.rae_.classes == 2 and list(semi.classes_) == [0, 1]
+    assert clone(enc).set_params(supervised=False).fit(X, y).rae_.classes is None
+    # classes=K: y already coded 0..K-1, as before
+    coded = RAEEncoder(epochs=1, classes=3, random_state=0).fit(X, y)
+    assert coded.rae_.classes == 3
+
+
+def test_encoder_standardises_and_the_leaf_mean_is_mean_pooling():
+    from greedy_rae.sklearn import RAEEncoder
+
+    X, _ = two_classes(3, count=10)
+    X = [x * 100.0 + 7.0 for x in X]
+    enc = RAEEncoder(epochs=1, random_state=0, features="leaves").fit(X)
+    frames = np.concatenate(X).astype(np.float64)
+    mean, std = frames.mean(axis=0), frames.std(axis=0)
+    np.testing.assert_allclose(enc.mean_, mean, rtol=1e-5)
+    np.testing.assert_allclose(enc.scale_, std, rtol=1e-5)
+    pooled = np.stack([((x - mean) / std).mean(axis=0) for x in X])
+    np.testing.assert_allclose(enc.transform(X), pooled, rtol=1e-4, atol=1e-5)
+    raw = RAEEncoder(epochs=1, random_state=0, features="leaves", standardize=False).fit(X)
+    np.testing.assert_allclose(raw.transform(X), np.stack([x.mean(axis=0) for x in X]), rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_sklearn_classifier():
+    from greedy_rae.sklearn import RAEClassifier
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+
+    X, y = two_classes(2, labels=("calm", "loud"))
+    clf = RAEClassifier(epochs=3, random_state=0)
+    assert clone(clf).get_params() == clf.get_params()
+    scores = cross_val_score(clf, X, y, cv=3)
+    assert scores.mean() >= 0.9  # the classes differ in their mean: an easy task
+    grid = GridSearchCV(clf, {"C": [0.1, 1.0]}, cv=2).fit(X, y)
+    assert grid.best_estimator_.predict(X[:3]).tolist() == grid.predict(X[:3]).tolist()
+    fitted = clf.fit(X, y)
+    assert list(fitted.classes_) == ["calm", "loud"]
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (40, 2) and np.allclose(proba.sum(axis=1), 1)
+    assert set(fitted.predict(X)) <= {"calm", "loud"}
+    back = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(back.predict_proba(X), proba)
+    # the same seed, the same model
+    again = clone(clf).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), proba)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        RAEClassifier(epochs=1).fit(X[:3], ["a", "a", "a"])
+
+
+def test_estimators_say_what_is_wrong_with_bad_input():
+    from greedy_rae.sklearn import RAEClassifier, RAEEncoder
+    from sklearn.exceptions import NotFittedError
+
+    X, y = two_classes(5, count=6)
+    for est in (RAEEncoder(epochs=1), RAEClassifier(epochs=1)):
+        with pytest.raises(NotFittedError):
+            est.transform(X) if isinstance(est, RAEEncoder) else est.predict(X)
+        with pytest.raises(ValueError, match="X mix widths \\[3, 4\\]"):
+            est.fit(X[:-1] + [X[-1][:, :3]], y)
+        bad = [x.copy() for x in X]
+        bad[2][1, 0] = np.nan
+        with pytest.raises(ValueError, match="X: sequence 2 contain NaN or inf"):
+            est.fit(bad, y)
+        with pytest.raises(ValueError, match="got a 1-D array"):
+            est.fit(np.arange(12.0), y)
+        with pytest.raises(ValueError, match="one label per sequence"):
+            est.fit(X, y[:-1])
+    with pytest.raises(ValueError, match="y must hold class labels"):
+        RAEEncoder(epochs=1).fit(X, np.linspace(0.1, 0.9, 6))
+    fitted = RAEEncoder(epochs=1).fit(X)
+    with pytest.raises(ValueError, match="X have width 3 but the network expects width 4"):
+        fitted.transform([x[:, :3] for x in X])
+
+
+def failures(results):
+    return {name: str(result)[:300] for name, result in results.items() if result != "PASSED"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["RAETransformer", "RAEClassifier"])
+def test_sktime_check_estimator(name):
+    from greedy_rae import sktime as ours
+    from sktime.utils.estimator_checks import check_estimator
+
+    results = check_estimator(getattr(ours, name), raise_exceptions=False)
+    assert len(results) > 100  # the whole suite ran
+    assert failures(results) == {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["RAETransformer", "RAEClassifier"])
+def test_aeon_check_estimator(name):
+    from aeon.testing.estimator_checking import check_estimator
+    from greedy_rae import aeon as ours
+
+    results = check_estimator(getattr(ours, name), raise_exceptions=False)
+    assert len(results) > 20
+    assert failures(results) == {}
+
+
+@pytest.mark.slow
+def test_sktime_estimators_on_panels_of_every_kind():
+    import pandas as pd
+    from greedy_rae.sktime import RAEClassifier, RAETransformer
+    from sktime.datatypes import convert_to
+
+    X, y = two_classes(6, count=12)  # unequal lengths, 4 channels
+    frames = [pd.DataFrame(x) for x in X]
+    multi = convert_to(frames, to_type="pd-multiindex")
+    nested = convert_to(frames, to_type="nested_univ")
+    features = RAETransformer(epochs=2, random_state=0).fit(frames, y).transform(frames)
+    assert features.shape == (12, 12)
+    for panel in (multi, nested):
+        again = RAETransformer(epochs=2, random_state=0).fit(panel, y).transform(panel)
+        np.testing.assert_allclose(np.asarray(again), np.asarray(features), rtol=1e-6)
+    clf = RAEClassifier(epochs=2, random_state=0).fit(multi, y)
+    assert clf.predict_proba(multi).shape == (12, 2)
+    # equal lengths: 3-D numpy (instances, channels, time) is each series transposed
+    equal = np.stack([x[:3].T for x in X])
+    a = RAETransformer(epochs=1, random_state=0).fit_transform(equal, y)
+    b = RAETransformer(epochs=1, random_state=0).fit_transform([pd.DataFrame(x[:3]) for x in X], y)
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
+    # the ecosystem's errors: NaN, mixed widths, not fitted
+    with_nan = equal.copy()
+    with_nan[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="missing values"):
+        RAEClassifier(epochs=1).fit(with_nan, y)
+    with pytest.raises(ValueError):
+        RAETransformer(epochs=1).fit(frames[:-1] + [frames[-1].iloc[:, :3]], y)
+    from sktime.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        RAEClassifier().predict(equal)
