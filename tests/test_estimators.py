@@ -190,3 +190,52 @@ def test_sktime_estimators_on_panels_of_every_kind():
 
     with pytest.raises(NotFittedError):
         RAEClassifier().predict(equal)
+
+
+def reference_windows(series, width):
+    """(channels, time) -> leaves of `width` time points of every channel,
+    channel by channel; the last window ends at the series' end."""
+    channels, n = series.shape
+    starts = [i * width for i in range(n // width)]
+    if n % width:
+        starts.append(n - width)
+    return np.array(
+        [[series[c, t + j] for c in range(channels) for j in range(width)] for t in starts]
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("library", ["sktime", "aeon"])
+def test_panel_estimators_cut_series_into_windows(library):
+    import importlib
+
+    from greedy_rae.sklearn import RAEEncoder
+
+    ours = importlib.import_module(f"greedy_rae.{library}")
+    rng = np.random.default_rng(8)
+    y = np.repeat(["a", "b"], 6)
+    univariate = rng.normal(size=(12, 1, 37))  # default: windows of 10, the last overlapping
+    t = ours.RAETransformer(epochs=2, random_state=0).fit(univariate, y)
+    assert t.window_ == 10
+    reference = RAEEncoder(epochs=2, random_state=0).fit(
+        [reference_windows(s, 10) for s in univariate], y
+    )
+    np.testing.assert_allclose(
+        np.asarray(t.transform(univariate)),
+        reference.transform([reference_windows(s, 10) for s in univariate]),
+        rtol=1e-5,
+    )
+    two = rng.normal(size=(12, 2, 9))  # multivariate: one time point a leaf, unless told
+    assert ours.RAETransformer(epochs=1, random_state=0).fit(two, y).window_ == 1
+    t = ours.RAETransformer(epochs=2, random_state=0, window=4).fit(two, y)
+    reference = RAEEncoder(epochs=2, random_state=0).fit([reference_windows(s, 4) for s in two], y)
+    np.testing.assert_allclose(
+        np.asarray(t.transform(two)),
+        reference.transform([reference_windows(s, 4) for s in two]),
+        rtol=1e-5,
+    )
+    # a series shorter than the window is one leaf, padded with its last value
+    short = ours.RAETransformer(epochs=1, random_state=0, window=20).fit(two, y)
+    assert np.asarray(short.transform(two)).shape == (12, 3 * 40)
+    with pytest.raises(ValueError, match="window must be"):
+        ours.RAETransformer(window=0).fit(two, y)

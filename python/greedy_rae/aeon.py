@@ -3,8 +3,10 @@ of features each) and :class:`RAEClassifier`.
 
 Needs aeon (``pip install 'greedy-rae[aeon]'``). Both take every collection
 type that aeon converts (3-D numpy ``(cases, channels, time)``, lists of
-``(channels, time)`` arrays, ...), multivariate and of unequal length; each
-time point's channels are one leaf. They wrap
+``(channels, time)`` arrays, ...), multivariate and of unequal length. A leaf
+is ``window`` consecutive time points of every channel (by default one time
+point of a multivariate series, ten of a univariate one; see
+:mod:`greedy_rae._panels`). They wrap
 :class:`greedy_rae.sklearn.RAEEncoder` and :class:`greedy_rae.sklearn.RAEClassifier`,
 with the same parameters and defaults.
 """
@@ -21,6 +23,7 @@ try:
 except ImportError:  # pragma: no cover - the message is the point
     raise ImportError("greedy_rae.aeon needs aeon: pip install 'greedy-rae[aeon]'") from None
 
+from greedy_rae import _panels
 from greedy_rae import sklearn as _sk
 
 _TAGS = {
@@ -34,12 +37,22 @@ _TAGS = {
 }
 
 
-def collection_sequences(X: Any) -> list[np.ndarray]:
-    """One ``(time, channels)`` float array per case of an inner collection."""
-    return [np.asarray(x, dtype=np.float64).T for x in X]
+class _Windows:
+    """The leaves of a collection: windows of ``window`` time points (see
+    :mod:`greedy_rae._panels`)."""
+
+    window: int | None
+    window_: int
+
+    def _leaves(self, X: Any, fit: bool) -> list[np.ndarray]:
+        series = [np.asarray(x, dtype=np.float64) for x in X]  # (channels, time) each
+        if fit:
+            _panels.check_window(self.window)
+            self.window_ = _panels.resolve_window(self.window, series[0].shape[0])
+        return [_panels.leaves(s, self.window_) for s in series]
 
 
-class RAETransformer(BaseCollectionTransformer):  # type: ignore[misc]
+class RAETransformer(_Windows, BaseCollectionTransformer):  # type: ignore[misc]
     """A greedy RAE as an aeon collection transformer: each series becomes one
     row of features (by default its tree's root, the mean of its nodes and the
     mean of its leaves).
@@ -54,6 +67,9 @@ class RAETransformer(BaseCollectionTransformer):  # type: ignore[misc]
     supervised, alpha, epochs, batch_size, learning_rate, features,
     standardize, random_state
         As for :class:`greedy_rae.sklearn.RAEEncoder`, with the same defaults.
+    window : int, optional
+        Time points a leaf, as for :class:`greedy_rae.sktime.RAETransformer`:
+        default 1 for multivariate series, 10 for univariate ones.
 
     Examples
     --------
@@ -81,6 +97,7 @@ class RAETransformer(BaseCollectionTransformer):  # type: ignore[misc]
         features: str = "root+mean+leaves",
         standardize: bool = True,
         random_state: int | None = None,
+        window: int | None = None,
     ) -> None:
         self.pairs = pairs
         self.activation = activation
@@ -95,15 +112,16 @@ class RAETransformer(BaseCollectionTransformer):  # type: ignore[misc]
         self.features = features
         self.standardize = standardize
         self.random_state = random_state
+        self.window = window
         super().__init__()
 
     def _fit(self, X: Any, y: Any = None) -> RAETransformer:
         params = {name: getattr(self, name) for name in _sk.ENCODER_PARAMS}
-        self.encoder_ = _sk.RAEEncoder(**params).fit(collection_sequences(X), y)
+        self.encoder_ = _sk.RAEEncoder(**params).fit(self._leaves(X, fit=True), y)
         return self
 
     def _transform(self, X: Any, y: Any = None) -> np.ndarray:
-        return np.asarray(self.encoder_.transform(collection_sequences(X)))
+        return np.asarray(self.encoder_.transform(self._leaves(X, fit=False)))
 
     @classmethod
     def _get_test_params(cls, parameter_set: str = "default") -> dict[str, Any]:
@@ -111,7 +129,7 @@ class RAETransformer(BaseCollectionTransformer):  # type: ignore[misc]
         return {"epochs": 1, "random_state": 0}
 
 
-class RAEClassifier(BaseClassifier):  # type: ignore[misc]
+class RAEClassifier(_Windows, BaseClassifier):  # type: ignore[misc]
     """The semi-supervised greedy RAE as an aeon classifier: the RAE trained
     with a label head, then a logistic regression on its standardised features,
     as in :class:`greedy_rae.sklearn.RAEClassifier`; ``predict_proba`` gives
@@ -122,6 +140,9 @@ class RAEClassifier(BaseClassifier):  # type: ignore[misc]
     pairs, activation, normalize, reconstruction, alpha, epochs, batch_size,
     learning_rate, features, standardize, C, random_state
         As for :class:`greedy_rae.sklearn.RAEClassifier`, with the same defaults.
+    window : int, optional
+        Time points a leaf, as for :class:`greedy_rae.sktime.RAETransformer`:
+        default 1 for multivariate series, 10 for univariate ones.
 
     Examples
     --------
@@ -148,6 +169,7 @@ class RAEClassifier(BaseClassifier):  # type: ignore[misc]
         standardize: bool = True,
         C: float = 1.0,
         random_state: int | None = None,
+        window: int | None = None,
     ) -> None:
         self.pairs = pairs
         self.activation = activation
@@ -161,15 +183,16 @@ class RAEClassifier(BaseClassifier):  # type: ignore[misc]
         self.standardize = standardize
         self.C = C
         self.random_state = random_state
+        self.window = window
         super().__init__()
 
     def _fit(self, X: Any, y: np.ndarray) -> RAEClassifier:
         params = {name: getattr(self, name) for name in _sk.CLASSIFIER_PARAMS}
-        self.classifier_ = _sk.RAEClassifier(**params).fit(collection_sequences(X), y)
+        self.classifier_ = _sk.RAEClassifier(**params).fit(self._leaves(X, fit=True), y)
         return self
 
     def _predict_proba(self, X: Any) -> np.ndarray:
-        proba = self.classifier_.predict_proba(collection_sequences(X))
+        proba = self.classifier_.predict_proba(self._leaves(X, fit=False))
         # columns in the order of aeon's classes_ (the sorted labels, as ours)
         out = np.zeros((len(proba), len(self.classes_)))
         out[:, np.searchsorted(self.classes_, self.classifier_.classes_)] = proba

@@ -4,7 +4,9 @@ features each) and :class:`RAEClassifier`.
 Needs sktime (``pip install 'greedy-rae[sktime]'``). Both take every panel
 mtype that sktime converts (3-D numpy ``(instances, channels, time)``,
 multi-index frames, nested frames, lists of frames, ...), multivariate and of
-unequal length; each time point's channels are one leaf. They wrap
+unequal length. A leaf is ``window`` consecutive time points of every channel
+(by default one time point of a multivariate series, ten of a univariate one;
+see :mod:`greedy_rae._panels`). They wrap
 :class:`greedy_rae.sklearn.RAEEncoder` and :class:`greedy_rae.sklearn.RAEClassifier`,
 with the same parameters and defaults.
 """
@@ -22,6 +24,7 @@ try:
 except ImportError:  # pragma: no cover - the message is the point
     raise ImportError("greedy_rae.sktime needs sktime: pip install 'greedy-rae[sktime]'") from None
 
+from greedy_rae import _panels
 from greedy_rae import sklearn as _sk
 
 # the panels handed to _fit and friends: equal-length panels stay 3-D numpy,
@@ -42,14 +45,28 @@ _TAGS = {
 }
 
 
-def panel_sequences(X: Any) -> list[np.ndarray]:
-    """One ``(time, channels)`` float array per instance of an inner panel."""
+def panel_series(X: Any) -> list[np.ndarray]:
+    """One ``(channels, time)`` float array per instance of an inner panel."""
     if isinstance(X, np.ndarray):  # numpy3D: (instances, channels, time)
-        return [np.asarray(x, dtype=np.float64).T for x in X]
-    return [np.asarray(frame.to_numpy(), dtype=np.float64) for frame in X]
+        return [np.asarray(x, dtype=np.float64) for x in X]
+    return [np.asarray(frame.to_numpy(), dtype=np.float64).T for frame in X]
 
 
-class RAETransformer(BaseTransformer):  # type: ignore[misc]
+class _Windows:
+    """The leaves of a panel: windows of ``window`` time points (see :mod:`greedy_rae._panels`)."""
+
+    window: int | None
+    window_: int
+
+    def _leaves(self, X: Any, fit: bool) -> list[np.ndarray]:
+        series = panel_series(X)
+        if fit:
+            _panels.check_window(self.window)
+            self.window_ = _panels.resolve_window(self.window, series[0].shape[0])
+        return [_panels.leaves(s, self.window_) for s in series]
+
+
+class RAETransformer(_Windows, BaseTransformer):  # type: ignore[misc]
     """A greedy RAE as an sktime panel transformer: each series becomes one
     row of features (by default its tree's root, the mean of its nodes and the
     mean of its leaves).
@@ -63,6 +80,12 @@ class RAETransformer(BaseTransformer):  # type: ignore[misc]
     supervised, alpha, epochs, batch_size, learning_rate, features,
     standardize, random_state
         As for :class:`greedy_rae.sklearn.RAEEncoder`, with the same defaults.
+    window : int, optional
+        Time points a leaf: each leaf is ``window`` consecutive time points of
+        every channel, side by side; windows do not overlap, except the last,
+        which ends at the series' end. Default: 1 for a multivariate panel, 10
+        for a univariate one (a leaf of one number says little). ``window_``
+        holds the one used.
 
     Examples
     --------
@@ -100,6 +123,7 @@ class RAETransformer(BaseTransformer):  # type: ignore[misc]
         features: str = "root+mean+leaves",
         standardize: bool = True,
         random_state: int | None = None,
+        window: int | None = None,
     ) -> None:
         self.pairs = pairs
         self.activation = activation
@@ -114,15 +138,16 @@ class RAETransformer(BaseTransformer):  # type: ignore[misc]
         self.features = features
         self.standardize = standardize
         self.random_state = random_state
+        self.window = window
         super().__init__()
 
     def _fit(self, X: Any, y: Any = None) -> RAETransformer:
         params = {name: getattr(self, name) for name in _sk.ENCODER_PARAMS}
-        self.encoder_ = _sk.RAEEncoder(**params).fit(panel_sequences(X), y)
+        self.encoder_ = _sk.RAEEncoder(**params).fit(self._leaves(X, fit=True), y)
         return self
 
     def _transform(self, X: Any, y: Any = None) -> pd.DataFrame:
-        features = self.encoder_.transform(panel_sequences(X))
+        features = self.encoder_.transform(self._leaves(X, fit=False))
         return pd.DataFrame(features, columns=self.encoder_.get_feature_names_out())
 
     @classmethod
@@ -130,11 +155,11 @@ class RAETransformer(BaseTransformer):  # type: ignore[misc]
         """Small settings for sktime's estimator checks."""
         return [
             {"epochs": 1, "random_state": 0},
-            {"epochs": 2, "pairs": "all", "features": "root", "supervised": False},
+            {"epochs": 2, "pairs": "all", "features": "root", "supervised": False, "window": 3},
         ]
 
 
-class RAEClassifier(BaseClassifier):  # type: ignore[misc]
+class RAEClassifier(_Windows, BaseClassifier):  # type: ignore[misc]
     """The semi-supervised greedy RAE as an sktime classifier: the RAE trained
     with a label head, then a logistic regression on its standardised features,
     as in :class:`greedy_rae.sklearn.RAEClassifier`; ``predict_proba`` gives
@@ -145,6 +170,12 @@ class RAEClassifier(BaseClassifier):  # type: ignore[misc]
     pairs, activation, normalize, reconstruction, alpha, epochs, batch_size,
     learning_rate, features, standardize, C, random_state
         As for :class:`greedy_rae.sklearn.RAEClassifier`, with the same defaults.
+    window : int, optional
+        Time points a leaf: each leaf is ``window`` consecutive time points of
+        every channel, side by side; windows do not overlap, except the last,
+        which ends at the series' end. Default: 1 for a multivariate panel, 10
+        for a univariate one (a leaf of one number says little). ``window_``
+        holds the one used.
 
     Examples
     --------
@@ -172,6 +203,7 @@ class RAEClassifier(BaseClassifier):  # type: ignore[misc]
         standardize: bool = True,
         C: float = 1.0,
         random_state: int | None = None,
+        window: int | None = None,
     ) -> None:
         self.pairs = pairs
         self.activation = activation
@@ -185,15 +217,16 @@ class RAEClassifier(BaseClassifier):  # type: ignore[misc]
         self.standardize = standardize
         self.C = C
         self.random_state = random_state
+        self.window = window
         super().__init__()
 
     def _fit(self, X: Any, y: np.ndarray) -> RAEClassifier:
         params = {name: getattr(self, name) for name in _sk.CLASSIFIER_PARAMS}
-        self.classifier_ = _sk.RAEClassifier(**params).fit(panel_sequences(X), y)
+        self.classifier_ = _sk.RAEClassifier(**params).fit(self._leaves(X, fit=True), y)
         return self
 
     def _predict_proba(self, X: Any) -> np.ndarray:
-        proba = self.classifier_.predict_proba(panel_sequences(X))
+        proba = self.classifier_.predict_proba(self._leaves(X, fit=False))
         # columns in the order of sktime's classes_ (the sorted labels, as ours)
         out = np.zeros((len(proba), len(self.classes_)))
         where = np.searchsorted(self.classes_, self.classifier_.classes_)
@@ -208,5 +241,5 @@ class RAEClassifier(BaseClassifier):  # type: ignore[misc]
         """Small settings for sktime's estimator checks."""
         return [
             {"epochs": 1, "random_state": 0},
-            {"epochs": 2, "pairs": "all", "features": "root", "C": 0.5, "random_state": 1},
+            {"epochs": 2, "pairs": "all", "features": "root", "C": 0.5, "window": 3},
         ]
