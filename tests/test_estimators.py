@@ -54,9 +54,13 @@ def test_sklearn_encoder_in_pipeline_search_clone_and_pickle():
     assert list(fitted.get_feature_names_out()[[0, 4, 8]]) == ["root_0", "mean_0", "leaves_0"]
     back = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(back.transform(X), features)
-    # with y (as in a Pipeline): semi-supervised, any labels, -1 unlabelled
-    semi = clone(enc).fit(X, np.where(np.arange(40) % 2, y, -1))
+    # with y (as in a Pipeline): semi-supervised, any labels; -1 is a class
+    # unless it is named the unlabelled mark
+    partly = np.where(np.arange(40) % 2, y, -1)
+    semi = clone(enc).set_params(unlabelled=-1).fit(X, partly)
     assert semi.rae_.classes == 2 and list(semi.classes_) == [0, 1]
+    three = clone(enc).fit(X, partly)
+    assert three.rae_.classes == 3 and list(three.classes_) == [-1, 0, 1]
     assert clone(enc).set_params(supervised=False).fit(X, y).rae_.classes is None
     # classes=K: y already coded 0..K-1, as before
     coded = RAEEncoder(epochs=1, classes=3, random_state=0).fit(X, y)
@@ -102,8 +106,13 @@ def test_sklearn_classifier():
     # the same seed, the same model
     again = clone(clf).fit(X, y)
     np.testing.assert_array_equal(again.predict_proba(X), proba)
-    with pytest.raises(ValueError, match="at least 2 classes"):
+    with pytest.raises(ValueError, match="y holds 1 class; a classifier needs at least 2"):
         RAEClassifier(epochs=1).fit(X[:3], ["a", "a", "a"])
+    # an unlabelled mark: those sequences train the reconstruction only
+    marked = np.where(np.arange(40) % 4 == 0, "?", y)
+    semi = RAEClassifier(epochs=2, random_state=0, unlabelled="?").fit(X, marked)
+    assert list(semi.classes_) == ["calm", "loud"]
+    assert semi.encoder_.rae_.classes == 2
 
 
 def test_estimators_say_what_is_wrong_with_bad_input():
@@ -120,15 +129,51 @@ def test_estimators_say_what_is_wrong_with_bad_input():
         bad[2][1, 0] = np.nan
         with pytest.raises(ValueError, match="X: sequence 2 contain NaN or inf"):
             est.fit(bad, y)
-        with pytest.raises(ValueError, match="got a 1-D array"):
+        with pytest.raises(ValueError, match="got a 1-D array.*Reshape your data"):
             est.fit(np.arange(12.0), y)
         with pytest.raises(ValueError, match="one label per sequence"):
             est.fit(X, y[:-1])
-    with pytest.raises(ValueError, match="y must hold class labels"):
+    with pytest.raises(ValueError, match="Unknown label type: 'continuous'"):
         RAEEncoder(epochs=1).fit(X, np.linspace(0.1, 0.9, 6))
     fitted = RAEEncoder(epochs=1).fit(X)
     with pytest.raises(ValueError, match="X have width 3 but the network expects width 4"):
         fitted.transform([x[:, :3] for x in X])
+
+
+@pytest.mark.slow
+def test_sklearn_check_estimator():
+    from greedy_rae.sklearn import RAEClassifier, RAEEncoder
+    from sklearn.utils.estimator_checks import check_estimator
+
+    for est in (RAEEncoder(epochs=1, random_state=0), RAEClassifier(epochs=1, random_state=0)):
+        results = check_estimator(est, on_fail=None)
+        assert len(results) > 40  # the whole suite ran
+        failed = {
+            r["check_name"]: str(r["exception"])[:300] for r in results if r["status"] == "failed"
+        }
+        assert failed == {}
+
+
+def test_tables_are_rows_of_univariate_series():
+    from greedy_rae.sklearn import RAEClassifier, RAEEncoder
+
+    rng = np.random.default_rng(9)
+    table = rng.normal(size=(16, 25))
+    y = np.repeat([0, 1], 8)
+    enc = RAEEncoder(epochs=2, random_state=0).fit(table, y)
+    assert enc.window_ == 10 and enc.n_features_in_ == 25
+    rows = [reference_windows(r[None, :], 10) for r in table]  # (3, 10) each: 0, 10, 15
+    ref = RAEEncoder(epochs=2, random_state=0).fit(rows, y)
+    np.testing.assert_allclose(enc.transform(table), ref.transform(rows), rtol=1e-5)
+    np.testing.assert_allclose(enc.transform(table.tolist()), ref.transform(rows), rtol=1e-5)
+    assert RAEEncoder(epochs=1, window=4).fit(table).window_ == 4
+    assert RAEEncoder(epochs=1).fit(table[:, :6]).window_ == 6  # rows shorter than 10
+    with pytest.raises(ValueError, match="X has 24 features, but RAEEncoder is expecting 25"):
+        enc.transform(table[:, :24])
+    with pytest.raises(ValueError, match="fitted on a list of sequences"):
+        ref.transform(table)
+    clf = RAEClassifier(epochs=2, random_state=0).fit(table, y)
+    assert clf.n_features_in_ == 25 and clf.predict(table).shape == (16,)
 
 
 def failures(results):

@@ -36,25 +36,52 @@ def _seed(random_state: Any) -> int | None:
     raise ValueError(f"random_state must be None, an int or a RandomState, got {random_state!r}")
 
 
-def class_codes(y: Any, count: int) -> tuple[np.ndarray, np.ndarray]:
+def class_codes(y: Any, count: int, unlabelled: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """The classes of ``y`` (sorted) and each sequence's code in them, -1 where
-    unlabelled (``-1`` in integer ``y``); errors name ``y``."""
+    ``y`` holds the ``unlabelled`` mark (None: every label is a class); errors
+    name ``y``. A column vector is read as a vector, with scikit-learn's
+    ``DataConversionWarning``."""
     from sklearn.utils.multiclass import type_of_target
+    from sklearn.utils.validation import column_or_1d
 
     y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
     if y.ndim != 1 or len(y) != count:
         raise ValueError(f"y must hold one label per sequence ({count}), got shape {y.shape}")
     kind = type_of_target(y)
     if kind not in ("binary", "multiclass"):
         raise ValueError(
-            f"y must hold class labels; got {kind!r} targets (for a regression target,"
-            " fit the encoder without y or with supervised=False)"
+            f"Unknown label type: {kind!r}. y must hold class labels (for a regression"
+            " target, fit the encoder without y or with supervised=False)"
         )
-    known = y != -1 if np.issubdtype(y.dtype, np.integer) else np.ones(count, dtype=bool)
+    known = np.ones(count, dtype=bool) if unlabelled is None else y != unlabelled
     classes, codes = np.unique(y[known], return_inverse=True)
+    if len(classes) < 2:
+        besides = "" if unlabelled is None else f" besides {unlabelled!r} (unlabelled)"
+        raise ValueError(
+            f"y holds {len(classes)} class{'' if len(classes) == 1 else 'es'}{besides};"
+            " a classifier needs at least 2"
+        )
     out = np.full(count, -1, dtype=np.int64)
     out[known] = codes
     return classes, out
+
+
+def _is_table(X: Any) -> bool:
+    """Whether ``X`` is a 2-D array (scikit-learn's table, dense or sparse, or a
+    list of equal rows of numbers), not a list of sequences: then each row is
+    one univariate series."""
+    import scipy.sparse
+
+    if scipy.sparse.issparse(X):
+        return True
+    if isinstance(X, (list, tuple)):  # rows of numbers, not (n, dim) sequences
+        return len(X) > 0 and np.ndim(X[0]) == 1
+    if not hasattr(X, "__array__"):
+        return False
+    shape = getattr(X, "shape", None)
+    return len(shape if shape is not None else np.asarray(X).shape) == 2
 
 
 # the parameters that the sktime and aeon estimators hand on
@@ -125,11 +152,13 @@ class RAEEncoder(_Pickled, TransformerMixin, BaseEstimator):  # type: ignore[mis
     """A greedy RAE as a scikit-learn transformer.
 
     ``fit(X, y=None)`` trains an :class:`~greedy_rae.RAE` on ``X``, a list of
-    ``(n_i, dim)`` arrays; ``transform(X)`` returns their features. With ``y``
-    (any class labels; ``-1`` marks an unlabelled sequence when ``y`` holds
-    integers), training is semi-supervised: a label head is trained with the
-    reconstruction, as in a ``Pipeline`` ending in a classifier, which hands
-    ``y`` to every step's ``fit``. Works in ``Pipeline``, ``cross_val_score``
+    ``(n_i, dim)`` arrays, or a 2-D array (scikit-learn's table) whose rows are
+    univariate series cut into windows of ``window`` samples, a window a leaf;
+    ``transform(X)`` returns their features. With ``y`` (any class labels;
+    ``unlabelled`` marks sequences without one), training is semi-supervised:
+    a label head is trained with the reconstruction, as in a ``Pipeline``
+    ending in a classifier, which hands ``y`` to every step's ``fit``. Works
+    in ``Pipeline``, ``cross_val_score``
     and ``GridSearchCV``; survives ``clone`` and pickling (the trained networks
     travel inside the pickle).
 
@@ -146,7 +175,11 @@ class RAEEncoder(_Pickled, TransformerMixin, BaseEstimator):  # type: ignore[mis
         ``False`` ignores ``y``.
     classes : int, optional
         The number of classes, with ``y`` already coded ``0..classes-1`` (and
-        -1); default: the distinct labels of ``y``.
+        -1, unlabelled); default: the distinct labels of ``y``.
+    unlabelled : optional
+        The label that marks an unlabelled sequence in ``y`` (for example -1,
+        as in scikit-learn's semi-supervised estimators): such sequences train
+        the reconstruction only. Default None: every label is a class.
     epochs, batch_size : int
         Training length and minibatch size.
     learning_rate : float
@@ -168,6 +201,10 @@ class RAEEncoder(_Pickled, TransformerMixin, BaseEstimator):  # type: ignore[mis
     vocabulary, embeddings : optional
         With ``text``: a vocabulary of your own (default: the training texts'
         words) and the table's start (see :class:`~greedy_rae.RAE`).
+    window : int, optional
+        With a 2-D ``X``: samples a leaf (default 10, or the row's length when
+        shorter); windows do not overlap, except the last, which ends at the
+        row's end. ``window_`` holds the one used (None for a list of sequences).
 
     Attributes
     ----------
@@ -187,6 +224,7 @@ class RAEEncoder(_Pickled, TransformerMixin, BaseEstimator):  # type: ignore[mis
         reconstruction: str = "weighted",
         supervised: bool = True,
         classes: int | None = None,
+        unlabelled: Any = None,
         alpha: float = 0.2,
         epochs: int = 50,
         batch_size: int = 32,
@@ -198,6 +236,7 @@ class RAEEncoder(_Pickled, TransformerMixin, BaseEstimator):  # type: ignore[mis
         min_count: int = 1,
         vocabulary: Any = None,
         embeddings: Any = None,
+        window: int | None = None,
     ) -> None:
         self.dim = dim
         self.pairs = pairs
@@ -207,6 +246,7 @@ class RAEEncoder(_Pickled, TransformerMixin, BaseEstimator):  # type: ignore[mis
         self.reconstruction = reconstruction
         self.supervised = supervised
         self.classes = classes
+        self.unlabelled = unlabelled
         self.alpha = alpha
         self.epochs = epochs
         self.batch_size = batch_size
@@ -218,28 +258,57 @@ class RAEEncoder(_Pickled, TransformerMixin, BaseEstimator):  # type: ignore[mis
         self.min_count = min_count
         self.vocabulary = vocabulary
         self.embeddings = embeddings
+        self.window = window
 
     def _check_X(self, X: Any, fitted: bool) -> list[Any]:
+        """``X`` as checked sequences (texts with ``text``); a 2-D ``X`` (a
+        table) is checked as scikit-learn checks one."""
         if self.text:
             sequences = list(X) if not isinstance(X, (str, bytes)) else [X]
             if not sequences:
                 raise ValueError("X is empty: give at least one text")
             return sequences
-        width = self.rae_.dim if fitted else self.dim
-        if isinstance(X, np.ndarray) and X.ndim == 1 and X.dtype != object:
-            raise ValueError(
-                f"X must be a list of (n, dim) sequences, got a 1-D array of shape {X.shape};"
-                " for one univariate series pass [series.reshape(-1, 1)]"
-            )
-        seqs = _inputs.as_sequences(X, width, "X")
-        if fitted and self.standardize:
-            seqs = [(s - self.mean_) / self.scale_ for s in seqs]
+        if _is_table(X):
+            seqs = self._table_sequences(X, fitted)
+        else:
+            if not fitted:  # what a table fit leaves, cleared
+                self.window_ = None
+                self.__dict__.pop("n_features_in_", None)
+            if isinstance(X, np.ndarray) and X.ndim == 1 and X.dtype != object:
+                raise ValueError(
+                    f"X must be a list of (n, dim) sequences or a 2-D array, got a 1-D array"
+                    f" of shape {X.shape}. Reshape your data: [x.reshape(-1, 1)] for one"
+                    " sequence of one-number leaves, x.reshape(1, -1) for one row of a table"
+                )
+            seqs = _inputs.as_sequences(X, self.rae_.dim if fitted else self.dim, "X")
         return seqs
 
+    def _table_sequences(self, X: Any, fitted: bool) -> list[np.ndarray]:
+        """The rows of a 2-D ``X`` as sequences of windows."""
+        from sklearn.utils.validation import validate_data
+
+        from greedy_rae import _panels
+
+        if fitted and self.window_ is None:
+            raise ValueError(
+                "X is a 2-D array, but this encoder was fitted on a list of sequences:"
+                " give X in the form it was fitted on"
+            )
+        table = validate_data(self, X, reset=not fitted, dtype=[np.float64, np.float32])
+        if not fitted:
+            _panels.check_window(self.window)
+            self.window_ = min(self.window or _panels.UNIVARIATE_WINDOW, table.shape[1])
+        window = self.window_
+        assert window is not None  # fitted on a table, or set just above
+        return [_panels.leaves(row[None, :], window).astype(np.float32) for row in table]
+
     def fit(self, X: Any, y: Any = None) -> RAEEncoder:
+        return self._fit(self._check_X(X, fitted=False), y)
+
+    def _fit(self, sequences: list[Any], y: Any) -> RAEEncoder:
+        """``fit`` on checked sequences."""
         import keras
 
-        sequences = self._check_X(X, fitted=False)
         text: dict[str, Any] = {}
         if self.text:
             from greedy_rae.text import Vocabulary
@@ -261,9 +330,7 @@ class RAEEncoder(_Pickled, TransformerMixin, BaseEstimator):  # type: ignore[mis
         self.classes_ = np.array([])
         if self.supervised and y is not None:
             if self.classes is None:
-                self.classes_, labels = class_codes(y, len(sequences))
-                if len(self.classes_) < 2:
-                    raise ValueError(f"y must hold at least 2 classes, got {len(self.classes_)}")
+                self.classes_, labels = class_codes(y, len(sequences), self.unlabelled)
             else:
                 labels = y
                 self.classes_ = np.arange(self.classes)
@@ -297,7 +364,18 @@ class RAEEncoder(_Pickled, TransformerMixin, BaseEstimator):  # type: ignore[mis
     def transform(self, X: Any) -> np.ndarray:
         """The features of each sequence, float32 ``(len(X), n_features_out_)``."""
         check_is_fitted(self, "rae_")
-        return self.rae_.encode(self._check_X(X, fitted=True), features=self.features)
+        return self._encode(self._check_X(X, fitted=True))
+
+    def _encode(self, sequences: list[Any]) -> np.ndarray:
+        """The features of checked sequences (standardised here when asked)."""
+        if self.standardize and not self.text:
+            sequences = [(s - self.mean_) / self.scale_ for s in sequences]
+        return self.rae_.encode(sequences, features=self.features)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = []  # the features are float32
+        return tags
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """The feature names: ``root_0``, ..., ``mean_0``, ..., ``leaves_0``, ..."""
@@ -310,8 +388,9 @@ class RAEClassifier(_Pickled, ClassifierMixin, BaseEstimator):  # type: ignore[m
     """A semi-supervised greedy RAE as a scikit-learn classifier.
 
     ``fit(X, y)`` trains an :class:`RAEEncoder` with a label head on ``X`` (a
-    list of ``(n_i, dim)`` arrays, or texts with ``text=True``) and ``y`` (any
-    labels; ``-1`` marks unlabelled sequences when ``y`` is integer), then, as
+    list of ``(n_i, dim)`` arrays, a 2-D array of univariate rows, or texts with
+    ``text=True``) and ``y`` (any labels; with ``unlabelled`` set, that label
+    marks sequences without one, which train the reconstruction only), then, as
     Socher et al. did, a logistic regression on the standardised features of
     the labelled sequences (by default the root, the mean of all nodes and the
     mean of the leaves); ``predict`` and ``predict_proba`` use that regression.
@@ -321,7 +400,8 @@ class RAEClassifier(_Pickled, ClassifierMixin, BaseEstimator):  # type: ignore[m
     Parameters
     ----------
     dim, pairs, activation, normalize, reconstruction, alpha, epochs,
-    batch_size, learning_rate, features, standardize, random_state, text, min_count
+    batch_size, learning_rate, features, standardize, random_state, text,
+    min_count, window, unlabelled
         As for :class:`RAEEncoder`, with the same defaults.
     C : float
         The logistic regression's inverse regularisation strength.
@@ -344,6 +424,8 @@ class RAEClassifier(_Pickled, ClassifierMixin, BaseEstimator):  # type: ignore[m
         random_state: int | None = None,
         text: bool = False,
         min_count: int = 1,
+        window: int | None = None,
+        unlabelled: Any = None,
     ) -> None:
         self.dim = dim
         self.pairs = pairs
@@ -360,6 +442,8 @@ class RAEClassifier(_Pickled, ClassifierMixin, BaseEstimator):  # type: ignore[m
         self.random_state = random_state
         self.text = text
         self.min_count = min_count
+        self.window = window
+        self.unlabelled = unlabelled
 
     def fit(self, X: Any, y: Any) -> RAEClassifier:
         from sklearn.linear_model import LogisticRegression
@@ -367,7 +451,7 @@ class RAEClassifier(_Pickled, ClassifierMixin, BaseEstimator):  # type: ignore[m
         from sklearn.preprocessing import StandardScaler
 
         if y is None:
-            raise ValueError("RAEClassifier needs y: one class label per sequence")
+            raise ValueError("RAEClassifier requires y to be passed, but the target y is None")
         encoder = RAEEncoder(
             dim=self.dim,
             pairs=self.pairs,
@@ -383,14 +467,18 @@ class RAEClassifier(_Pickled, ClassifierMixin, BaseEstimator):  # type: ignore[m
             random_state=self.random_state,
             text=self.text,
             min_count=self.min_count,
+            window=self.window,
+            unlabelled=-1,  # the codes below mark unlabelled sequences so
         )
         sequences = encoder._check_X(X, fitted=False)
-        self.classes_, codes = class_codes(y, len(sequences))
-        if len(self.classes_) < 2:
-            raise ValueError(f"y must hold at least 2 classes, got {len(self.classes_)}")
-        self.encoder_ = encoder.fit(sequences, codes)
+        self.classes_, codes = class_codes(y, len(sequences), self.unlabelled)
+        self.encoder_ = encoder._fit(sequences, codes)
+        if hasattr(encoder, "n_features_in_"):  # a table: the width of its rows
+            self.n_features_in_ = encoder.n_features_in_
+        else:
+            self.__dict__.pop("n_features_in_", None)
         known = codes >= 0
-        features = self.encoder_.transform([s for s, k in zip(sequences, known) if k])
+        features = encoder._encode([s for s, k in zip(sequences, known) if k])
         self.regression_ = make_pipeline(
             StandardScaler(), LogisticRegression(C=self.C, max_iter=5000)
         ).fit(features, codes[known])
