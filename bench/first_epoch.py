@@ -24,7 +24,18 @@ import numpy as np  # noqa: E402
 from device import print_device  # noqa: E402
 
 
-def epochs(lengths: np.ndarray, pairs: str, dim: int, batch: int, count: int) -> list[float]:
+def levels(tree: gr.Tree) -> int:
+    """The tree's height: a merge is one level above its deeper child."""
+    height = [0] * tree.n
+    for a, b in tree.merges:
+        height.append(1 + max(height[a], height[b]))
+    return height[-1]
+
+
+def epochs(
+    lengths: np.ndarray, pairs: str, dim: int, batch: int, count: int
+) -> tuple[list[float], int]:
+    """Seconds of each epoch, and the most levels of a tree after training."""
     rng = np.random.default_rng(0)
     seqs = [rng.normal(size=(int(n), dim)).astype(np.float32) for n in lengths]
     keras.utils.set_random_seed(0)
@@ -34,7 +45,7 @@ def epochs(lengths: np.ndarray, pairs: str, dim: int, batch: int, count: int) ->
         t = time.perf_counter()
         rae.fit(seqs, epochs=1, batch_size=batch, verbose=0, seed=e)
         times.append(time.perf_counter() - t)
-    return times
+    return times, max(levels(tree) for tree in rae.trees(seqs))
 
 
 def main() -> None:
@@ -50,15 +61,21 @@ def main() -> None:
     print_device()
     rng = np.random.default_rng(1)
     print(f"{sequences} sequences, width {dim}, minibatches of {batch}, linear network")
-    print(f"{'data':<24} {'first epoch (s)':>16} {'later (s)':>10} {'ratio (goal <= 1.5)':>20}")
+    print(
+        f"{'data':<24} {'first epoch (s)':>16} {'later (s)':>10} {'ratio (goal <= 1.5)':>20}"
+        f" {'deepest tree (levels)':>22}"
+    )
     for name, lengths, pairs in [
         ("20 leaves, adjacent", np.full(sequences, 20), "adjacent"),
         ("3-80 leaves, adjacent", rng.integers(3, 81, sequences), "adjacent"),
         ("3-80 leaves, all pairs", rng.integers(3, 81, sequences), "all"),
     ]:
-        t = epochs(lengths, pairs, dim, batch, args.epochs)
+        t, deepest = epochs(lengths, pairs, dim, batch, args.epochs)
         later = min(t[1:])
-        print(f"{name:<24} {t[0]:>16.2f} {later:>10.3f} {t[0] / later:>19.2f}x", flush=True)
+        print(
+            f"{name:<24} {t[0]:>16.2f} {later:>10.3f} {t[0] / later:>19.2f}x {deepest:>22}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
