@@ -2,7 +2,8 @@
 features, and :class:`RAEClassifier`, a classifier of sequences.
 
 Needs scikit-learn (``pip install 'greedy-rae[sklearn]'``). Both take ``X`` as
-a list of ``(n_i, dim)`` arrays (or texts with ``text=True``). Their defaults
+a list of ``(n_i, dim)`` arrays, a 2-D array whose rows are univariate series
+(cut into windows, a window a leaf), or texts with ``text=True``. Their defaults
 are Socher et al.'s semi-supervised RAE, chosen once for every data set in
 ``bench/classify.py`` and not tuned per set.
 """
