@@ -172,6 +172,8 @@ def test_tables_are_rows_of_univariate_series():
         enc.transform(table[:, :24])
     with pytest.raises(ValueError, match="fitted on a list of sequences"):
         ref.transform(table)
+    with pytest.raises(ValueError, match="X's rows have different lengths \\(24, 25\\)"):
+        RAEEncoder(epochs=1).fit([table[0], table[1][:24]])
     clf = RAEClassifier(epochs=2, random_state=0).fit(table, y)
     assert clf.n_features_in_ == 25 and clf.predict(table).shape == (16,)
 

@@ -295,6 +295,15 @@ class RAEEncoder(_Pickled, TransformerMixin, BaseEstimator):  # type: ignore[mis
                 "X is a 2-D array, but this encoder was fitted on a list of sequences:"
                 " give X in the form it was fitted on"
             )
+        if isinstance(X, (list, tuple)):
+            lengths = sorted({len(row) for row in X})
+            if len(lengths) > 1:
+                shown = ", ".join(map(str, lengths[:4])) + (", ..." if len(lengths) > 4 else "")
+                raise ValueError(
+                    f"X's rows have different lengths ({shown}); give univariate series of"
+                    " unequal length as a list of (n, 1) arrays, or to greedy_rae.sktime or"
+                    " greedy_rae.aeon, which cut them into windows"
+                )
         table = validate_data(self, X, reset=not fitted, dtype=[np.float64, np.float32])
         if not fitted:
             _panels.check_window(self.window)
