@@ -24,7 +24,6 @@ except ImportError:  # pragma: no cover - the message is the point
     raise ImportError("greedy_rae.aeon needs aeon: pip install 'greedy-rae[aeon]'") from None
 
 from greedy_rae import _panels
-from greedy_rae import sklearn as _sk
 
 _TAGS = {
     "python_dependencies": "tensorflow",  # scikit-learn comes with aeon
@@ -37,22 +36,7 @@ _TAGS = {
 }
 
 
-class _Windows:
-    """The leaves of a collection: windows of ``window`` time points (see
-    :mod:`greedy_rae._panels`)."""
-
-    window: int | None
-    window_: int
-
-    def _leaves(self, X: Any, fit: bool) -> list[np.ndarray]:
-        series = [np.asarray(x, dtype=np.float64) for x in X]  # (channels, time) each
-        if fit:
-            _panels.check_window(self.window)
-            self.window_ = _panels.resolve_window(self.window, series[0].shape[0])
-        return [_panels.leaves(s, self.window_) for s in series]
-
-
-class RAETransformer(_Windows, BaseCollectionTransformer):  # type: ignore[misc]
+class RAETransformer(_panels.EncoderSteps, BaseCollectionTransformer):  # type: ignore[misc]
     """A greedy RAE as an aeon collection transformer: each series becomes one
     row of features (by default its tree's root, the mean of its nodes and the
     mean of its leaves).
@@ -115,13 +99,8 @@ class RAETransformer(_Windows, BaseCollectionTransformer):  # type: ignore[misc]
         self.window = window
         super().__init__()
 
-    def _fit(self, X: Any, y: Any = None) -> RAETransformer:
-        params = {name: getattr(self, name) for name in _sk.ENCODER_PARAMS}
-        self.encoder_ = _sk.RAEEncoder(**params).fit(self._leaves(X, fit=True), y)
-        return self
-
     def _transform(self, X: Any, y: Any = None) -> np.ndarray:
-        return np.asarray(self.encoder_.transform(self._leaves(X, fit=False)))
+        return self._features(X)
 
     @classmethod
     def _get_test_params(cls, parameter_set: str = "default") -> dict[str, Any]:
@@ -129,7 +108,7 @@ class RAETransformer(_Windows, BaseCollectionTransformer):  # type: ignore[misc]
         return {"epochs": 1, "random_state": 0}
 
 
-class RAEClassifier(_Windows, BaseClassifier):  # type: ignore[misc]
+class RAEClassifier(_panels.ClassifierSteps, BaseClassifier):  # type: ignore[misc]
     """The semi-supervised greedy RAE as an aeon classifier: the RAE trained
     with a label head, then a logistic regression on its standardised features,
     as in :class:`greedy_rae.sklearn.RAEClassifier`; ``predict_proba`` gives
@@ -185,21 +164,6 @@ class RAEClassifier(_Windows, BaseClassifier):  # type: ignore[misc]
         self.random_state = random_state
         self.window = window
         super().__init__()
-
-    def _fit(self, X: Any, y: np.ndarray) -> RAEClassifier:
-        params = {name: getattr(self, name) for name in _sk.CLASSIFIER_PARAMS}
-        self.classifier_ = _sk.RAEClassifier(**params).fit(self._leaves(X, fit=True), y)
-        return self
-
-    def _predict_proba(self, X: Any) -> np.ndarray:
-        proba = self.classifier_.predict_proba(self._leaves(X, fit=False))
-        # columns in the order of aeon's classes_ (the sorted labels, as ours)
-        out = np.zeros((len(proba), len(self.classes_)))
-        out[:, np.searchsorted(self.classes_, self.classifier_.classes_)] = proba
-        return out
-
-    def _predict(self, X: Any) -> np.ndarray:
-        return np.asarray(self.classes_[np.argmax(self._predict_proba(X), axis=1)])
 
     @classmethod
     def _get_test_params(cls, parameter_set: str = "default") -> dict[str, Any]:

@@ -25,7 +25,6 @@ except ImportError:  # pragma: no cover - the message is the point
     raise ImportError("greedy_rae.sktime needs sktime: pip install 'greedy-rae[sktime]'") from None
 
 from greedy_rae import _panels
-from greedy_rae import sklearn as _sk
 
 # the panels handed to _fit and friends: equal-length panels stay 3-D numpy,
 # the others come as a list of (time, channels) frames
@@ -45,28 +44,15 @@ _TAGS = {
 }
 
 
-def panel_series(X: Any) -> list[np.ndarray]:
-    """One ``(channels, time)`` float array per instance of an inner panel."""
-    if isinstance(X, np.ndarray):  # numpy3D: (instances, channels, time)
-        return [np.asarray(x, dtype=np.float64) for x in X]
-    return [np.asarray(frame.to_numpy(), dtype=np.float64).T for frame in X]
+class _PanelSeries(_panels.Windows):
+    def _series(self, X: Any) -> list[np.ndarray]:
+        """One ``(channels, time)`` float array per instance of an inner panel."""
+        if isinstance(X, np.ndarray):  # numpy3D: (instances, channels, time)
+            return [np.asarray(x, dtype=np.float64) for x in X]
+        return [np.asarray(frame.to_numpy(), dtype=np.float64).T for frame in X]  # df-list
 
 
-class _Windows:
-    """The leaves of a panel: windows of ``window`` time points (see :mod:`greedy_rae._panels`)."""
-
-    window: int | None
-    window_: int
-
-    def _leaves(self, X: Any, fit: bool) -> list[np.ndarray]:
-        series = panel_series(X)
-        if fit:
-            _panels.check_window(self.window)
-            self.window_ = _panels.resolve_window(self.window, series[0].shape[0])
-        return [_panels.leaves(s, self.window_) for s in series]
-
-
-class RAETransformer(_Windows, BaseTransformer):  # type: ignore[misc]
+class RAETransformer(_PanelSeries, _panels.EncoderSteps, BaseTransformer):  # type: ignore[misc]
     """A greedy RAE as an sktime panel transformer: each series becomes one
     row of features (by default its tree's root, the mean of its nodes and the
     mean of its leaves).
@@ -141,14 +127,8 @@ class RAETransformer(_Windows, BaseTransformer):  # type: ignore[misc]
         self.window = window
         super().__init__()
 
-    def _fit(self, X: Any, y: Any = None) -> RAETransformer:
-        params = {name: getattr(self, name) for name in _sk.ENCODER_PARAMS}
-        self.encoder_ = _sk.RAEEncoder(**params).fit(self._leaves(X, fit=True), y)
-        return self
-
     def _transform(self, X: Any, y: Any = None) -> pd.DataFrame:
-        features = self.encoder_.transform(self._leaves(X, fit=False))
-        return pd.DataFrame(features, columns=self.encoder_.get_feature_names_out())
+        return pd.DataFrame(self._features(X), columns=self.encoder_.get_feature_names_out())
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
@@ -159,7 +139,7 @@ class RAETransformer(_Windows, BaseTransformer):  # type: ignore[misc]
         ]
 
 
-class RAEClassifier(_Windows, BaseClassifier):  # type: ignore[misc]
+class RAEClassifier(_PanelSeries, _panels.ClassifierSteps, BaseClassifier):  # type: ignore[misc]
     """The semi-supervised greedy RAE as an sktime classifier: the RAE trained
     with a label head, then a logistic regression on its standardised features,
     as in :class:`greedy_rae.sklearn.RAEClassifier`; ``predict_proba`` gives
@@ -219,22 +199,6 @@ class RAEClassifier(_Windows, BaseClassifier):  # type: ignore[misc]
         self.random_state = random_state
         self.window = window
         super().__init__()
-
-    def _fit(self, X: Any, y: np.ndarray) -> RAEClassifier:
-        params = {name: getattr(self, name) for name in _sk.CLASSIFIER_PARAMS}
-        self.classifier_ = _sk.RAEClassifier(**params).fit(self._leaves(X, fit=True), y)
-        return self
-
-    def _predict_proba(self, X: Any) -> np.ndarray:
-        proba = self.classifier_.predict_proba(self._leaves(X, fit=False))
-        # columns in the order of sktime's classes_ (the sorted labels, as ours)
-        out = np.zeros((len(proba), len(self.classes_)))
-        where = np.searchsorted(self.classes_, self.classifier_.classes_)
-        out[:, where] = proba
-        return out
-
-    def _predict(self, X: Any) -> np.ndarray:
-        return np.asarray(self.classes_[np.argmax(self._predict_proba(X), axis=1)])
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
