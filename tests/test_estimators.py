@@ -83,6 +83,27 @@ def test_encoder_standardises_and_the_leaf_mean_is_mean_pooling():
     np.testing.assert_allclose(raw.transform(X), np.stack([x.mean(axis=0) for x in X]), rtol=1e-5)
 
 
+def test_a_fitted_estimator_pickles_to_the_same_bytes_every_time():
+    # Keras stamps each save with its time and memory addresses; an unchanged
+    # model must pickle alike, or hashing caches (joblib) and aeon's state
+    # check see a change
+    import time
+
+    from greedy_rae.sklearn import RAEEncoder
+
+    X, y = two_classes(4, count=10)
+    fitted = RAEEncoder(epochs=1, random_state=0).fit(X, y)
+    first = pickle.dumps(fitted)
+    second = time.time()
+    time.sleep(1.05 - second % 1.0)  # into the next second of the clock
+    features = fitted.transform(X)
+    assert pickle.dumps(fitted) == first
+    back = pickle.loads(first)
+    assert back.rae_.classes == 2 and back.rae_.classifier is not None
+    np.testing.assert_array_equal(back.transform(X), features)
+    assert pickle.dumps(back) == pickle.dumps(back)
+
+
 @pytest.mark.slow
 def test_sklearn_classifier():
     from greedy_rae.sklearn import RAEClassifier

@@ -182,6 +182,72 @@ def _read_model_file(path: str, suffix: str) -> ModelFile:
     return ModelFile(network, meta, head, table)
 
 
+def to_bytes(rae: RAE) -> bytes:
+    """The RAE as the bytes of a ``.keras`` model file, the same bytes for the same model.
+
+    Keras stamps each save with its time (``metadata.json``'s ``date_saved``
+    and the zip entries' dates) and names shared objects by their memory
+    address (``config.json``'s ``shared_object_id``); those are fixed here, so
+    two pickles of an unchanged model are equal and hash alike
+    (``joblib.hash``, caches), in one process or in two.
+    """
+    fd, path = tempfile.mkstemp(suffix=".keras", prefix="greedy-rae-")
+    os.close(fd)
+    try:
+        save(rae, path)
+        with open(path, "rb") as f:
+            return _canonical_zip(f.read())
+    finally:
+        os.remove(path)
+
+
+def from_bytes(cls: type[RAE], data: bytes) -> RAE:
+    """:func:`to_bytes`'s inverse."""
+    fd, path = tempfile.mkstemp(suffix=".keras", prefix="greedy-rae-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        return load(cls, path)
+    finally:
+        os.remove(path)
+
+
+def _canonical_zip(data: bytes) -> bytes:
+    """A ``.keras`` file's bytes without its save times, nested ``.keras`` files too."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in sorted(src.infolist(), key=lambda i: i.filename):
+            content = src.read(info)
+            if info.filename == "metadata.json":
+                meta = json.loads(content)
+                meta.pop("date_saved", None)
+                content = json.dumps(meta, sort_keys=True).encode()
+            elif info.filename == "config.json":
+                content = json.dumps(_numbered(json.loads(content), {})).encode()
+            elif info.filename.endswith(".keras"):
+                content = _canonical_zip(content)
+            entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = info.compress_type
+            entry.external_attr = info.external_attr
+            dst.writestr(entry, content)
+    return out.getvalue()
+
+
+def _numbered(config: Any, ids: dict[int, int]) -> Any:
+    """A Keras config whose ``shared_object_id`` s count 1, 2, ... in order of appearance."""
+    if isinstance(config, dict):
+        out = {}
+        for key, value in config.items():
+            if key == "shared_object_id" and isinstance(value, int):
+                out[key] = ids.setdefault(value, len(ids) + 1)
+            else:
+                out[key] = _numbered(value, ids)
+        return out
+    if isinstance(config, list):
+        return [_numbered(value, ids) for value in config]
+    return config
+
+
 def _model_bytes(model: keras.Model, folder: str) -> bytes:
     """A Keras model as the bytes of a ``.keras`` file (written in ``folder``, then removed)."""
     fd, tmp = tempfile.mkstemp(suffix=".keras", prefix=".tmp-head-", dir=folder)

@@ -10,8 +10,6 @@ are Socher et al.'s semi-supervised RAE, chosen once for every data set in
 
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import Any
 
 import numpy as np
@@ -25,7 +23,7 @@ except ImportError:  # pragma: no cover - the message is the point
     ) from None
 
 import greedy_rae as gr
-from greedy_rae import _inputs
+from greedy_rae import _inputs, saving
 
 
 def _seed(random_state: Any) -> int | None:
@@ -124,14 +122,7 @@ class _Pickled:
         state = dict(self.__dict__)
         rae = state.pop("rae_", None)
         if rae is not None:
-            fd, path = tempfile.mkstemp(suffix=".keras", prefix="greedy-rae-")
-            os.close(fd)
-            try:
-                rae.save(path)
-                with open(path, "rb") as f:
-                    state["_rae_bytes"] = f.read()
-            finally:
-                os.remove(path)
+            state["_rae_bytes"] = saving.to_bytes(rae)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -140,13 +131,7 @@ class _Pickled:
             state["random_state"] = state.pop("seed")
         self.__dict__.update(state)
         if data is not None:
-            fd, path = tempfile.mkstemp(suffix=".keras", prefix="greedy-rae-")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                self.rae_ = gr.RAE.load(path)
-            finally:
-                os.remove(path)
+            self.rae_ = saving.from_bytes(gr.RAE, data)
 
 
 class RAEEncoder(_Pickled, TransformerMixin, BaseEstimator):  # type: ignore[misc]
