@@ -19,14 +19,18 @@ def fresh(seed=0, pairs="all"):
 
 
 @pytest.mark.parametrize("pairs", ["all", "adjacent"])
-@pytest.mark.parametrize("unrolled", [True, False])
-def test_variable_length_minibatch_gradient(random_network, pairs, unrolled, monkeypatch):
-    if not unrolled:  # the while loop that deep trees take
+@pytest.mark.parametrize("replay", ["numpy", "graph", "graph loop"])
+def test_variable_length_minibatch_gradient(random_network, pairs, replay, monkeypatch):
+    if replay == "graph loop":  # the while loop that deep trees take
         monkeypatch.setattr("greedy_rae.replay.step.UNROLL", 0)
     m = random_network(4, seed=11)
     data = seqs(6, seed=3)
     per_seq = [reference_gradients(s, m, adjacent=pairs == "adjacent") for s in data]
-    loss, grads = gr.RAE(network=m, pairs=pairs).loss_and_gradients(data)
+    rae = gr.RAE(network=m, pairs=pairs)
+    assert rae._runner.numpy is not None
+    if replay != "numpy":
+        rae._runner.numpy = None
+    loss, grads = rae.loss_and_gradients(data)
     assert loss == pytest.approx(np.mean([p[0] for p in per_seq]), rel=1e-5)
     for k, g in enumerate(grads):
         want = np.mean([p[1][k] for p in per_seq], axis=0)

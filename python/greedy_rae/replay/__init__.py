@@ -85,6 +85,10 @@ class Runner:
         taken only when the loss and every gradient are finite."""
         raise NotImplementedError
 
+    def expect(self, steps: int) -> None:
+        """``fit`` says how many steps it is about to take (a runner may use it to
+        choose how it replays)."""
+
     def map_sequences(
         self, seqs: list[np.ndarray], fn: Callable[[list[np.ndarray]], np.ndarray], width: int
     ) -> np.ndarray:

@@ -1,0 +1,188 @@
+"""The numpy gradient pass and the numpy Adam step, against TensorFlow's own
+gradients (the graph pass under a GradientTape) and Keras's own Adam."""
+
+import greedy_rae as gr
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from greedy_rae.build.plan import Plan
+from greedy_rae.replay import row_labels
+from greedy_rae.replay.numpy_pass import adam_step, plain_adam
+
+
+def sequences(count, dim, seed, lo=1, hi=12):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(int(n), dim)).astype(np.float32) for n in rng.integers(lo, hi, count)]
+
+
+def randomised(rae, seed):
+    """Random weights, large enough that every activation and the head matter."""
+    rng = np.random.default_rng(seed)
+    for w in rae._runner.weights:
+        w.assign(rng.normal(0, 0.5, w.shape).astype(np.float32))
+
+
+NETWORKS = {
+    "linear": dict(),
+    "socher": dict(activation="tanh", normalize=True),
+    "relu, tanh decoder": dict(activation="relu", decoder_activation="tanh"),
+    "tanh": dict(activation="tanh"),
+}
+
+
+@pytest.mark.parametrize("network", sorted(NETWORKS))
+@pytest.mark.parametrize("reconstruction", ["plain", "weighted"])
+@pytest.mark.parametrize("head", [False, True])
+@pytest.mark.parametrize("pairs", ["all", "adjacent"])
+def test_numpy_gradients_equal_the_graph_pass(network, reconstruction, head, pairs):
+    dim = 5
+    keras.utils.set_random_seed(1)
+    net = gr.merge_network(
+        dim, **NETWORKS[network], kernel_regularizer=keras.regularizers.L1L2(0.01, 0.02)
+    )
+    rae = gr.RAE(
+        network=net, pairs=pairs, reconstruction=reconstruction, classes=3 if head else None
+    )
+    randomised(rae, 2)
+    runner = rae._runner
+    assert runner.numpy is not None
+    data = sequences(9, dim, 3)
+    labels = np.array([0, 1, 2, -1, 0, 1, -1, 2, 2]) if head else None
+    plan = runner.planner(data)
+    rows = row_labels(plan, labels, head)
+    got_loss, got, _ = runner.numpy.loss_and_gradients([runner.numpy.run(plan, rows)], len(data))
+    g = runner.gradient_pass.loss_and_gradients(
+        Plan(*(tf.constant(a) for a in plan)), tf.constant(rows), tf.constant(9.0), plan.depth
+    )
+    assert got_loss == pytest.approx(float(g.loss), rel=1e-5)
+    assert len(got) == len(g.weights) == (6 if head else 4)
+    for mine, theirs in zip(got, g.weights):
+        theirs = np.asarray(theirs)
+        np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-5 * np.abs(theirs).max())
+
+
+def test_numpy_leaf_gradients_equal_the_graph_pass():
+    # a text RAE trains its word table: each leaf's gradient goes to its row
+    words = ["a", "b", "c", "d", "e", "f"]
+    keras.utils.set_random_seed(4)
+    rae = gr.RAE(
+        3, vocabulary=words, classes=2, network=gr.merge_network(3, "tanh", True), alpha=0.3
+    )
+    randomised(rae, 5)
+    texts = [np.array(t, np.int32) for t in ([0, 1, 2, 3], [4, 5], [2], [5, 4, 3, 2, 1])]
+    labels = np.array([1, 0, -1, 1])
+    runner = rae._runner
+    assert runner.numpy is not None and runner.numpy.leaf_gradients
+    leaves, _ = runner._leaves(texts)
+    plan = runner.planner(leaves)
+    rows = row_labels(plan, labels, True)
+    _, _, mine = runner.numpy.loss_and_gradients([runner.numpy.run(plan, rows)], 4)
+    g = runner.gradient_pass.loss_and_gradients(
+        Plan(*(tf.constant(a) for a in plan)), tf.constant(rows), tf.constant(4.0), plan.depth
+    )
+    theirs = np.asarray(g.leaves)
+    assert mine.shape == theirs.shape == (12, 3)
+    np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-6)
+
+
+def test_the_graph_pass_serves_what_the_numpy_pass_does_not_know():
+    dim = 3
+    a, b = keras.Input((dim,)), keras.Input((dim,))
+    c = keras.layers.Concatenate()([a, b])
+    h = keras.layers.Dense(dim, activation="sigmoid")(c)  # an activation it does not know
+    y = keras.layers.Dense(2 * dim)(h)
+    custom = keras.Model([a, b], [h, c, y])
+    assert gr.RAE(network=custom)._runner.numpy is None
+    # a head of two layers
+    x = keras.Input((dim,))
+    deep = keras.Model(x, keras.layers.Dense(2, activation="softmax")(keras.layers.Dense(4)(x)))
+    assert gr.RAE(dim, classes=2, classifier=deep)._runner.numpy is None
+    # a regularizer it cannot differentiate
+    odd = gr.merge_network(dim, kernel_regularizer=lambda w: tf.reduce_sum(w**4))
+    assert gr.RAE(network=odd)._runner.numpy is None
+    # and the known ones take it
+    assert gr.RAE(dim, classes=2)._runner.numpy is not None
+
+
+def test_fit_by_either_pass_trains_alike():
+    data = sequences(40, 4, 6, lo=2, hi=15)
+    labels = np.arange(40) % 2
+    histories, weights = [], []
+    for graph in (False, True):
+        keras.utils.set_random_seed(7)
+        rae = gr.RAE(4, network=gr.merge_network(4, "tanh", True), classes=2)
+        if graph:
+            rae._runner.numpy = None
+        histories.append(
+            rae.fit(data, labels=labels, epochs=3, batch_size=16, verbose=0, seed=0)["loss"]
+        )
+        weights.append([w.numpy() for w in rae._runner.weights])
+    np.testing.assert_allclose(histories[0], histories[1], rtol=1e-4)
+    assert histories[0][-1] < histories[0][0]
+    for mine, theirs in zip(*weights):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(),
+        dict(amsgrad=True, beta_1=0.8, epsilon=1e-4),
+        dict(learning_rate=keras.optimizers.schedules.ExponentialDecay(0.05, 1, 0.5)),
+    ],
+)
+def test_numpy_adam_equals_keras_adam(options):
+    rng = np.random.default_rng(8)
+    start = [rng.normal(size=s).astype(np.float32) for s in [(6, 3), (3,)]]
+    grads = [[rng.normal(size=w.shape).astype(np.float32) for w in start] for _ in range(4)]
+    finals = []
+    for ours in (False, True):
+        weights = [keras.Variable(w) for w in start]
+        optimizer = keras.optimizers.Adam(**options)
+        optimizer.build(weights)
+        assert plain_adam(optimizer, weights)
+        for g in grads:
+            if ours:
+                adam_step(optimizer, g, weights)
+            else:
+                optimizer.apply([tf.constant(x) for x in g], weights)
+        assert int(optimizer.iterations.numpy()) == 4
+        finals.append([w.numpy() for w in weights] + [v.numpy() for v in optimizer.variables])
+    for mine, theirs in zip(finals[1], finals[0]):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6, atol=1e-7)
+
+
+def test_other_optimizers_step_by_their_own_apply():
+    weights = [keras.Variable(np.ones((2, 2), np.float32))]
+    for optimizer in (
+        keras.optimizers.Adam(clipnorm=1.0),
+        keras.optimizers.Adam(weight_decay=0.1),
+        keras.optimizers.SGD(),
+    ):
+        assert not plain_adam(optimizer, weights)
+    # SGD with momentum through fit: the same weights by either pass
+    data = sequences(12, 3, 9, lo=2, hi=8)
+    finals = []
+    for graph in (False, True):
+        keras.utils.set_random_seed(3)
+        rae = gr.RAE(3, optimizer=keras.optimizers.SGD(0.01, momentum=0.9))
+        if graph:
+            rae._runner.numpy = None
+        rae.fit(data, epochs=2, batch_size=4, verbose=0, seed=1)
+        finals.append([w.numpy() for w in rae._runner.weights])
+    for mine, theirs in zip(*finals):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_a_non_finite_step_is_refused_and_nothing_moves():
+    keras.utils.set_random_seed(0)
+    rae = gr.RAE(3)
+    data = sequences(4, 3, 1, lo=2, hi=6)
+    before = [w.numpy() for w in rae._runner.weights]
+    rae._runner.weights[0].assign(np.full((6, 3), 1e30, np.float32))
+    with pytest.raises(FloatingPointError):
+        rae.train_step(data)
+    assert int(rae.optimizer.iterations.numpy()) == 0
+    assert np.all(rae._runner.weights[0].numpy() == 1e30)
+    np.testing.assert_array_equal(rae._runner.weights[1].numpy(), before[1])
