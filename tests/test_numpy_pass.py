@@ -86,6 +86,19 @@ def test_numpy_leaf_gradients_equal_the_graph_pass():
     np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-6)
 
 
+def test_the_replay_option():
+    assert gr.RAE(3).replay == "auto"
+    assert gr.RAE(3)._runner.numpy is not None  # no GPU in the test runs
+    assert gr.RAE(3, replay="graph")._runner.numpy is None
+    with pytest.raises(ValueError, match="replay must be 'auto', 'numpy' or 'graph', got 'tf'"):
+        gr.RAE(3, replay="tf")
+    odd = gr.merge_network(3, kernel_regularizer=lambda w: tf.reduce_sum(w**4))
+    with pytest.raises(ValueError, match="replay='numpy' needs a network the native engine"):
+        gr.RAE(network=odd, replay="numpy")
+    with pytest.raises(ValueError, match="replay='numpy' runs on one device"):
+        gr.RAE(3, replay="numpy", strategy=tf.distribute.OneDeviceStrategy("/cpu:0"))
+
+
 def test_the_graph_pass_serves_what_the_numpy_pass_does_not_know():
     dim = 3
     a, b = keras.Input((dim,)), keras.Input((dim,))
@@ -111,9 +124,12 @@ def test_fit_by_either_pass_trains_alike():
     histories, weights = [], []
     for graph in (False, True):
         keras.utils.set_random_seed(7)
-        rae = gr.RAE(4, network=gr.merge_network(4, "tanh", True), classes=2)
-        if graph:
-            rae._runner.numpy = None
+        rae = gr.RAE(
+            4,
+            network=gr.merge_network(4, "tanh", True),
+            classes=2,
+            replay="graph" if graph else "numpy",
+        )
         histories.append(
             rae.fit(data, labels=labels, epochs=3, batch_size=16, verbose=0, seed=0)["loss"]
         )
@@ -166,9 +182,11 @@ def test_other_optimizers_step_by_their_own_apply():
     finals = []
     for graph in (False, True):
         keras.utils.set_random_seed(3)
-        rae = gr.RAE(3, optimizer=keras.optimizers.SGD(0.01, momentum=0.9))
-        if graph:
-            rae._runner.numpy = None
+        rae = gr.RAE(
+            3,
+            optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
+            replay="graph" if graph else "numpy",
+        )
         rae.fit(data, epochs=2, batch_size=4, verbose=0, seed=1)
         finals.append([w.numpy() for w in rae._runner.weights])
     for mine, theirs in zip(*finals):

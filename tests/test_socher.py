@@ -145,14 +145,21 @@ def taped_reference_loss(rae, seqs, labels):
 
 @pytest.mark.parametrize("pairs", ["all", "adjacent"])
 @pytest.mark.parametrize("config", [CONFIGS[0], CONFIGS[1]])
-@pytest.mark.parametrize("unrolled", [True, False])
-def test_label_head_gradients_match_a_tape_over_the_reference(pairs, config, unrolled, monkeypatch):
-    if not unrolled:  # the while loop that deep trees take
+@pytest.mark.parametrize("replay", ["numpy", "graph", "graph loop"])
+def test_label_head_gradients_match_a_tape_over_the_reference(pairs, config, replay, monkeypatch):
+    if replay == "graph loop":  # the while loop that deep trees take
         monkeypatch.setattr("greedy_rae.replay.step.UNROLL", 0)
     act, norm, dec, rec = config
     net = network(4, act, norm, dec, seed=5, scale=0.5)
     keras.utils.set_random_seed(5)
-    rae = gr.RAE(network=net, pairs=pairs, reconstruction=rec, classes=3, alpha=0.3)
+    rae = gr.RAE(
+        network=net,
+        pairs=pairs,
+        reconstruction=rec,
+        classes=3,
+        alpha=0.3,
+        replay="numpy" if replay == "numpy" else "graph",
+    )
     rng = np.random.default_rng(7)
     seqs = [rng.normal(size=(n, 4)).astype(np.float32) for n in (1, 3, 6, 9)]
     labels = np.array([2, -1, 0, 1])

@@ -9,6 +9,11 @@ One word for each idea, used the same way in Python, C++, the CLI and the README
   network, O(d) a pair) or ``"nonlinear"`` (activations or normalisation).
 - ``"cache"``: the core's forest, which keeps the errors an outside scorer
   (the TF one) hands it.
+- ``replay``: the user's choice of how training computes gradients:
+  ``"numpy"`` (the gradient pass and Adam written out in numpy, for the
+  networks the native scorer computes), ``"graph"`` (a compiled TensorFlow
+  graph, for any network and on a GPU), ``"auto"`` (numpy where it applies and
+  no GPU is visible).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import numpy as np
 
 PAIR_MODES = ("all", "adjacent")
 SCORERS = ("auto", "native", "tf")
+REPLAYS = ("auto", "numpy", "graph")
 NETWORK_KINDS = ("linear", "nonlinear")
 # what fills a build's score tables (the core's BuildKind): a native network kind, or the cache
 # that an outside (TF) scorer fills
@@ -56,6 +62,10 @@ def check_reconstruction(reconstruction: object) -> str:
 
 def check_scorer(scorer: object) -> str:
     return check_choice("scorer", scorer, SCORERS)
+
+
+def check_replay(replay: object) -> str:
+    return check_choice("replay", replay, REPLAYS)
 
 
 def check_features(features: object) -> str:

@@ -39,6 +39,17 @@ class RAE:
         Defaults to ``keras.optimizers.Adam()`` with its defaults, as in the post.
     scorer : {"auto", "native", "tf"}
         How trees are built (see :func:`greedy_tree`).
+    replay : {"auto", "numpy", "graph"}
+        How training computes the gradients of the built trees. ``"numpy"``:
+        the gradient pass and Keras's Adam written out in numpy, for the
+        networks the native engine computes with the default head and L1/L2
+        (or no) weight penalties; nothing is compiled, so the first step
+        costs what the later ones do. ``"graph"``: the pass as a TensorFlow
+        graph, compiled once per depth bucket (about half a second on a
+        CPU), for any network, head and optimizer, on any device.
+        ``"auto"``: ``"numpy"`` where it applies, on one device with no GPU
+        visible; else ``"graph"``. Both give the same gradients (up to float32
+        rounding).
     activation, normalize, decoder_activation
         Options of the built network (see :func:`merge_network`); with
         ``network`` given they must stay at their defaults.
@@ -92,6 +103,7 @@ class RAE:
         pairs: str = "all",
         optimizer: keras.optimizers.Optimizer | None = None,
         scorer: str = "auto",
+        replay: str = "auto",
         activation: str = "linear",
         normalize: bool = False,
         decoder_activation: str = "linear",
@@ -150,8 +162,9 @@ class RAE:
                 alpha=self.alpha,
                 leaf_gradients=self._table is not None and self._table.trainable,
             )
+            self.replay = _options.check_replay(replay)
             self._runner = make_runner(
-                gradient_pass, self.optimizer, self._plan, strategy, self._table
+                gradient_pass, self.optimizer, self._plan, strategy, self._table, self.replay
             )
             if strategy is not None:  # its state mirrored, made in the scope
                 self._runner._build_optimizer()
@@ -380,13 +393,15 @@ class RAE:
         *,
         optimizer: keras.optimizers.Optimizer | None = None,
         scorer: str = "auto",
+        replay: str = "auto",
     ) -> RAE:
         """Load an RAE saved by :meth:`save` (or any saved merge network).
 
         The options and the head come from the file; a plain Keras file gives
-        ``pairs="all"``, ``reconstruction="plain"`` and no head.
+        ``pairs="all"``, ``reconstruction="plain"`` and no head. ``optimizer``,
+        ``scorer`` and ``replay`` are as in :class:`RAE`.
         """
-        return saving.load(cls, path, optimizer=optimizer, scorer=scorer)
+        return saving.load(cls, path, optimizer=optimizer, scorer=scorer, replay=replay)
 
     # -- internals -------------------------------------------------------------
 

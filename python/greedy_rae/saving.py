@@ -110,6 +110,7 @@ def load(
     *,
     optimizer: keras.optimizers.Optimizer | None = None,
     scorer: str = "auto",
+    replay: str = "auto",
 ) -> RAE:
     """:meth:`RAE.load`: a model file's network, options, head and word table as an RAE."""
     path = os.fspath(path)
@@ -140,6 +141,7 @@ def load(
         pairs=meta.get("pairs", "all"),
         optimizer=optimizer,
         scorer=scorer,
+        replay=replay,
         reconstruction=meta.get("reconstruction", "plain"),
         classes=meta.get("classes"),
         alpha=meta.get("alpha", 0.2),

@@ -88,7 +88,6 @@ def fit(
     cbs.on_train_begin()
     # BackupAndRestore sets where an interrupted run resumes
     first_epoch = max(first_epoch, model._initial_epoch or 0)
-    runner.expect(max(0, epochs - first_epoch) * batches)
     for epoch in range(first_epoch, epochs):
         order = rng.permutation(len(seqs)) if shuffle else np.arange(len(seqs))
         cbs.on_epoch_begin(epoch)
@@ -113,5 +112,4 @@ def fit(
         if model.stop_training:
             break
     cbs.on_train_end({k: v[-1] for k, v in history.items() if v})
-    runner.expect(1)  # calls after the fit are single steps
     return history

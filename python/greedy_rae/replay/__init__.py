@@ -85,10 +85,6 @@ class Runner:
         taken only when the loss and every gradient are finite."""
         raise NotImplementedError
 
-    def expect(self, steps: int) -> None:
-        """``fit`` says how many steps it is about to take (a runner may use it to
-        choose how it replays)."""
-
     def map_sequences(
         self, seqs: list[np.ndarray], fn: Callable[[list[np.ndarray]], np.ndarray], width: int
     ) -> np.ndarray:
@@ -125,12 +121,19 @@ def make_runner(
     planner: Planner,
     strategy: tf.distribute.Strategy | None,
     table: EmbeddingTable | None = None,
+    replay: str = "auto",
 ) -> Runner:
-    """The runner for one device (``strategy`` None) or for a strategy."""
+    """The runner for one device (``strategy`` None) or for a strategy;
+    ``replay``: see :class:`~greedy_rae.RAE`."""
     if strategy is None:
         from greedy_rae.replay.local import LocalRunner
 
-        return LocalRunner(gradient_pass, optimizer, planner, table)
+        return LocalRunner(gradient_pass, optimizer, planner, table, replay)
+    if replay == "numpy":
+        raise ValueError(
+            "replay='numpy' runs on one device; under a strategy, training replays"
+            " in graphs: give replay='auto' or 'graph'"
+        )
     from greedy_rae.replay.distributed import StrategyRunner
 
     return StrategyRunner(gradient_pass, optimizer, planner, strategy, table)

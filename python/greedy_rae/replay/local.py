@@ -1,49 +1,57 @@
-"""Training on one device: the graph pass, compiled once per depth bucket, or
-for a short fit the numpy pass, which compiles nothing.
-
-Compiling the graph costs a fixed half second or so (tracing it, then
-TensorFlow's optimisation of it on its first call); after that, its steps are
-faster than the numpy pass's (on two CPU cores, an epoch of the numpy pass
-takes about 1.3-1.5x the graph's). A fit of fewer than ``GRAPH_STEPS`` steps, and
-a single ``train_step`` or ``loss_and_gradients``, therefore replays in
-numpy when the numpy pass knows the network (:func:`numpy_pass`); a longer
-fit compiles the graph, and once it is compiled every call uses it."""
+"""Training on one device: the numpy pass (nothing to compile) where it
+applies, else the graph pass, compiled once per depth bucket (see the
+``replay`` option of :class:`~greedy_rae.RAE`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from greedy_rae.build.plan import Plan
-from greedy_rae.replay import Runner, row_labels
-from greedy_rae.replay.numpy_pass import adam_step, numpy_pass, plain_adam
-from greedy_rae.replay.step import bucket, plan_signature
-
-# fits of fewer steps than this replay in numpy (the compile would not pay)
-GRAPH_STEPS = 100
+from greedy_rae.replay import Planner, Runner, row_labels
+from greedy_rae.replay.numpy_pass import NumpyPass, adam_step, find_blas, numpy_pass, plain_adam
+from greedy_rae.replay.step import GradientPass, bucket, plan_signature
+from greedy_rae.table import EmbeddingTable
 
 
 class LocalRunner(Runner):
     """The replay on this process's devices (TensorFlow places it)."""
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(
+        self,
+        gradient_pass: GradientPass,
+        optimizer: keras.optimizers.Optimizer,
+        planner: Planner,
+        table: EmbeddingTable | None = None,
+        replay: str = "auto",
+    ) -> None:
+        super().__init__(gradient_pass, optimizer, planner, table)
         self._functions: dict[tuple[int, bool], Any] = {}
         self._empty: tf.Tensor | None = None
         g = self.gradient_pass
-        # None: the graph pass (a network, head or regularizer the numpy pass does not know)
-        self.numpy = numpy_pass(
-            g.network,
-            g.classifier,
-            g.weights,
-            weighted=g.weighted,
-            alpha=g.alpha,
-            leaf_gradients=g.leaf_gradients,
-        )
+        # None: the graph pass
+        self.numpy: NumpyPass | None = None
+        if replay == "numpy" or (replay == "auto" and not tf.config.list_logical_devices("GPU")):
+            self.numpy = numpy_pass(
+                g.network,
+                g.classifier,
+                g.weights,
+                weighted=g.weighted,
+                alpha=g.alpha,
+                leaf_gradients=g.leaf_gradients,
+            )
+            if self.numpy is None and replay == "numpy":
+                raise ValueError(
+                    "replay='numpy' needs a network the native engine computes, the"
+                    " default head (one softmax Dense layer), and L1/L2 weight penalties"
+                    " or none: give replay='auto' or 'graph'"
+                )
+        if self.numpy is not None:
+            find_blas()
         self._apply_function: Any = None
-        self._short = True  # until fit says otherwise: single calls replay in numpy
 
     def _function(self, depth: int, train: bool) -> Any:
         key = (bucket(depth), train)
@@ -118,14 +126,16 @@ class LocalRunner(Runner):
         )
 
     def _numpy_call(
-        self, plan: Plan, ids: np.ndarray, labels: np.ndarray | None, count: int
+        self, seqs: list[np.ndarray], labels: np.ndarray | None
     ) -> tuple[float, list[np.ndarray], np.ndarray, np.ndarray, bool]:
         """The numpy pass's loss, gradients, table rows and their gradients, and
         whether all are finite (as the graph's ``run`` with ``train=False``)."""
         assert self.numpy is not None
+        numpy = self.numpy
         head = self.gradient_pass.classifier is not None
-        parts = [self.numpy.run(plan, row_labels(plan, labels, head))]
-        loss, grads, row_grads = self.numpy.loss_and_gradients(parts, count)
+        plan, ids = self._plan(seqs)
+        parts = [numpy.run(plan, row_labels(plan, labels, head))]
+        loss, grads, row_grads = numpy.loss_and_gradients(parts, len(seqs))
         finite = bool(np.isfinite(loss)) and all(np.isfinite(g).all() for g in grads)
         rows = ids
         if row_grads is None:
@@ -141,18 +151,6 @@ class LocalRunner(Runner):
             rows = np.concatenate([ids, np.asarray(used)])
             row_grads = np.concatenate([row_grads, used_grads])
         return loss, grads, row_grads, rows, finite
-
-    def expect(self, steps: int) -> None:
-        """``fit`` says how many steps it will take: a fit of fewer than
-        GRAPH_STEPS replays in numpy; a longer one compiles the graph."""
-        self._short = steps < GRAPH_STEPS
-
-    def _use_numpy(self, plan: Plan, train: bool) -> bool:
-        """The numpy pass for a short fit or a single call, unless the graph
-        that serves this plan is compiled already (it is the faster then)."""
-        if self.numpy is None:
-            return False
-        return (bucket(plan.depth), train) not in self._functions and self._short
 
     def _apply(self, grads: list[np.ndarray]) -> None:
         """The optimizer step of the numpy pass's gradients: Keras's Adam in numpy
@@ -177,14 +175,14 @@ class LocalRunner(Runner):
     def _gradients(
         self, seqs: list[np.ndarray], labels: np.ndarray | None
     ) -> tuple[float, list[tf.Tensor], bool]:
-        plan, ids = self._plan(seqs)
-        if self._use_numpy(plan, False):
-            loss, grads, row_grads, rows, finite = self._numpy_call(plan, ids, labels, len(seqs))
+        if self.numpy is not None:
+            loss, grads, row_grads, rows, finite = self._numpy_call(seqs, labels)
             out = [tf.constant(g) for g in grads]
             if self.train_table:
                 assert self.table is not None
                 out.append(self.table.gradient(tf.constant(row_grads), tf.constant(rows)))
             return loss, out, finite
+        plan, ids = self._plan(seqs)
         loss, grads, row_grads, rows, finite = self._graph_call(plan, ids, labels, len(seqs), False)
         grads = list(grads)
         if self.train_table:
@@ -193,14 +191,14 @@ class LocalRunner(Runner):
         return float(loss), grads, bool(finite)
 
     def _train(self, seqs: list[np.ndarray], labels: np.ndarray | None) -> tuple[float, bool]:
-        plan, ids = self._plan(seqs)
-        if self._use_numpy(plan, True):
-            loss, grads, row_grads, rows, finite = self._numpy_call(plan, ids, labels, len(seqs))
+        if self.numpy is not None:
+            loss, grads, row_grads, rows, finite = self._numpy_call(seqs, labels)
             if finite:
                 self._apply(grads)
                 if self.train_table:
                     assert self.table is not None
                     self.table.apply(self.optimizer, tf.constant(row_grads), tf.constant(rows))
             return loss, finite
+        plan, ids = self._plan(seqs)
         loss, applied = self._graph_call(plan, ids, labels, len(seqs), True)
         return float(loss), bool(applied)

@@ -14,6 +14,8 @@ graph. Networks, heads or regularisers it does not know take the graph pass
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import keras
@@ -91,21 +93,21 @@ def numpy_pass(
     )
 
 
-def _activate(name: str, z: np.ndarray) -> Any:
+def _activate(name: str, z: np.ndarray, out: np.ndarray | None = None) -> Any:
     if name == "tanh":
-        return np.tanh(z)
+        return np.tanh(z, out=out)
     if name == "relu":
-        return np.maximum(z, np.float32(0))
+        return np.maximum(z, np.float32(0), out=out)
     return z
 
 
-def _back(name: str, grad: np.ndarray, out: np.ndarray) -> Any:
-    """The gradient at an activation's input, from that at its output."""
+def _slope(name: str, out: np.ndarray) -> Any:
+    """An activation's derivative, from its output."""
     if name == "tanh":
-        return grad * (np.float32(1) - out * out)
+        return np.float32(1) - out * out
     if name == "relu":
-        return grad * (out > 0)
-    return grad
+        return (out > 0).astype(np.float32)
+    return np.ones_like(out)
 
 
 class NumpyPass:
@@ -129,14 +131,51 @@ class NumpyPass:
         self.leaf_gradients = leaf_gradients
         # (l1, l2) of each weight (numpy_pass has checked that each is known)
         self.penalties = [_penalty_of(w) or (0.0, 0.0) for w in weights]
+        self._buffers: dict[str, np.ndarray] = {}
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _buffer(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A float32 scratch array of ``shape``, kept between calls: the large
+        temporaries of a step are not allocated (and paged in) anew each time."""
+        size = int(np.prod(shape))
+        held = self._buffers.get(name)
+        if held is None or held.size < size:
+            held = self._buffers[name] = np.empty(max(size, 1), np.float32)
+        return held[:size].reshape(shape)
+
+    def _chunks(self, rows: int, inner: int, cols: int) -> list[slice]:
+        """Row ranges of a product's left factor, one a core when the product
+        is large enough to gain from threads (BLAS itself runs on one)."""
+        count = min(_CORES, rows // 64) if rows * inner * cols >= _THREADED_WORK else 1
+        if count <= 1:
+            return [slice(0, rows)]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(_CORES, thread_name_prefix="greedy-rae-pass")
+        cut = [rows * k // count for k in range(count + 1)]
+        return [slice(cut[k], cut[k + 1]) for k in range(count)]
+
+    def _product(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``a @ b`` into ``out``, in row blocks on threads when it is large."""
+        chunks = self._chunks(a.shape[0], a.shape[1], b.shape[1])
+        if len(chunks) == 1:
+            return np.matmul(a, b, out=out)
+        assert self._pool is not None
+        list(self._pool.map(lambda k: np.matmul(a[k], b, out=out[k]), chunks))
+        return out
+
+    def _gram(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``a.T @ b``, summed over row blocks on threads when it is large."""
+        chunks = self._chunks(a.shape[0], a.shape[1], b.shape[1])
+        if len(chunks) == 1:
+            return np.asarray(a.T @ b)
+        assert self._pool is not None
+        return np.asarray(sum(self._pool.map(lambda k: a[k].T @ b[k], chunks)))
 
     @staticmethod
     def _values(layer: keras.layers.Dense) -> tuple[np.ndarray, np.ndarray]:
-        kernel = np.asarray(layer.kernel.numpy(), dtype=np.float32)
+        kernel = _read(layer.kernel)
         bias = (
-            np.asarray(layer.bias.numpy(), dtype=np.float32)
-            if layer.bias is not None
-            else np.zeros(kernel.shape[1], np.float32)
+            _read(layer.bias) if layer.bias is not None else np.zeros(kernel.shape[1], np.float32)
         )
         return kernel, bias
 
@@ -163,6 +202,13 @@ class NumpyPass:
     def run(
         self, plan: Plan, row_labels: np.ndarray
     ) -> tuple[float, list[np.ndarray], np.ndarray | None]:
+        """See :meth:`_run`; on one BLAS thread (see :func:`_one_blas_thread`)."""
+        with _one_blas_thread():
+            return self._run(plan, row_labels)
+
+    def _run(
+        self, plan: Plan, row_labels: np.ndarray
+    ) -> tuple[float, list[np.ndarray], np.ndarray | None]:
         """``(sum, gradients, leaf gradients)``: the plan's summed loss, its
         gradients (aligned with the weights) and, when asked for, each leaf's.
 
@@ -179,34 +225,48 @@ class NumpyPass:
         dim = table.shape[1]
         # the forward pass of every merge; without the normalisation, each
         # parent is the one the build computed (the table's row)
-        c = table[np.stack([plan.left, plan.right], axis=1)].reshape(merges, 2 * dim)
+        pairs = np.stack([plan.left, plan.right], axis=1)
+        # (mode "clip": with mode "raise", take buffers its output)
+        c = np.take(table, pairs, axis=0, out=self._buffer("c", (merges, 2, dim)), mode="clip")
+        c = c.reshape(merges, 2 * dim)
         if spec.normalize:
-            z1 = c @ w1
+            z1 = self._product(c, w1, self._buffer("z1", (merges, dim)))
             z1 += b1
-            p = _activate(spec.activation, z1)
-            inverse = np.minimum(f32(1) / np.sqrt(np.sum(p * p, axis=1, keepdims=True)), _CAP)
-            h = p * inverse
+            p = _activate(spec.activation, z1, out=z1)
+            squares = np.einsum("ij,ij->i", p, p)
+            inverse = np.minimum(f32(1) / np.sqrt(squares), _CAP)[:, None]
+            # where 1/||p|| is capped, the norm passes no gradient
+            through = (inverse < _CAP).astype(np.float32)
+            h = np.multiply(p, inverse, out=self._buffer("h", (merges, dim)))
         else:
             p = h = table[n_leaves:]
-        z2 = h @ w2
+        # the activation's derivative at every parent
+        slope = None if spec.activation == "linear" else _slope(spec.activation, p)
+        z2 = self._product(h, w2, self._buffer("z2", (merges, 2 * dim)))
         z2 += b2
-        y = _activate(spec.decoder_activation, z2)
-        r = y - c
+        if spec.decoder_activation == "linear":
+            r = np.subtract(z2, c, out=z2)  # y = z2 is not needed again
+        else:
+            y = _activate(spec.decoder_activation, z2, out=z2)
+            r = np.subtract(y, c, out=self._buffer("r", (merges, 2 * dim)))
         half = f32(0.5)
         if self.weighted:
             share = np.asarray(plan.left_share, np.float32)
-            e1 = half * np.sum(r[:, :dim] ** 2, axis=1)
-            e2 = half * np.sum(r[:, dim:] ** 2, axis=1)
+            e1 = half * np.einsum("ij,ij->i", r[:, :dim], r[:, :dim])
+            e2 = half * np.einsum("ij,ij->i", r[:, dim:], r[:, dim:])
             total = alpha * np.sum(share * e1 + (f32(1) - share) * e2, dtype=np.float32)
             r[:, :dim] *= share[:, None]
             r[:, dim:] *= (f32(1) - share)[:, None]
         else:
             total = alpha * half * f32(np.vdot(r, r))
         # the gradient at each parent from its own error and from its head
-        dy = r if alpha == 1 else alpha * r
-        dz2 = _back(spec.decoder_activation, dy, y)
-        g_w2, g_b2 = h.T @ dz2, dz2.sum(axis=0)
-        dh = dz2 @ w2.T
+        dy = r if alpha == 1 else np.multiply(r, alpha, out=r)
+        if spec.decoder_activation == "linear":
+            dz2 = dy
+        else:
+            dz2 = np.multiply(dy, _slope(spec.decoder_activation, y), out=z2)
+        g_w2, g_b2 = self._gram(h, dz2), dz2.sum(axis=0)
+        dh = self._product(dz2, w2.T, self._buffer("dh", (merges, dim)))
         own = None  # the leaves' gradient from the head
         by_variable: dict[int, np.ndarray] = {}
         if self.head is not None:
@@ -222,33 +282,47 @@ class NumpyPass:
             to_nodes = dzc @ wc.T
             dh += to_nodes[n_leaves:]
             own = to_nodes[:n_leaves]
-        # down the trees, from the roots' level: a parent's gradient reaches its children
-        passed = np.zeros((1 + 2 * merges, dim), np.float32)
-        dz1 = np.empty_like(h)
+        # down the trees, from the roots' level: a parent's gradient reaches its
+        # children. ``down`` holds a zero row, then each merge's gradient at its
+        # left child and at its right one (the rows of ``dc``, so a level's
+        # product lands in place); ``row`` maps the plan's slots (Plan.parent)
+        # to its rows.
+        down = self._buffer("down", (1 + 2 * merges, dim))
+        down[0] = 0
+        dc = down[1:].reshape(merges, 2 * dim)
+        row = np.empty(1 + 2 * merges, np.intp)
+        row[0] = 0
         filled = 1
         ends = np.cumsum(plan.sizes)
         for k in reversed(range(len(plan.sizes))):
             stop = int(ends[k])
             start = stop - int(plan.sizes[k])
             m = stop - start
-            if m == 0:
+            at = np.arange(1 + 2 * start, 1 + 2 * stop, 2)
+            row[filled : filled + m] = at
+            row[filled + m : filled + 2 * m] = at + 1
+            filled += 2 * m
+        parents = row[plan.parent]
+        for k in reversed(range(len(plan.sizes))):
+            stop = int(ends[k])
+            start = stop - int(plan.sizes[k])
+            if stop == start:
                 continue
             level = slice(start, stop)
-            grad = dh[level] + passed[plan.parent[level]]
+            grad = dh[level]  # becomes this level's gradient at the encoder's input
+            grad += down[parents[level]]
             if spec.normalize:
-                # through the norm while 1/||p|| is below the cap
-                hk, ik = h[level], inverse[level]
-                grad = np.where(
-                    ik < _CAP,
-                    ik * (grad - hk * np.sum(grad * hk, axis=1, keepdims=True)),
-                    ik * grad,
-                )
-            dz1[level] = _back(spec.activation, grad, p[level])
-            dc = dz1[level] @ w1.T - dy[level]
-            passed[filled : filled + m] = dc[:, :dim]
-            passed[filled + m : filled + 2 * m] = dc[:, dim:]
-            filled += 2 * m
-        by_variable[id(spec.encoder.kernel)] = c.T @ dz1
+                # d(p / ||p||): the part along h removed, scaled by 1/||p||
+                hk = h[level]
+                along = np.einsum("ij,ij->i", grad, hk)[:, None] * through[level]
+                grad -= hk * along
+                grad *= inverse[level]
+            if slope is not None:
+                grad *= slope[level]
+            self._product(grad, w1.T, dc[level])
+            dc[level] -= dy[level]
+        dz1 = dh
+        by_variable[id(spec.encoder.kernel)] = self._gram(c, dz1)
         by_variable[id(spec.decoder.kernel)] = g_w2
         if spec.encoder.bias is not None:
             by_variable[id(spec.encoder.bias)] = dz1.sum(axis=0)
@@ -257,7 +331,7 @@ class NumpyPass:
         grads = [by_variable[id(w)] for w in self.weights]
         leaves = None
         if self.leaf_gradients:
-            leaves = passed[np.asarray(plan.leaf_parent)]
+            leaves = down[row[np.asarray(plan.leaf_parent)]]
             if own is not None:
                 leaves = leaves + own
         return float(total), grads, leaves
@@ -278,13 +352,41 @@ class NumpyPass:
         penalty = f32(0)
         for k, (w, (l1, l2)) in enumerate(zip(self.weights, self.penalties)):
             if l1 or l2:
-                value = np.asarray(w.numpy(), np.float32)
+                value = _read(w)
                 penalty += f32(l1) * np.sum(np.abs(value)) + f32(l2) * np.sum(value * value)
                 grads[k] = grads[k] + f32(l1) * np.sign(value) + f32(2 * l2) * value
         leaves = None
         if self.leaf_gradients:
             leaves = np.concatenate([part[2] for part in parts]) / n
         return float(total / n + penalty), grads, leaves
+
+
+_blas: Any = None
+# products of at least this many multiply-adds run in row blocks on threads
+# (one a core): numpy's BLAS runs on one thread in the pass
+_THREADED_WORK = 2**24
+_CORES = min(8, os.cpu_count() or 1)
+
+
+def find_blas() -> None:
+    """Finds numpy's BLAS for :func:`_one_blas_thread` (once a process: it reads
+    every loaded library, some 15 ms with TensorFlow's)."""
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController().select(user_api="blas")
+
+
+def _one_blas_thread() -> Any:
+    """A context in which numpy's BLAS runs on the calling thread alone.
+
+    A multi-threaded BLAS (OpenBLAS) keeps its worker threads spinning for a
+    while after each product; during the next build they take cores from the
+    engine's threads, which costs more than a second BLAS thread saves on
+    these products."""
+    find_blas()
+    return _blas.limit(limits=1)
 
 
 def plain_adam(optimizer: keras.optimizers.Optimizer, weights: list[Any]) -> bool:
@@ -325,24 +427,35 @@ def adam_step(
     epsilon = f32(optimizer.epsilon)
     for g, w in zip(grads, weights):
         index = optimizer._get_variable_index(w)
-        m_var = _tf_variable(optimizer._momentums[index])
-        v_var = _tf_variable(optimizer._velocities[index])
-        m = m_var.numpy()
+        m_var, v_var = optimizer._momentums[index], optimizer._velocities[index]
+        m = _read(m_var)
         m = m + (g - m) * keep_1
-        v = v_var.numpy()
+        v = _read(v_var)
         v = v + (np.square(g) - v) * keep_2
-        m_var.assign(m, read_value=False)
-        v_var.assign(v, read_value=False)
+        _write(m_var, m)
+        _write(v_var, v)
         if optimizer.amsgrad:
-            hat_var = _tf_variable(optimizer._velocity_hats[index])
-            v = np.maximum(hat_var.numpy(), v)
-            hat_var.assign(v, read_value=False)
-        var = _tf_variable(w)
-        var.assign(var.numpy() - (m * alpha) / (np.sqrt(v) + epsilon), read_value=False)
+            hat_var = optimizer._velocity_hats[index]
+            v = np.maximum(_read(hat_var), v)
+            _write(hat_var, v)
+        _write(w, _read(w) - (m * alpha) / (np.sqrt(v) + epsilon))
     optimizer.iterations.assign_add(1)
 
 
-def _tf_variable(variable: Any) -> Any:
-    """The TensorFlow variable under a Keras one (its reads and writes cost less)."""
-    value = getattr(variable, "value", None)
-    return value if isinstance(value, tf.Variable) else variable
+# Reads and writes of a variable's value by the raw operations: a third of the
+# cost of ``numpy()`` and ``assign`` (which matters at a few per weight a step).
+
+
+def _handle(variable: Any) -> Any:
+    value = getattr(variable, "value", None)  # the TensorFlow variable under a Keras one
+    return (value if isinstance(value, tf.Variable) else variable).handle
+
+
+def _read(variable: Any) -> np.ndarray:
+    """A float32 variable's value."""
+    out = tf.raw_ops.ReadVariableOp(resource=_handle(variable), dtype=tf.float32)
+    return np.asarray(out.numpy())
+
+
+def _write(variable: Any, value: np.ndarray) -> None:
+    tf.raw_ops.AssignVariableOp(resource=_handle(variable), value=value)
