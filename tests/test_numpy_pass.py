@@ -51,7 +51,7 @@ def test_numpy_gradients_equal_the_graph_pass(network, reconstruction, head, pai
     labels = np.array([0, 1, 2, -1, 0, 1, -1, 2, 2]) if head else None
     plan = runner.planner(data)
     rows = row_labels(plan, labels, head)
-    got_loss, got, _ = runner.numpy.loss_and_gradients([runner.numpy.run(plan, rows)], len(data))
+    got_loss, got, _ = runner.numpy.loss_and_gradients(plan, rows, len(data))
     g = runner.gradient_pass.loss_and_gradients(
         Plan(*(tf.constant(a) for a in plan)), tf.constant(rows), tf.constant(9.0), plan.depth
     )
@@ -77,7 +77,7 @@ def test_numpy_leaf_gradients_equal_the_graph_pass():
     leaves, _ = runner._leaves(texts)
     plan = runner.planner(leaves)
     rows = row_labels(plan, labels, True)
-    _, _, mine = runner.numpy.loss_and_gradients([runner.numpy.run(plan, rows)], 4)
+    _, _, mine = runner.numpy.loss_and_gradients(plan, rows, 4)
     g = runner.gradient_pass.loss_and_gradients(
         Plan(*(tf.constant(a) for a in plan)), tf.constant(rows), tf.constant(4.0), plan.depth
     )
@@ -204,3 +204,37 @@ def test_a_non_finite_step_is_refused_and_nothing_moves():
     assert int(rae.optimizer.iterations.numpy()) == 0
     assert np.all(rae._runner.weights[0].numpy() == 1e30)
     np.testing.assert_array_equal(rae._runner.weights[1].numpy(), before[1])
+
+
+def test_one_leaf_sequences_and_a_text_rae_train_alike_by_either_pass():
+    # no merges at all: only the head on the leaves has a gradient
+    singles = sequences(5, 3, 2, lo=1, hi=2)
+    got = []
+    for replay in ("numpy", "graph"):
+        keras.utils.set_random_seed(2)
+        rae = gr.RAE(3, classes=2, replay=replay)
+        got.append(rae.loss_and_gradients(singles, labels=[0, 1, 1, 0, -1]))
+    assert got[0][0] == pytest.approx(got[1][0], rel=1e-6) and got[0][0] > 0
+    for mine, theirs in zip(got[0][1], got[1][1]):
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-7)
+    # a text RAE: its table's rows, their lazy Adam and its regularizer
+    texts = ["a b c d", "e f", "c", "f e d c b", "a a b"] * 4
+    labels = np.arange(20) % 2
+    tables, histories, starts = [], [], []
+    for replay in ("numpy", "graph"):
+        keras.utils.set_random_seed(3)
+        rae = gr.RAE(
+            4,
+            vocabulary=["a", "b", "c", "d", "e", "f"],
+            classes=2,
+            embeddings_regularizer=keras.regularizers.L2(0.01),
+            replay=replay,
+        )
+        starts.append(rae._table.values())
+        history = rae.fit(texts, labels=labels, epochs=3, batch_size=8, verbose=0, seed=0)
+        histories.append(history["loss"])
+        tables.append(rae._table.values())
+    np.testing.assert_allclose(histories[0], histories[1], rtol=1e-5)
+    np.testing.assert_allclose(tables[0], tables[1], rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(starts[0], starts[1])
+    assert np.abs(tables[0] - starts[0]).max() > 1e-3  # the rows moved

@@ -134,8 +134,9 @@ class LocalRunner(Runner):
         numpy = self.numpy
         head = self.gradient_pass.classifier is not None
         plan, ids = self._plan(seqs)
-        parts = [numpy.run(plan, row_labels(plan, labels, head))]
-        loss, grads, row_grads = numpy.loss_and_gradients(parts, len(seqs))
+        loss, grads, row_grads = numpy.loss_and_gradients(
+            plan, row_labels(plan, labels, head), len(seqs)
+        )
         finite = bool(np.isfinite(loss)) and all(np.isfinite(g).all() for g in grads)
         rows = ids
         if row_grads is None:

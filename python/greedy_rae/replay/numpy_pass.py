@@ -199,14 +199,30 @@ class NumpyPass:
         dz = probs * (g - np.sum(g * probs, axis=1, keepdims=True))
         return ce, dz
 
-    def run(
-        self, plan: Plan, row_labels: np.ndarray
+    def loss_and_gradients(
+        self, plan: Plan, row_labels: np.ndarray, count: int
     ) -> tuple[float, list[np.ndarray], np.ndarray | None]:
-        """See :meth:`_run`; on one BLAS thread (see :func:`_one_blas_thread`)."""
+        """``(loss, gradients, leaf gradients)``: the plan's summed loss divided
+        by ``count`` (the minibatch's sequences) plus the weight penalties, its
+        gradients (aligned with the weights) and, with ``leaf_gradients``, each
+        leaf's (else None). ``row_labels``: the label of every table row (-1:
+        none; empty without a head)."""
         with _one_blas_thread():
-            return self._run(plan, row_labels)
+            total, grads, leaves = self._sums(plan, row_labels)
+        f32 = np.float32
+        n = f32(count)
+        grads = [g / n for g in grads]
+        penalty = f32(0)
+        for k, (w, (l1, l2)) in enumerate(zip(self.weights, self.penalties)):
+            if l1 or l2:
+                value = _read(w)
+                penalty += f32(l1) * np.sum(np.abs(value)) + f32(l2) * np.sum(value * value)
+                grads[k] = grads[k] + f32(l1) * np.sign(value) + f32(2 * l2) * value
+        if leaves is not None:
+            leaves = leaves / n
+        return float(f32(total) / n + penalty), grads, leaves
 
-    def _run(
+    def _sums(
         self, plan: Plan, row_labels: np.ndarray
     ) -> tuple[float, list[np.ndarray], np.ndarray | None]:
         """``(sum, gradients, leaf gradients)``: the plan's summed loss, its
@@ -335,30 +351,6 @@ class NumpyPass:
             if own is not None:
                 leaves = leaves + own
         return float(total), grads, leaves
-
-    def loss_and_gradients(
-        self, parts: list[tuple[float, list[np.ndarray], np.ndarray | None]], count: int
-    ) -> tuple[float, list[np.ndarray], np.ndarray | None]:
-        """``(loss, gradients, leaf gradients)`` of a minibatch from its parts'
-        :meth:`run`: the summed losses divided by ``count`` (the minibatch's
-        sequences) plus the weight penalties, and their gradients (aligned with
-        the weights; the leaves' in the parts' order)."""
-        f32 = np.float32
-        n = f32(count)
-        total = f32(sum(part[0] for part in parts))
-        grads = [
-            np.sum([part[1][k] for part in parts], axis=0) / n for k in range(len(self.weights))
-        ]
-        penalty = f32(0)
-        for k, (w, (l1, l2)) in enumerate(zip(self.weights, self.penalties)):
-            if l1 or l2:
-                value = _read(w)
-                penalty += f32(l1) * np.sum(np.abs(value)) + f32(l2) * np.sum(value * value)
-                grads[k] = grads[k] + f32(l1) * np.sign(value) + f32(2 * l2) * value
-        leaves = None
-        if self.leaf_gradients:
-            leaves = np.concatenate([part[2] for part in parts]) / n
-        return float(total / n + penalty), grads, leaves
 
 
 _blas: Any = None
