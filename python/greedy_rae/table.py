@@ -67,7 +67,7 @@ class EmbeddingTable:
         """Each sequence's leaves: its rows at the table's current values (float32);
         and every leaf's row, the sequences one after another (int32)."""
         flat = np.concatenate(ids).astype(np.int32, copy=False)
-        rows = np.asarray(tf.gather(self.variable, flat))
+        rows = _gather(self.variable, flat)
         return np.split(rows, np.cumsum([len(x) for x in ids])[:-1]), flat
 
     def values(self) -> np.ndarray:
@@ -117,6 +117,41 @@ class EmbeddingTable:
         v.scatter_update(tf.IndexedSlices(v_rows, rows))
         self.variable.scatter_sub(tf.IndexedSlices(step, rows))
 
+    def apply_arrays(
+        self, optimizer: keras.optimizers.Optimizer, grads: np.ndarray, ids: np.ndarray
+    ) -> None:
+        """:meth:`apply` computed in numpy (the numpy replay's step): the same
+        lazy Adam, its rows read and written by the raw variable operations."""
+        from greedy_rae.replay.numpy_pass import current_rate
+
+        f32 = np.float32
+        steps, m, v = self.optimizer_variables()
+        read = tf.raw_ops.ReadVariableOp(resource=steps.handle, dtype=tf.int64)
+        count = int(read.numpy()) + 1
+        tf.raw_ops.AssignVariableOp(resource=steps.handle, value=np.int64(count))
+        if len(ids) == 0:
+            return
+        # each row's gradient: its leaves' summed
+        order = np.argsort(ids, kind="stable")
+        ordered = ids[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        rows = ordered[starts].astype(np.int32)
+        g = np.add.reduceat(grads[order], starts, axis=0)
+        beta_1 = float(getattr(optimizer, "beta_1", 0.9))
+        beta_2 = float(getattr(optimizer, "beta_2", 0.999))
+        epsilon = f32(getattr(optimizer, "epsilon", 1e-7))
+        t = f32(count)
+        rate = current_rate(optimizer)
+        alpha = (
+            rate * np.sqrt(f32(1) - np.power(f32(beta_2), t)) / (f32(1) - np.power(f32(beta_1), t))
+        )
+        m_rows = f32(beta_1) * _gather(m, rows) + f32(1.0 - beta_1) * g
+        v_rows = f32(beta_2) * _gather(v, rows) + f32(1.0 - beta_2) * np.square(g)
+        step = alpha * m_rows / (np.sqrt(v_rows) + epsilon)
+        tf.raw_ops.ResourceScatterUpdate(resource=m.handle, indices=rows, updates=m_rows)
+        tf.raw_ops.ResourceScatterUpdate(resource=v.handle, indices=rows, updates=v_rows)
+        tf.raw_ops.ResourceScatterSub(resource=self.variable.handle, indices=rows, updates=step)
+
     def apply_mirrored(
         self,
         strategy: tf.distribute.Strategy,
@@ -153,6 +188,12 @@ class EmbeddingTable:
     def gradient(self, grads: tf.Tensor, ids: tf.Tensor) -> tf.IndexedSlices:
         """The table's gradient as sparse rows (repeated ids add up when densified)."""
         return tf.IndexedSlices(grads, ids, dense_shape=tf.shape(self.variable, out_type=tf.int64))
+
+
+def _gather(variable: tf.Variable, rows: np.ndarray) -> np.ndarray:
+    """Rows of a float32 variable, as numpy."""
+    out = tf.raw_ops.ResourceGather(resource=variable.handle, indices=rows, dtype=tf.float32)
+    return np.asarray(out.numpy())
 
 
 def make_table(

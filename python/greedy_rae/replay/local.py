@@ -198,7 +198,7 @@ class LocalRunner(Runner):
                 self._apply(grads)
                 if self.train_table:
                     assert self.table is not None
-                    self.table.apply(self.optimizer, tf.constant(row_grads), tf.constant(rows))
+                    self.table.apply_arrays(self.optimizer, row_grads, rows)
             return loss, finite
         plan, ids = self._plan(seqs)
         loss, applied = self._graph_call(plan, ids, labels, len(seqs), True)

@@ -411,8 +411,8 @@ def adam_step(
     The learning rate is the optimizer's current one (a schedule's value at
     this step), so callbacks that change it act as usual."""
     f32 = np.float32
-    rate = f32(np.asarray(optimizer.learning_rate))
-    step = f32(int(optimizer.iterations.numpy()) + 1)
+    rate = current_rate(optimizer)
+    step = f32(int(_read(optimizer.iterations, tf.int64)) + 1)
     beta_1, beta_2 = f32(optimizer.beta_1), f32(optimizer.beta_2)
     alpha = rate * np.sqrt(f32(1) - np.power(beta_2, step)) / (f32(1) - np.power(beta_1, step))
     keep_1, keep_2 = f32(1 - optimizer.beta_1), f32(1 - optimizer.beta_2)
@@ -431,7 +431,16 @@ def adam_step(
             v = np.maximum(_read(hat_var), v)
             _write(hat_var, v)
         _write(w, _read(w) - (m * alpha) / (np.sqrt(v) + epsilon))
-    optimizer.iterations.assign_add(1)
+    tf.raw_ops.AssignAddVariableOp(resource=_handle(optimizer.iterations), value=np.int64(1))
+
+
+def current_rate(optimizer: keras.optimizers.Optimizer) -> np.float32:
+    """The optimizer's learning rate at this step (a schedule's value, or what
+    a callback has set), float32."""
+    rate = optimizer.learning_rate
+    if isinstance(rate, (keras.Variable, tf.Variable)):
+        return np.float32(_read(rate))
+    return np.float32(np.asarray(rate))
 
 
 # Reads and writes of a variable's value by the raw operations: a third of the
@@ -439,13 +448,14 @@ def adam_step(
 
 
 def _handle(variable: Any) -> Any:
+    """The resource handle of a TensorFlow or Keras variable."""
     value = getattr(variable, "value", None)  # the TensorFlow variable under a Keras one
     return (value if isinstance(value, tf.Variable) else variable).handle
 
 
-def _read(variable: Any) -> np.ndarray:
-    """A float32 variable's value."""
-    out = tf.raw_ops.ReadVariableOp(resource=_handle(variable), dtype=tf.float32)
+def _read(variable: Any, dtype: tf.DType = tf.float32) -> np.ndarray:
+    """A variable's value."""
+    out = tf.raw_ops.ReadVariableOp(resource=_handle(variable), dtype=dtype)
     return np.asarray(out.numpy())
 
 
