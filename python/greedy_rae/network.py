@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from greedy_rae._options import check_activation
+from greedy_rae._variables import read
 
 _ACTIVATION_FUNCTIONS = {
     "linear": keras.activations.linear,
@@ -148,9 +149,9 @@ class NativeSpec(NamedTuple):
         """The current ``(W1, b1, W2, b2)`` in float64."""
 
         def parts(layer: keras.layers.Dense) -> tuple[np.ndarray, np.ndarray]:
-            kernel = np.asarray(layer.kernel.numpy(), dtype=np.float64)
+            kernel = np.asarray(read(layer.kernel), dtype=np.float64)
             bias = (
-                np.asarray(layer.bias.numpy(), dtype=np.float64)
+                np.asarray(read(layer.bias), dtype=np.float64)
                 if layer.use_bias
                 else np.zeros(layer.units, dtype=np.float64)
             )

@@ -27,6 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from greedy_rae._variables import current_rate, gather
 from greedy_rae.text import Vocabulary, initial_table
 
 log = logging.getLogger("greedy_rae")
@@ -67,7 +68,7 @@ class EmbeddingTable:
         """Each sequence's leaves: its rows at the table's current values (float32);
         and every leaf's row, the sequences one after another (int32)."""
         flat = np.concatenate(ids).astype(np.int32, copy=False)
-        rows = _gather(self.variable, flat)
+        rows = gather(self.variable, flat)
         return np.split(rows, np.cumsum([len(x) for x in ids])[:-1]), flat
 
     def values(self) -> np.ndarray:
@@ -122,8 +123,6 @@ class EmbeddingTable:
     ) -> None:
         """:meth:`apply` computed in numpy (the numpy replay's step): the same
         lazy Adam, its rows read and written by the raw variable operations."""
-        from greedy_rae.replay.numpy_pass import current_rate
-
         f32 = np.float32
         steps, m, v = self.optimizer_variables()
         read = tf.raw_ops.ReadVariableOp(resource=steps.handle, dtype=tf.int64)
@@ -145,8 +144,8 @@ class EmbeddingTable:
         alpha = (
             rate * np.sqrt(f32(1) - np.power(f32(beta_2), t)) / (f32(1) - np.power(f32(beta_1), t))
         )
-        m_rows = f32(beta_1) * _gather(m, rows) + f32(1.0 - beta_1) * g
-        v_rows = f32(beta_2) * _gather(v, rows) + f32(1.0 - beta_2) * np.square(g)
+        m_rows = f32(beta_1) * gather(m, rows) + f32(1.0 - beta_1) * g
+        v_rows = f32(beta_2) * gather(v, rows) + f32(1.0 - beta_2) * np.square(g)
         step = alpha * m_rows / (np.sqrt(v_rows) + epsilon)
         tf.raw_ops.ResourceScatterUpdate(resource=m.handle, indices=rows, updates=m_rows)
         tf.raw_ops.ResourceScatterUpdate(resource=v.handle, indices=rows, updates=v_rows)
@@ -188,12 +187,6 @@ class EmbeddingTable:
     def gradient(self, grads: tf.Tensor, ids: tf.Tensor) -> tf.IndexedSlices:
         """The table's gradient as sparse rows (repeated ids add up when densified)."""
         return tf.IndexedSlices(grads, ids, dense_shape=tf.shape(self.variable, out_type=tf.int64))
-
-
-def _gather(variable: tf.Variable, rows: np.ndarray) -> np.ndarray:
-    """Rows of a float32 variable, as numpy."""
-    out = tf.raw_ops.ResourceGather(resource=variable.handle, indices=rows, dtype=tf.float32)
-    return np.asarray(out.numpy())
 
 
 def make_table(

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from greedy_rae._variables import current_rate, handle, read, write
 from greedy_rae.build.plan import Plan
 from greedy_rae.losses import EPSILON
 from greedy_rae.network import NativeSpec, native_spec
@@ -173,10 +174,8 @@ class NumpyPass:
 
     @staticmethod
     def _values(layer: keras.layers.Dense) -> tuple[np.ndarray, np.ndarray]:
-        kernel = _read(layer.kernel)
-        bias = (
-            _read(layer.bias) if layer.bias is not None else np.zeros(kernel.shape[1], np.float32)
-        )
+        kernel = read(layer.kernel)
+        bias = read(layer.bias) if layer.bias is not None else np.zeros(kernel.shape[1], np.float32)
         return kernel, bias
 
     def _head(
@@ -215,7 +214,7 @@ class NumpyPass:
         penalty = f32(0)
         for k, (w, (l1, l2)) in enumerate(zip(self.weights, self.penalties)):
             if l1 or l2:
-                value = _read(w)
+                value = read(w)
                 penalty += f32(l1) * np.sum(np.abs(value)) + f32(l2) * np.sum(value * value)
                 grads[k] = grads[k] + f32(l1) * np.sign(value) + f32(2 * l2) * value
         if leaves is not None:
@@ -412,7 +411,7 @@ def adam_step(
     this step), so callbacks that change it act as usual."""
     f32 = np.float32
     rate = current_rate(optimizer)
-    step = f32(int(_read(optimizer.iterations, tf.int64)) + 1)
+    step = f32(int(read(optimizer.iterations, tf.int64)) + 1)
     beta_1, beta_2 = f32(optimizer.beta_1), f32(optimizer.beta_2)
     alpha = rate * np.sqrt(f32(1) - np.power(beta_2, step)) / (f32(1) - np.power(beta_1, step))
     keep_1, keep_2 = f32(1 - optimizer.beta_1), f32(1 - optimizer.beta_2)
@@ -420,44 +419,15 @@ def adam_step(
     for g, w in zip(grads, weights):
         index = optimizer._get_variable_index(w)
         m_var, v_var = optimizer._momentums[index], optimizer._velocities[index]
-        m = _read(m_var)
+        m = read(m_var)
         m = m + (g - m) * keep_1
-        v = _read(v_var)
+        v = read(v_var)
         v = v + (np.square(g) - v) * keep_2
-        _write(m_var, m)
-        _write(v_var, v)
+        write(m_var, m)
+        write(v_var, v)
         if optimizer.amsgrad:
             hat_var = optimizer._velocity_hats[index]
-            v = np.maximum(_read(hat_var), v)
-            _write(hat_var, v)
-        _write(w, _read(w) - (m * alpha) / (np.sqrt(v) + epsilon))
-    tf.raw_ops.AssignAddVariableOp(resource=_handle(optimizer.iterations), value=np.int64(1))
-
-
-def current_rate(optimizer: keras.optimizers.Optimizer) -> np.float32:
-    """The optimizer's learning rate at this step (a schedule's value, or what
-    a callback has set), float32."""
-    rate = optimizer.learning_rate
-    if isinstance(rate, (keras.Variable, tf.Variable)):
-        return np.float32(_read(rate))
-    return np.float32(np.asarray(rate))
-
-
-# Reads and writes of a variable's value by the raw operations: a third of the
-# cost of ``numpy()`` and ``assign`` (which matters at a few per weight a step).
-
-
-def _handle(variable: Any) -> Any:
-    """The resource handle of a TensorFlow or Keras variable."""
-    value = getattr(variable, "value", None)  # the TensorFlow variable under a Keras one
-    return (value if isinstance(value, tf.Variable) else variable).handle
-
-
-def _read(variable: Any, dtype: tf.DType = tf.float32) -> np.ndarray:
-    """A variable's value."""
-    out = tf.raw_ops.ReadVariableOp(resource=_handle(variable), dtype=dtype)
-    return np.asarray(out.numpy())
-
-
-def _write(variable: Any, value: np.ndarray) -> None:
-    tf.raw_ops.AssignVariableOp(resource=_handle(variable), value=value)
+            v = np.maximum(read(hat_var), v)
+            write(hat_var, v)
+        write(w, read(w) - (m * alpha) / (np.sqrt(v) + epsilon))
+    tf.raw_ops.AssignAddVariableOp(resource=handle(optimizer.iterations), value=np.int64(1))
