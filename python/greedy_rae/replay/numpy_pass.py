@@ -355,7 +355,7 @@ class NumpyPass:
 _blas: Any = None
 # products of at least this many multiply-adds run in row blocks on threads
 # (one a core): numpy's BLAS runs on one thread in the pass
-_THREADED_WORK = 2**24
+_THREADED_WORK = 2**26
 _CORES = min(8, os.cpu_count() or 1)
 
 
