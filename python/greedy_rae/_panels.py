@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from greedy_rae._estimators import CLASSIFIER_PARAMS, ENCODER_PARAMS
+
 # univariate series: a window of this many samples a leaf, unless told otherwise
 UNIVARIATE_WINDOW = 10
 
@@ -73,7 +75,7 @@ class EncoderSteps(Windows):
     def _fit(self, X: Any, y: Any = None) -> Any:
         from greedy_rae import sklearn as sk
 
-        params = {name: getattr(self, name) for name in sk.ENCODER_PARAMS}
+        params = {name: getattr(self, name) for name in ENCODER_PARAMS}
         self.encoder_ = sk.RAEEncoder(**params).fit(self._leaves(X, fit=True), y)
         return self
 
@@ -90,7 +92,7 @@ class ClassifierSteps(Windows):
     def _fit(self, X: Any, y: np.ndarray) -> Any:
         from greedy_rae import sklearn as sk
 
-        params = {name: getattr(self, name) for name in sk.CLASSIFIER_PARAMS}
+        params = {name: getattr(self, name) for name in CLASSIFIER_PARAMS}
         self.classifier_ = sk.RAEClassifier(**params).fit(self._leaves(X, fit=True), y)
         return self
 

@@ -23,118 +23,16 @@ except ImportError:  # pragma: no cover - the message is the point
     ) from None
 
 import greedy_rae as gr
-from greedy_rae import _inputs, saving
-
-
-def _seed(random_state: Any) -> int | None:
-    """An int seed from scikit-learn's ``random_state`` (None, an int or a RandomState)."""
-    if random_state is None or isinstance(random_state, (int, np.integer)):
-        return None if random_state is None else int(random_state)
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(2**31 - 1))
-    raise ValueError(f"random_state must be None, an int or a RandomState, got {random_state!r}")
-
-
-def class_codes(y: Any, count: int, unlabelled: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    """The classes of ``y`` (sorted) and each sequence's code in them, -1 where
-    ``y`` holds the ``unlabelled`` mark (None: every label is a class); errors
-    name ``y``. A column vector is read as a vector, with scikit-learn's
-    ``DataConversionWarning``."""
-    from sklearn.utils.multiclass import type_of_target
-    from sklearn.utils.validation import column_or_1d
-
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = column_or_1d(y, warn=True)
-    if y.ndim != 1 or len(y) != count:
-        raise ValueError(f"y must hold one label per sequence ({count}), got shape {y.shape}")
-    kind = type_of_target(y)
-    if kind not in ("binary", "multiclass"):
-        raise ValueError(
-            f"Unknown label type: {kind!r}. y must hold class labels (for a regression"
-            " target, fit the encoder without y or with supervised=False)"
-        )
-    known = np.ones(count, dtype=bool) if unlabelled is None else y != unlabelled
-    classes, codes = np.unique(y[known], return_inverse=True)
-    if len(classes) < 2:
-        besides = "" if unlabelled is None else f" besides {unlabelled!r} (unlabelled)"
-        raise ValueError(
-            f"y holds {len(classes)} class{'' if len(classes) == 1 else 'es'}{besides};"
-            " a classifier needs at least 2"
-        )
-    out = np.full(count, -1, dtype=np.int64)
-    out[known] = codes
-    return classes, out
-
-
-def _is_table(X: Any) -> bool:
-    """Whether ``X`` is a 2-D array (scikit-learn's table, dense or sparse, or a
-    list of equal rows of numbers), not a list of sequences: then each row is
-    one univariate series."""
-    import scipy.sparse
-
-    if scipy.sparse.issparse(X):
-        return True
-    if isinstance(X, (list, tuple)):  # rows of numbers, not (n, dim) sequences
-        return len(X) > 0 and np.ndim(X[0]) == 1
-    if not hasattr(X, "__array__"):
-        return False
-    shape = getattr(X, "shape", None)
-    return len(shape if shape is not None else np.asarray(X).shape) == 2
-
-
-# the parameters that the sktime and aeon estimators hand on
-ENCODER_PARAMS = (
-    "pairs",
-    "activation",
-    "normalize",
-    "decoder_activation",
-    "reconstruction",
-    "supervised",
-    "alpha",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "features",
-    "standardize",
-    "random_state",
-)
-CLASSIFIER_PARAMS = (
-    "pairs",
-    "activation",
-    "normalize",
-    "reconstruction",
-    "alpha",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "features",
-    "standardize",
-    "C",
-    "random_state",
+from greedy_rae import _inputs
+from greedy_rae._estimators import (
+    Pickled,
+    class_codes,
+    is_table,
+    seed_of,
 )
 
 
-class _Pickled:
-    """Pickling of an estimator whose fitted ``rae_`` travels as its model file."""
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        rae = state.pop("rae_", None)
-        if rae is not None:
-            state["_rae_bytes"] = saving.to_bytes(rae)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        data = state.pop("_rae_bytes", None)
-        if "seed" in state and "random_state" not in state:  # pickled before the rename
-            state["random_state"] = state.pop("seed")
-        self.__dict__.update(state)
-        if data is not None:
-            self.rae_ = saving.from_bytes(gr.RAE, data)
-
-
-class RAEEncoder(_Pickled, TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class RAEEncoder(Pickled, TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """A greedy RAE as a scikit-learn transformer.
 
     ``fit(X, y=None)`` trains an :class:`~greedy_rae.RAE` on ``X``, a list of
@@ -254,7 +152,7 @@ class RAEEncoder(_Pickled, TransformerMixin, BaseEstimator):  # type: ignore[mis
             if not sequences:
                 raise ValueError("X is empty: give at least one text")
             return sequences
-        if _is_table(X):
+        if is_table(X):
             seqs = self._table_sequences(X, fitted)
         else:
             if not fitted:  # what a table fit leaves, cleared
@@ -329,7 +227,7 @@ class RAEEncoder(_Pickled, TransformerMixin, BaseEstimator):  # type: ignore[mis
             else:
                 labels = y
                 self.classes_ = np.arange(self.classes)
-        seed = _seed(self.random_state)
+        seed = seed_of(self.random_state)
         if seed is not None:
             keras.utils.set_random_seed(seed)
         rae = gr.RAE(
@@ -379,7 +277,7 @@ class RAEEncoder(_Pickled, TransformerMixin, BaseEstimator):  # type: ignore[mis
         return np.asarray(names, dtype=object)
 
 
-class RAEClassifier(_Pickled, ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class RAEClassifier(Pickled, ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """A semi-supervised greedy RAE as a scikit-learn classifier.
 
     ``fit(X, y)`` trains an :class:`RAEEncoder` with a label head on ``X`` (a
