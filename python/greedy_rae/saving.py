@@ -13,7 +13,8 @@ import json
 import os
 import tempfile
 import zipfile
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import keras
 import numpy as np
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 _META = "greedy_rae.json"
 _HEAD = "greedy_rae_classifier.keras"  # the label head, a .keras file inside the model file
 _TABLE = "greedy_rae_embeddings.npy"  # a text RAE's word table, an .npy file inside
+
+
+_T = TypeVar("_T")
 
 
 class ModelFile(NamedTuple):
@@ -193,25 +197,12 @@ def to_bytes(rae: RAE) -> bytes:
     two pickles of an unchanged model are equal and hash alike
     (``joblib.hash``, caches), in one process or in two.
     """
-    fd, path = tempfile.mkstemp(suffix=".keras", prefix="greedy-rae-")
-    os.close(fd)
-    try:
-        save(rae, path)
-        with open(path, "rb") as f:
-            return _canonical_zip(f.read())
-    finally:
-        os.remove(path)
+    return _canonical_zip(_saved_bytes(lambda path: save(rae, path)))
 
 
 def from_bytes(cls: type[RAE], data: bytes) -> RAE:
     """:func:`to_bytes`'s inverse."""
-    fd, path = tempfile.mkstemp(suffix=".keras", prefix="greedy-rae-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        return load(cls, path)
-    finally:
-        os.remove(path)
+    return _loaded(data, lambda path: load(cls, path))
 
 
 def _canonical_zip(data: bytes) -> bytes:
@@ -250,23 +241,34 @@ def _numbered(config: Any, ids: dict[int, int]) -> Any:
     return config
 
 
-def _model_bytes(model: keras.Model, folder: str) -> bytes:
-    """A Keras model as the bytes of a ``.keras`` file (written in ``folder``, then removed)."""
-    fd, tmp = tempfile.mkstemp(suffix=".keras", prefix=".tmp-head-", dir=folder)
+def _saved_bytes(write: Callable[[str], None], folder: str | None = None) -> bytes:
+    """The bytes of the ``.keras`` file that ``write(path)`` writes (to a
+    temporary file in ``folder``, removed after)."""
+    fd, path = tempfile.mkstemp(suffix=".keras", prefix=".tmp-greedy-rae-", dir=folder)
     os.close(fd)
     try:
-        model.save(tmp, overwrite=True)
-        with open(tmp, "rb") as f:
+        write(path)
+        with open(path, "rb") as f:
             return f.read()
     finally:
-        os.remove(tmp)
+        os.remove(path)
 
 
-def _model_from_bytes(data: bytes) -> keras.Model:
-    fd, tmp = tempfile.mkstemp(suffix=".keras", prefix="greedy-rae-head-")
+def _loaded(data: bytes, read: Callable[[str], _T]) -> _T:
+    """``read(path)`` of a temporary ``.keras`` file holding ``data`` (removed after)."""
+    fd, path = tempfile.mkstemp(suffix=".keras", prefix="greedy-rae-")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        return keras.saving.load_model(tmp, compile=False)
+        return read(path)
     finally:
-        os.remove(tmp)
+        os.remove(path)
+
+
+def _model_bytes(model: keras.Model, folder: str) -> bytes:
+    """A Keras model as the bytes of a ``.keras`` file (written in ``folder``, then removed)."""
+    return _saved_bytes(lambda path: model.save(path, overwrite=True), folder)
+
+
+def _model_from_bytes(data: bytes) -> keras.Model:
+    return _loaded(data, lambda path: keras.saving.load_model(path, compile=False))
