@@ -179,18 +179,18 @@ class LocalRunner(Runner):
     ) -> tuple[float, list[tf.Tensor], bool]:
         if self.numpy is not None:
             loss, grads, row_grads, rows, finite = self._numpy_call(seqs, labels)
-            out = [tf.constant(g) for g in grads]
-            if self.train_table:
-                assert self.table is not None
-                out.append(self.table.gradient(tf.constant(row_grads), tf.constant(rows)))
-            return loss, out, finite
-        plan, ids = self._plan(seqs)
-        loss, grads, row_grads, rows, finite = self._graph_call(plan, ids, labels, len(seqs), False)
-        grads = list(grads)
+        else:
+            plan, ids = self._plan(seqs)
+            loss, grads, row_grads, rows, finite = self._graph_call(
+                plan, ids, labels, len(seqs), False
+            )
+        out = [tf.convert_to_tensor(g) for g in grads]
         if self.train_table:
             assert self.table is not None
-            grads.append(self.table.gradient(row_grads, rows))
-        return float(loss), grads, bool(finite)
+            out.append(
+                self.table.gradient(tf.convert_to_tensor(row_grads), tf.convert_to_tensor(rows))
+            )
+        return float(loss), out, bool(finite)
 
     def _train(self, seqs: list[np.ndarray], labels: np.ndarray | None) -> tuple[float, bool]:
         if self.numpy is not None:

@@ -318,19 +318,16 @@ class NumpyPass:
             stop = int(ends[k])
             start = stop - int(plan.sizes[k])
             m = stop - start
+            if m == 0:
+                continue
+            level = slice(start, stop)
+            grad = dh[level]  # becomes this level's gradient at the encoder's input
+            # the parents' slots were filled by the levels above
+            grad += down[row[plan.parent[level]]]
             at = np.arange(1 + 2 * start, 1 + 2 * stop, 2)
             row[filled : filled + m] = at
             row[filled + m : filled + 2 * m] = at + 1
             filled += 2 * m
-        parents = row[plan.parent]
-        for k in reversed(range(len(plan.sizes))):
-            stop = int(ends[k])
-            start = stop - int(plan.sizes[k])
-            if stop == start:
-                continue
-            level = slice(start, stop)
-            grad = dh[level]  # becomes this level's gradient at the encoder's input
-            grad += down[parents[level]]
             if spec.normalize:
                 # d(p / ||p||): the part along h removed, scaled by 1/||p||
                 hk = h[level]
