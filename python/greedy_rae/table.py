@@ -96,9 +96,7 @@ class EmbeddingTable:
         steps, m, v = self.optimizer_variables()
         rows, where = tf.unique(ids)
         g = tf.math.unsorted_segment_sum(grads, where, tf.size(rows))
-        beta_1 = float(getattr(optimizer, "beta_1", 0.9))
-        beta_2 = float(getattr(optimizer, "beta_2", 0.999))
-        epsilon = float(getattr(optimizer, "epsilon", 1e-7))
+        beta_1, beta_2, epsilon = _adam_constants(optimizer)
         count = steps + 1
         t = tf.cast(count, tf.float32)
         rate = tf.cast(optimizer.learning_rate, tf.float32)
@@ -136,9 +134,7 @@ class EmbeddingTable:
         starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
         rows = ordered[starts].astype(np.int32)
         g = np.add.reduceat(grads[order], starts, axis=0)
-        beta_1 = float(getattr(optimizer, "beta_1", 0.9))
-        beta_2 = float(getattr(optimizer, "beta_2", 0.999))
-        epsilon = f32(getattr(optimizer, "epsilon", 1e-7))
+        beta_1, beta_2, epsilon = _adam_constants(optimizer)
         t = f32(count)
         rate = current_rate(optimizer)
         alpha = (
@@ -146,7 +142,7 @@ class EmbeddingTable:
         )
         m_rows = f32(beta_1) * gather(m, rows) + f32(1.0 - beta_1) * g
         v_rows = f32(beta_2) * gather(v, rows) + f32(1.0 - beta_2) * np.square(g)
-        step = alpha * m_rows / (np.sqrt(v_rows) + epsilon)
+        step = alpha * m_rows / (np.sqrt(v_rows) + f32(epsilon))
         tf.raw_ops.ResourceScatterUpdate(resource=m.handle, indices=rows, updates=m_rows)
         tf.raw_ops.ResourceScatterUpdate(resource=v.handle, indices=rows, updates=v_rows)
         tf.raw_ops.ResourceScatterSub(resource=self.variable.handle, indices=rows, updates=step)
@@ -187,6 +183,16 @@ class EmbeddingTable:
     def gradient(self, grads: tf.Tensor, ids: tf.Tensor) -> tf.IndexedSlices:
         """The table's gradient as sparse rows (repeated ids add up when densified)."""
         return tf.IndexedSlices(grads, ids, dense_shape=tf.shape(self.variable, out_type=tf.int64))
+
+
+def _adam_constants(optimizer: keras.optimizers.Optimizer) -> tuple[float, float, float]:
+    """The lazy Adam's ``beta_1``, ``beta_2`` and ``epsilon``: the optimizer's
+    when it has them, Adam's defaults otherwise."""
+    return (
+        float(getattr(optimizer, "beta_1", 0.9)),
+        float(getattr(optimizer, "beta_2", 0.999)),
+        float(getattr(optimizer, "epsilon", 1e-7)),
+    )
 
 
 def make_table(
