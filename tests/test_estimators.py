@@ -62,8 +62,8 @@ def test_sklearn_encoder_in_pipeline_search_clone_and_pickle():
     three = clone(enc).fit(X, partly)
     assert three.rae_.classes == 3 and list(three.classes_) == [-1, 0, 1]
     assert clone(enc).set_params(supervised=False).fit(X, y).rae_.classes is None
-    # classes=K: y already coded 0..K-1, as before
-    coded = RAEEncoder(epochs=1, classes=3, random_state=0).fit(X, y)
+    # n_classes=K: y already coded 0..K-1, as before
+    coded = RAEEncoder(epochs=1, n_classes=3, random_state=0).fit(X, y)
     assert coded.rae_.classes == 3
 
 
@@ -148,7 +148,7 @@ def test_estimators_say_what_is_wrong_with_bad_input():
             est.fit(X[:-1] + [X[-1][:, :3]], y)
         bad = [x.copy() for x in X]
         bad[2][1, 0] = np.nan
-        with pytest.raises(ValueError, match="X: sequence 2 contain NaN or inf"):
+        with pytest.raises(ValueError, match="X: sequence 2 contains NaN or inf"):
             est.fit(bad, y)
         with pytest.raises(ValueError, match="got a 1-D array.*Reshape your data"):
             est.fit(np.arange(12.0), y)

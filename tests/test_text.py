@@ -262,7 +262,7 @@ def test_command_line_on_text(tmp_path, capsys):
     vectors.write_text("2 4\nfilm 1 0 0 0\ndull 0 1 0 0\n")
     model = tmp_path / "m.keras"
     args = ["fit", str(corpus), "--text", "-o", str(model), "--epochs", "2", "--min-count", "2"]
-    assert main([*args, "--vectors", str(vectors), "--pairs", "adjacent"]) == 0
+    assert main([*args, "--embeddings", str(vectors), "--pairs", "adjacent"]) == 0
     assert "classes: 0 = neg, 1 = pos" in capsys.readouterr().out
     rae = gr.RAE.load(model)
     # words seen twice or more, most frequent first (film 5, dull 3, then the
@@ -284,11 +284,11 @@ def test_command_line_on_text(tmp_path, capsys):
     empty.write_text("a film\n\nanother\n")
     short = tmp_path / "short.txt"
     short.write_text("x\n")
-    wide = ["--vectors", str(vectors), "--dim", "6"]
+    wide = ["--embeddings", str(vectors), "--dim", "6"]
     for argv, message in [
         (["fit", str(empty), "--text", "-o", str(model)], "line 2 has no text"),
         (["fit", str(plain), "--text", "-o", str(model), "--labels", str(short)], "has 1 labels"),
-        (["fit", str(plain), "--text", "-o", str(model), "--vectors", str(empty)], "first line"),
+        (["fit", str(plain), "--text", "-o", str(model), "--embeddings", str(empty)], "first line"),
         (["fit", str(plain), "--text", "-o", str(model), *wide], "width 4, not --dim 6"),
     ]:
         capsys.readouterr()

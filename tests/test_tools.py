@@ -237,11 +237,11 @@ def test_command_line_fit_encode_tree(tmp_path):
     for fmt, want in [
         ("newick", tree.to_newick([f"w{i}" for i in range(tree.n)])),
         ("bracket", tree.to_bracket([f"w{i}" for i in range(tree.n)])),
-        ("json", json.dumps(tree.to_dict())),
-        ("text", str(tree)),
+        ("json", json.dumps(tree.to_dict([f"w{i}" for i in range(tree.n)]))),
+        ("text", tree.to_text([f"w{i}" for i in range(tree.n)])),
     ]:
         r = run_cli("tree", "model.keras", "seqs.npz", "--index", "4", "--format", fmt,
-                    "--labels", "names.txt", cwd=tmp_path)  # fmt: skip
+                    "--leaf-names", "names.txt", cwd=tmp_path)  # fmt: skip
         assert r.returncode == 0, r.stderr
         assert r.stdout.rstrip("\n") == want
     r = run_cli("tree", "model.keras", "seqs.npz", "--index", "4", "--format", "linkage",
@@ -252,11 +252,11 @@ def test_command_line_fit_encode_tree(tmp_path):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["fit", "missing.npz", "-o", "m.keras"], "no such file"),
+        (["fit", "missing.npz", "-o", "m.keras"], "no file or folder"),
         (["fit", "bad.npz", "-o", "m.keras"], "cannot read"),
         (["fit", "nan.npz", "-o", "m.keras"], "NaN"),
         (["fit", "good.npz", "-o", "m.txt"], ".keras or .h5"),
-        (["fit", "good.npz", "-o", "m.keras", "--labels", "long.npy"], "one integer per sequence"),
+        (["fit", "good.npz", "-o", "m.keras", "--labels", "long.npy"], "one label for each"),
         (["encode", "garbage.keras", "good.npz", "-o", "x.npy"], "cannot load the model"),
         (["tree", "missing.keras", "good.npz"], "no model file"),
     ],

@@ -40,10 +40,10 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 
 def _import_tensorflow() -> None:
-    # TensorFlow's C++ start-up chatter (CUDA probing on CPU machines) is
-    # noise here; a user's own setting wins.
-    if "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
-        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    # TensorFlow's C++ start-up chatter (CUDA probing on CPU machines, oneDNN)
+    # is written before any log level applies: the import is made quietly
+    # unless the user asked for every message (TF_CPP_MIN_LOG_LEVEL=0)
+    if os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2") != "0":
         from greedy_rae._quiet import import_tensorflow_quietly
 
         import_tensorflow_quietly()

@@ -5,6 +5,7 @@ scikit-learn and TensorFlow are imported where they are needed."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -67,36 +68,12 @@ def is_table(X: Any) -> bool:
     return len(shape if shape is not None else np.asarray(X).shape) == 2
 
 
-# the parameters that the sktime and aeon estimators hand on
-ENCODER_PARAMS = (
-    "pairs",
-    "activation",
-    "normalize",
-    "decoder_activation",
-    "reconstruction",
-    "supervised",
-    "alpha",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "features",
-    "standardize",
-    "random_state",
-)
-CLASSIFIER_PARAMS = (
-    "pairs",
-    "activation",
-    "normalize",
-    "reconstruction",
-    "alpha",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "features",
-    "standardize",
-    "C",
-    "random_state",
-)
+def shared_params(estimator: Any, to: type, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``estimator``'s parameters that the class ``to`` takes too, by name: what a
+    wrapper hands the estimator it wraps. The parameter lists live in one place,
+    each constructor's signature (whose defaults come from ``_options.ESTIMATOR``)."""
+    names = [n for n in inspect.signature(to.__init__).parameters if n != "self"]
+    return {n: getattr(estimator, n) for n in names if hasattr(estimator, n) and n not in leave_out}
 
 
 class Pickled:
@@ -113,8 +90,6 @@ class Pickled:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         data = state.pop("_rae_bytes", None)
-        if "seed" in state and "random_state" not in state:  # pickled before the rename
-            state["random_state"] = state.pop("seed")
         self.__dict__.update(state)
         if data is not None:
             from greedy_rae import saving

@@ -14,6 +14,14 @@ import numpy as np
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
+def _verb(subject: str, plural: str) -> str:
+    """``plural`` ("have", "contain") agreeing with ``subject``: "leaves have",
+    "sequence 3 has"."""
+    if subject.endswith(("leaves", "sequences", "X")):
+        return plural
+    return "has" if plural == "have" else plural + "s"
+
+
 def as_leaves(leaves: object, dim: int | None = None, what: str = "leaves") -> np.ndarray:
     """One sequence as a finite float32 ``(n, dim)`` array, or a clear error."""
     if isinstance(leaves, (str, bytes)) or leaves is None:
@@ -31,7 +39,9 @@ def as_leaves(leaves: object, dim: int | None = None, what: str = "leaves") -> n
     if x.shape[0] == 0:
         raise ValueError(f"{what} has no leaves: a tree needs at least one")
     if dim is not None and x.shape[1] != dim:
-        raise ValueError(f"{what} have width {x.shape[1]} but the network expects width {dim}")
+        raise ValueError(
+            f"{what} {_verb(what, 'have')} width {x.shape[1]} but the network expects width {dim}"
+        )
     # float64 (and wider) values past float32's range: one pass finds whether
     # there are any (the largest magnitude; NaN compares False), a second where
     if x.dtype.kind == "f" and x.dtype.itemsize > 4 and np.abs(x).max() > _FLOAT32_MAX:
@@ -45,7 +55,9 @@ def as_leaves(leaves: object, dim: int | None = None, what: str = "leaves") -> n
     x = np.ascontiguousarray(x, dtype=np.float32)
     if not np.isfinite(x).all():
         r, c = np.argwhere(~np.isfinite(x))[0]
-        raise ValueError(f"{what} contain NaN or inf (first at row {r}, column {c})")
+        raise ValueError(
+            f"{what} {_verb(what, 'contain')} NaN or inf (first at row {r}, column {c})"
+        )
     return x
 
 

@@ -18,7 +18,7 @@ One word for each idea, used the same way in Python, C++, the CLI and the README
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
@@ -100,3 +100,83 @@ def check_classes(classes: object) -> int | None:
 
 def check_verbose(verbose: object) -> int:
     return check_choice("verbose", verbose, VERBOSITY)
+
+
+class Defaults(NamedTuple):
+    """The defaults of one front end (see :data:`MODEL` and :data:`ESTIMATOR`)."""
+
+    pairs: str
+    activation: str
+    normalize: bool
+    decoder_activation: str
+    reconstruction: str
+    alpha: float
+    learning_rate: float
+    epochs: int
+    batch_size: int
+    features: str
+
+
+# gr.RAE, RAE.fit and RAE.encode: the post's network and Adam's own learning rate,
+# so that an RAE with no options is the post's, tree for tree; epochs=1 as keras.Model.fit
+MODEL = Defaults(
+    pairs="all",
+    activation="linear",
+    normalize=False,
+    decoder_activation="linear",
+    reconstruction="plain",
+    alpha=0.2,
+    learning_rate=0.001,
+    epochs=1,
+    batch_size=32,
+    features="root",
+)
+# a text RAE keeps word order: only neighbours merge (every RAE for sentences does)
+TEXT_PAIRS = "adjacent"
+# the command line's fit: the RAE's model, trained to the end in one call
+CLI_EPOCHS = 50
+# the scikit-learn, sktime and aeon estimators: Socher et al.'s semi-supervised RAE,
+# chosen once for every set of bench/classify.py (a classifier's or a feature maker's model)
+ESTIMATOR = Defaults(
+    pairs="adjacent",
+    activation="tanh",
+    normalize=True,
+    decoder_activation="linear",
+    reconstruction="weighted",
+    alpha=0.2,
+    learning_rate=0.01,
+    epochs=50,
+    batch_size=32,
+    features="root+mean+leaves",
+)
+
+
+def defaults_table() -> str:
+    """The front ends' defaults side by side, as a Markdown table (the docs print it)."""
+    rows = [
+        "| parameter | `gr.RAE` (Python) | `greedy-rae fit` / `encode` | estimators |",
+        "|---|---|---|---|",
+    ]
+
+    def cell(value: object) -> str:
+        return f"`{value!r}`" if not isinstance(value, bool) else f"`{value}`"
+
+    for name in Defaults._fields:
+        model = getattr(MODEL, name)
+        cli: object = CLI_EPOCHS if name == "epochs" else model
+        if name == "pairs":
+            model_cell = f"{cell(model)}; {cell(TEXT_PAIRS)} with a vocabulary"
+            cli_cell = f"{cell(cli)}; {cell(TEXT_PAIRS)} with `--text`"
+        else:
+            model_cell, cli_cell = cell(model), cell(cli)
+        rows.append(f"| `{name}` | {model_cell} | {cli_cell} | {cell(getattr(ESTIMATOR, name))} |")
+    rows.append(
+        "| seed | `fit(seed=)`: the shuffling (the weights: `keras.utils.set_random_seed`"
+        " before `RAE()`) | `--seed 0`: the weights and the shuffling |"
+        " `random_state=None`: the weights and the shuffling |"
+    )
+    rows.append(
+        "| unlabelled mark | `-1` | `-1` in an `.npy`; no `__label__` prefix (or an empty"
+        " line of `--labels`) in a text file | `unlabelled=None`: every label is a class |"
+    )
+    return "\n".join(rows) + "\n"

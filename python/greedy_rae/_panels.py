@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from greedy_rae._estimators import CLASSIFIER_PARAMS, ENCODER_PARAMS
+from greedy_rae._estimators import shared_params
 
 # univariate series: a window of this many samples a leaf, unless told otherwise
 UNIVARIATE_WINDOW = 10
@@ -55,6 +55,7 @@ class Windows:
 
     window: int | None
     window_: int
+    n_channels_: int
 
     def _series(self, X: Any) -> list[np.ndarray]:
         """One ``(channels, time)`` float array per series of an inner panel
@@ -66,6 +67,12 @@ class Windows:
         if fit:
             check_window(self.window)
             self.window_ = resolve_window(self.window, series[0].shape[0])
+            self.n_channels_ = series[0].shape[0]
+        elif series and series[0].shape[0] != self.n_channels_:
+            raise ValueError(
+                f"X has {series[0].shape[0]} channels but this estimator was fitted on"
+                f" {self.n_channels_}"
+            )
         return [leaves(s, self.window_) for s in series]
 
 
@@ -75,7 +82,7 @@ class EncoderSteps(Windows):
     def _fit(self, X: Any, y: Any = None) -> Any:
         from greedy_rae import sklearn as sk
 
-        params = {name: getattr(self, name) for name in ENCODER_PARAMS}
+        params = shared_params(self, sk.RAEEncoder, leave_out=("window",))
         self.encoder_ = sk.RAEEncoder(**params).fit(self._leaves(X, fit=True), y)
         return self
 
@@ -92,7 +99,7 @@ class ClassifierSteps(Windows):
     def _fit(self, X: Any, y: np.ndarray) -> Any:
         from greedy_rae import sklearn as sk
 
-        params = {name: getattr(self, name) for name in CLASSIFIER_PARAMS}
+        params = shared_params(self, sk.RAEClassifier, leave_out=("window",))
         self.classifier_ = sk.RAEClassifier(**params).fit(self._leaves(X, fit=True), y)
         return self
 

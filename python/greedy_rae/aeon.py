@@ -23,7 +23,7 @@ try:
 except ImportError:  # pragma: no cover - the message is the point
     raise ImportError("greedy_rae.aeon needs aeon: pip install 'greedy-rae[aeon]'") from None
 
-from greedy_rae import _panels
+from greedy_rae import _options, _panels
 
 _TAGS = {
     "python_dependencies": "tensorflow",  # scikit-learn comes with aeon
@@ -68,17 +68,17 @@ class RAETransformer(_panels.EncoderSteps, BaseCollectionTransformer):  # type: 
 
     def __init__(
         self,
-        pairs: str = "adjacent",
-        activation: str = "tanh",
-        normalize: bool = True,
-        decoder_activation: str = "linear",
-        reconstruction: str = "weighted",
+        pairs: str = _options.ESTIMATOR.pairs,
+        activation: str = _options.ESTIMATOR.activation,
+        normalize: bool = _options.ESTIMATOR.normalize,
+        decoder_activation: str = _options.ESTIMATOR.decoder_activation,
+        reconstruction: str = _options.ESTIMATOR.reconstruction,
         supervised: bool = True,
-        alpha: float = 0.2,
-        epochs: int = 50,
-        batch_size: int = 32,
-        learning_rate: float = 0.01,
-        features: str = "root+mean+leaves",
+        alpha: float = _options.ESTIMATOR.alpha,
+        epochs: int = _options.ESTIMATOR.epochs,
+        batch_size: int = _options.ESTIMATOR.batch_size,
+        learning_rate: float = _options.ESTIMATOR.learning_rate,
+        features: str = _options.ESTIMATOR.features,
         standardize: bool = True,
         random_state: int | None = None,
         window: int | None = None,
@@ -116,8 +116,8 @@ class RAEClassifier(_panels.ClassifierSteps, BaseClassifier):  # type: ignore[mi
 
     Parameters
     ----------
-    pairs, activation, normalize, reconstruction, alpha, epochs, batch_size,
-    learning_rate, features, standardize, C, random_state
+    pairs, activation, normalize, decoder_activation, reconstruction, alpha,
+    epochs, batch_size, learning_rate, features, standardize, C, random_state
         As for :class:`greedy_rae.sklearn.RAEClassifier`, with the same defaults.
     window : int, optional
         Time points a leaf, as for :class:`greedy_rae.sktime.RAETransformer`:
@@ -136,15 +136,16 @@ class RAEClassifier(_panels.ClassifierSteps, BaseClassifier):  # type: ignore[mi
 
     def __init__(
         self,
-        pairs: str = "adjacent",
-        activation: str = "tanh",
-        normalize: bool = True,
-        reconstruction: str = "weighted",
-        alpha: float = 0.2,
-        epochs: int = 50,
-        batch_size: int = 32,
-        learning_rate: float = 0.01,
-        features: str = "root+mean+leaves",
+        pairs: str = _options.ESTIMATOR.pairs,
+        activation: str = _options.ESTIMATOR.activation,
+        normalize: bool = _options.ESTIMATOR.normalize,
+        decoder_activation: str = _options.ESTIMATOR.decoder_activation,
+        reconstruction: str = _options.ESTIMATOR.reconstruction,
+        alpha: float = _options.ESTIMATOR.alpha,
+        epochs: int = _options.ESTIMATOR.epochs,
+        batch_size: int = _options.ESTIMATOR.batch_size,
+        learning_rate: float = _options.ESTIMATOR.learning_rate,
+        features: str = _options.ESTIMATOR.features,
         standardize: bool = True,
         C: float = 1.0,
         random_state: int | None = None,
@@ -153,6 +154,7 @@ class RAEClassifier(_panels.ClassifierSteps, BaseClassifier):  # type: ignore[mi
         self.pairs = pairs
         self.activation = activation
         self.normalize = normalize
+        self.decoder_activation = decoder_activation
         self.reconstruction = reconstruction
         self.alpha = alpha
         self.epochs = epochs

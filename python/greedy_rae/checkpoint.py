@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from greedy_rae._files import user_file_mode
+
 FILE = "checkpoint.npz"
 
 
@@ -38,6 +40,7 @@ def save(
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, user_file_mode())
         os.replace(tmp, path_in(folder))
     except BaseException:
         if os.path.exists(tmp):

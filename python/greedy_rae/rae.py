@@ -33,10 +33,14 @@ class RAE:
         normalize, decoder_activation)``.
     network : keras.Model, optional
         A merge network ``[a, b] -> [h, c, y]`` to use instead.
-    pairs : {"all", "adjacent"}
+    pairs : {"all", "adjacent"}, optional
         Candidate pairs at each greedy step (see :func:`greedy_tree`).
+        Default: ``"all"`` (the post's), or ``"adjacent"`` for a text RAE
+        (with ``vocabulary``), which keeps word order as every RAE for
+        sentences does.
     optimizer : keras.optimizers.Optimizer, optional
-        Defaults to ``keras.optimizers.Adam()`` with its defaults, as in the post.
+        Defaults to ``keras.optimizers.Adam()`` with its defaults (learning
+        rate 0.001), as in the post.
     scorer : {"auto", "native", "tf"}
         How trees are built (see :func:`greedy_tree`).
     replay : {"auto", "numpy", "graph"}
@@ -100,16 +104,16 @@ class RAE:
         dim: int | None = None,
         *,
         network: keras.Model | None = None,
-        pairs: str = "all",
+        pairs: str | None = None,
         optimizer: keras.optimizers.Optimizer | None = None,
         scorer: str = "auto",
         replay: str = "auto",
-        activation: str = "linear",
-        normalize: bool = False,
-        decoder_activation: str = "linear",
-        reconstruction: str = "plain",
+        activation: str = _options.MODEL.activation,
+        normalize: bool = _options.MODEL.normalize,
+        decoder_activation: str = _options.MODEL.decoder_activation,
+        reconstruction: str = _options.MODEL.reconstruction,
         classes: int | None = None,
-        alpha: float = 0.2,
+        alpha: float = _options.MODEL.alpha,
         classifier: keras.Model | None = None,
         strategy: tf.distribute.Strategy | None = None,
         vocabulary: Vocabulary | list[str] | None = None,
@@ -132,13 +136,19 @@ class RAE:
                     raise ValueError(
                         f"dim={dim} but the network takes width {network_dim(network)}"
                     )
-                if (activation, normalize, decoder_activation) != ("linear", False, "linear"):
+                model = (_options.MODEL.activation, _options.MODEL.normalize)
+                if (activation, normalize, decoder_activation) != (
+                    *model,
+                    _options.MODEL.decoder_activation,
+                ):
                     raise ValueError(
                         "activation, normalize and decoder_activation build a network: give them"
                         " to merge_network, or give dim instead of network"
                     )
             self.network = network
             self.dim = network_dim(network)
+            if pairs is None:
+                pairs = _options.MODEL.pairs if vocabulary is None else _options.TEXT_PAIRS
             self.pairs = _options.check_pairs(pairs)
             self.reconstruction = _options.check_reconstruction(reconstruction)
             native_network(network, scorer)  # checks the request early
@@ -228,7 +238,7 @@ class RAE:
         self,
         sequences: object,
         batch_size: int = 1024,
-        features: str = "root",
+        features: str = _options.MODEL.features,
         *,
         progress: bool = False,
     ) -> np.ndarray:
@@ -288,8 +298,8 @@ class RAE:
     def fit(
         self,
         sequences: object,
-        epochs: int = 1,
-        batch_size: int = 32,
+        epochs: int = _options.MODEL.epochs,
+        batch_size: int = _options.MODEL.batch_size,
         verbose: int = 1,
         *,
         labels: object = None,

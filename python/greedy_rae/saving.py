@@ -12,6 +12,7 @@ import io
 import json
 import os
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 import keras
 import numpy as np
 
+from greedy_rae._files import user_file_mode
 from greedy_rae.network import network_dim
 
 if TYPE_CHECKING:
@@ -79,7 +81,11 @@ def save(rae: RAE, path: str | os.PathLike[str]) -> None:
     fd, tmp = tempfile.mkstemp(suffix=suffix, prefix=".tmp-", dir=folder)
     os.close(fd)
     try:
-        rae.network.save(tmp, overwrite=True)
+        with warnings.catch_warnings():
+            # .h5 is the post's format and a documented choice here: Keras's
+            # advice to prefer .keras is for its own users, not ours
+            warnings.filterwarnings("ignore", message=".*legacy.*", category=UserWarning)
+            rae.network.save(tmp, overwrite=True)
         meta = json.dumps(options(rae))
         head = None if rae.classifier is None else _model_bytes(rae.classifier, folder)
         table = None if rae._table is None else rae._table.values()
@@ -101,6 +107,7 @@ def save(rae: RAE, path: str | os.PathLike[str]) -> None:
                     f.create_dataset(_HEAD, data=np.frombuffer(head, dtype=np.uint8))
                 if table is not None:
                     f.create_dataset(_TABLE, data=table)
+        os.chmod(tmp, user_file_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -123,6 +130,7 @@ def load(
     suffix = os.path.splitext(path)[1]
     if suffix not in (".keras", ".h5"):
         raise ValueError(f"a model file ends in .keras or .h5, got {path!r}")
+    _check_container(path, suffix)
     try:
         network, meta, head, table = _read_model_file(path, suffix)
         classifier = None if head is None else _model_from_bytes(head)
@@ -156,6 +164,29 @@ def load(
     )
     rae._fitted = True
     return rae
+
+
+def _check_container(path: str, suffix: str) -> None:
+    """A ValueError that says what ``path`` is when it is not the zip (``.keras``)
+    or HDF5 (``.h5``) file its name promises."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if suffix == ".keras" and head.startswith(b"PK\x03\x04"):
+        return
+    if suffix == ".h5" and head == b"\x89HDF\r\n\x1a\n":
+        return
+    if not head:
+        what = "an empty file"
+    elif head[:1] == b"\x80":
+        what = "a Python pickle (a pickled estimator loads with pickle.load)"
+    elif head == b"\x89HDF\r\n\x1a\n":
+        what = "an HDF5 file (rename it to .h5)"
+    elif head.startswith(b"PK\x03\x04"):
+        what = "a zip archive (rename it to .keras)"
+    else:
+        what = "neither a zip archive nor an HDF5 file"
+    expected = "a .keras file (a zip archive)" if suffix == ".keras" else "an HDF5 .h5 file"
+    raise ValueError(f"cannot load {path!r}: it is {what}, not {expected} saved by RAE.save")
 
 
 def _read_model_file(path: str, suffix: str) -> ModelFile:

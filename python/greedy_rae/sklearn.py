@@ -23,12 +23,13 @@ except ImportError:  # pragma: no cover - the message is the point
     ) from None
 
 import greedy_rae as gr
-from greedy_rae import _inputs
+from greedy_rae import _inputs, _options
 from greedy_rae._estimators import (
     Pickled,
     class_codes,
     is_table,
     seed_of,
+    shared_params,
 )
 
 
@@ -57,9 +58,11 @@ class RAEEncoder(Pickled, TransformerMixin, BaseEstimator):  # type: ignore[misc
     supervised : bool
         Train the label head on ``y`` when ``fit`` is given one (default);
         ``False`` ignores ``y``.
-    classes : int, optional
-        The number of classes, with ``y`` already coded ``0..classes-1`` (and
-        -1, unlabelled); default: the distinct labels of ``y``.
+    n_classes : int, optional
+        The size of the label head, with ``y`` already coded
+        ``0..n_classes-1`` (and -1, unlabelled); default: the distinct labels
+        of ``y``. (``RAE``'s ``classes``; named apart from scikit-learn's
+        ``classes_``, the labels themselves.)
     unlabelled : optional
         The label that marks an unlabelled sequence in ``y`` (for example -1,
         as in scikit-learn's semi-supervised estimators): such sequences train
@@ -101,19 +104,19 @@ class RAEEncoder(Pickled, TransformerMixin, BaseEstimator):  # type: ignore[misc
     def __init__(
         self,
         dim: int | None = None,
-        pairs: str = "adjacent",
-        activation: str = "tanh",
-        normalize: bool = True,
-        decoder_activation: str = "linear",
-        reconstruction: str = "weighted",
+        pairs: str = _options.ESTIMATOR.pairs,
+        activation: str = _options.ESTIMATOR.activation,
+        normalize: bool = _options.ESTIMATOR.normalize,
+        decoder_activation: str = _options.ESTIMATOR.decoder_activation,
+        reconstruction: str = _options.ESTIMATOR.reconstruction,
         supervised: bool = True,
-        classes: int | None = None,
+        n_classes: int | None = None,
         unlabelled: Any = None,
-        alpha: float = 0.2,
-        epochs: int = 50,
-        batch_size: int = 32,
-        learning_rate: float = 0.01,
-        features: str = "root+mean+leaves",
+        alpha: float = _options.ESTIMATOR.alpha,
+        epochs: int = _options.ESTIMATOR.epochs,
+        batch_size: int = _options.ESTIMATOR.batch_size,
+        learning_rate: float = _options.ESTIMATOR.learning_rate,
+        features: str = _options.ESTIMATOR.features,
         standardize: bool = True,
         random_state: int | None = None,
         text: bool = False,
@@ -129,7 +132,7 @@ class RAEEncoder(Pickled, TransformerMixin, BaseEstimator):  # type: ignore[misc
         self.decoder_activation = decoder_activation
         self.reconstruction = reconstruction
         self.supervised = supervised
-        self.classes = classes
+        self.n_classes = n_classes
         self.unlabelled = unlabelled
         self.alpha = alpha
         self.epochs = epochs
@@ -158,6 +161,14 @@ class RAEEncoder(Pickled, TransformerMixin, BaseEstimator):  # type: ignore[misc
             if not fitted:  # what a table fit leaves, cleared
                 self.window_ = None
                 self.__dict__.pop("n_features_in_", None)
+            if isinstance(X, np.ndarray) and X.ndim == 3 and X.dtype != object:
+                raise ValueError(
+                    f"X is a 3-D array of shape {X.shape}: that is sktime's and aeon's panel"
+                    " layout (instances, channels, time), which greedy_rae.sktime and"
+                    " greedy_rae.aeon read; here X is a list of (n, dim) sequences (leaves"
+                    " in rows) or a 2-D array of univariate rows. For a 3-D array of"
+                    " sequences with leaves in rows, pass list(X)"
+                )
             if isinstance(X, np.ndarray) and X.ndim == 1 and X.dtype != object:
                 raise ValueError(
                     f"X must be a list of (n, dim) sequences or a 2-D array, got a 1-D array"
@@ -200,6 +211,7 @@ class RAEEncoder(Pickled, TransformerMixin, BaseEstimator):  # type: ignore[misc
 
     def _fit(self, sequences: list[Any], y: Any) -> RAEEncoder:
         """``fit`` on checked sequences."""
+        gr._import_tensorflow()  # without TensorFlow's start-up notes, as ``import greedy_rae``
         import keras
 
         text: dict[str, Any] = {}
@@ -222,11 +234,11 @@ class RAEEncoder(Pickled, TransformerMixin, BaseEstimator):  # type: ignore[misc
         labels = None
         self.classes_ = np.array([])
         if self.supervised and y is not None:
-            if self.classes is None:
+            if self.n_classes is None:
                 self.classes_, labels = class_codes(y, len(sequences), self.unlabelled)
             else:
                 labels = y
-                self.classes_ = np.arange(self.classes)
+                self.classes_ = np.arange(self.n_classes)
         seed = seed_of(self.random_state)
         if seed is not None:
             keras.utils.set_random_seed(seed)
@@ -292,10 +304,13 @@ class RAEClassifier(Pickled, ClassifierMixin, BaseEstimator):  # type: ignore[mi
 
     Parameters
     ----------
-    dim, pairs, activation, normalize, reconstruction, alpha, epochs,
-    batch_size, learning_rate, features, standardize, random_state, text,
-    min_count, window, unlabelled
+    dim, pairs, activation, normalize, decoder_activation, reconstruction,
+    supervised, alpha, epochs, batch_size, learning_rate, features,
+    standardize, random_state, text, min_count, vocabulary, embeddings,
+    window, unlabelled
         As for :class:`RAEEncoder`, with the same defaults.
+        ``supervised=False`` trains the RAE by reconstruction alone; the
+        logistic regression still learns ``y``.
     C : float
         The logistic regression's inverse regularisation strength.
     """
@@ -303,20 +318,24 @@ class RAEClassifier(Pickled, ClassifierMixin, BaseEstimator):  # type: ignore[mi
     def __init__(
         self,
         dim: int | None = None,
-        pairs: str = "adjacent",
-        activation: str = "tanh",
-        normalize: bool = True,
-        reconstruction: str = "weighted",
-        alpha: float = 0.2,
-        epochs: int = 50,
-        batch_size: int = 32,
-        learning_rate: float = 0.01,
-        features: str = "root+mean+leaves",
+        pairs: str = _options.ESTIMATOR.pairs,
+        activation: str = _options.ESTIMATOR.activation,
+        normalize: bool = _options.ESTIMATOR.normalize,
+        decoder_activation: str = _options.ESTIMATOR.decoder_activation,
+        reconstruction: str = _options.ESTIMATOR.reconstruction,
+        supervised: bool = True,
+        alpha: float = _options.ESTIMATOR.alpha,
+        epochs: int = _options.ESTIMATOR.epochs,
+        batch_size: int = _options.ESTIMATOR.batch_size,
+        learning_rate: float = _options.ESTIMATOR.learning_rate,
+        features: str = _options.ESTIMATOR.features,
         standardize: bool = True,
         C: float = 1.0,
         random_state: int | None = None,
         text: bool = False,
         min_count: int = 1,
+        vocabulary: Any = None,
+        embeddings: Any = None,
         window: int | None = None,
         unlabelled: Any = None,
     ) -> None:
@@ -324,7 +343,9 @@ class RAEClassifier(Pickled, ClassifierMixin, BaseEstimator):  # type: ignore[mi
         self.pairs = pairs
         self.activation = activation
         self.normalize = normalize
+        self.decoder_activation = decoder_activation
         self.reconstruction = reconstruction
+        self.supervised = supervised
         self.alpha = alpha
         self.epochs = epochs
         self.batch_size = batch_size
@@ -335,6 +356,8 @@ class RAEClassifier(Pickled, ClassifierMixin, BaseEstimator):  # type: ignore[mi
         self.random_state = random_state
         self.text = text
         self.min_count = min_count
+        self.vocabulary = vocabulary
+        self.embeddings = embeddings
         self.window = window
         self.unlabelled = unlabelled
 
@@ -345,24 +368,8 @@ class RAEClassifier(Pickled, ClassifierMixin, BaseEstimator):  # type: ignore[mi
 
         if y is None:
             raise ValueError("RAEClassifier requires y to be passed, but the target y is None")
-        encoder = RAEEncoder(
-            dim=self.dim,
-            pairs=self.pairs,
-            activation=self.activation,
-            normalize=self.normalize,
-            reconstruction=self.reconstruction,
-            alpha=self.alpha,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            features=self.features,
-            standardize=self.standardize,
-            random_state=self.random_state,
-            text=self.text,
-            min_count=self.min_count,
-            window=self.window,
-            unlabelled=-1,  # the codes below mark unlabelled sequences so
-        )
+        # the codes below mark unlabelled sequences by -1
+        encoder = RAEEncoder(**{**shared_params(self, RAEEncoder), "unlabelled": -1})
         sequences = encoder._check_X(X, fitted=False)
         self.classes_, codes = class_codes(y, len(sequences), self.unlabelled)
         self.encoder_ = encoder._fit(sequences, codes)

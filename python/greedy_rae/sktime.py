@@ -24,7 +24,7 @@ try:
 except ImportError:  # pragma: no cover - the message is the point
     raise ImportError("greedy_rae.sktime needs sktime: pip install 'greedy-rae[sktime]'") from None
 
-from greedy_rae import _panels
+from greedy_rae import _options, _panels
 
 # the panels handed to _fit and friends: equal-length panels stay 3-D numpy,
 # the others come as a list of (time, channels) frames
@@ -44,7 +44,39 @@ _TAGS = {
 }
 
 
+def _sklearn_tags(kind: str) -> Any:
+    """scikit-learn's tags of a panel estimator (scikit-learn >= 1.6 asks every
+    estimator for them, and sktime's base classes do not answer): what lets
+    ``cross_val_score`` stratify its folds, ``GridSearchCV`` score, and a
+    ``Pipeline`` take the estimator as a step."""
+    from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags, TransformerTags
+
+    if kind == "classifier":
+        return Tags(
+            estimator_type="classifier",
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags(),
+            input_tags=InputTags(two_d_array=False, three_d_array=True),
+        )
+    return Tags(
+        estimator_type=None,
+        target_tags=TargetTags(required=False),
+        transformer_tags=TransformerTags(),
+        input_tags=InputTags(two_d_array=False, three_d_array=True),
+    )
+
+
 class _PanelSeries(_panels.Windows):
+    def reset(self) -> Any:
+        """sktime's ``reset`` (every ``fit`` starts with it), keeping the link that
+        scikit-learn (>= 1.9) gives an estimator it fits inside a meta-estimator
+        (``cross_val_score``, ``GridSearchCV``) and removes after the fit."""
+        parent = self.__dict__.get("_parent_callback_ctx")
+        out = super().reset()  # type: ignore[misc]
+        if parent is not None:
+            self._parent_callback_ctx = parent
+        return out
+
     def _series(self, X: Any) -> list[np.ndarray]:
         """One ``(channels, time)`` float array per instance of an inner panel."""
         if isinstance(X, np.ndarray):  # numpy3D: (instances, channels, time)
@@ -96,17 +128,17 @@ class RAETransformer(_PanelSeries, _panels.EncoderSteps, BaseTransformer):  # ty
 
     def __init__(
         self,
-        pairs: str = "adjacent",
-        activation: str = "tanh",
-        normalize: bool = True,
-        decoder_activation: str = "linear",
-        reconstruction: str = "weighted",
+        pairs: str = _options.ESTIMATOR.pairs,
+        activation: str = _options.ESTIMATOR.activation,
+        normalize: bool = _options.ESTIMATOR.normalize,
+        decoder_activation: str = _options.ESTIMATOR.decoder_activation,
+        reconstruction: str = _options.ESTIMATOR.reconstruction,
         supervised: bool = True,
-        alpha: float = 0.2,
-        epochs: int = 50,
-        batch_size: int = 32,
-        learning_rate: float = 0.01,
-        features: str = "root+mean+leaves",
+        alpha: float = _options.ESTIMATOR.alpha,
+        epochs: int = _options.ESTIMATOR.epochs,
+        batch_size: int = _options.ESTIMATOR.batch_size,
+        learning_rate: float = _options.ESTIMATOR.learning_rate,
+        features: str = _options.ESTIMATOR.features,
         standardize: bool = True,
         random_state: int | None = None,
         window: int | None = None,
@@ -126,6 +158,9 @@ class RAETransformer(_PanelSeries, _panels.EncoderSteps, BaseTransformer):  # ty
         self.random_state = random_state
         self.window = window
         super().__init__()
+
+    def __sklearn_tags__(self) -> Any:
+        return _sklearn_tags("transformer")
 
     def _transform(self, X: Any, y: Any = None) -> pd.DataFrame:
         return pd.DataFrame(self._features(X), columns=self.encoder_.get_feature_names_out())
@@ -147,8 +182,8 @@ class RAEClassifier(_PanelSeries, _panels.ClassifierSteps, BaseClassifier):  # t
 
     Parameters
     ----------
-    pairs, activation, normalize, reconstruction, alpha, epochs, batch_size,
-    learning_rate, features, standardize, C, random_state
+    pairs, activation, normalize, decoder_activation, reconstruction, alpha,
+    epochs, batch_size, learning_rate, features, standardize, C, random_state
         As for :class:`greedy_rae.sklearn.RAEClassifier`, with the same defaults.
     window : int, optional
         Time points a leaf: each leaf is ``window`` consecutive time points of
@@ -169,17 +204,21 @@ class RAEClassifier(_PanelSeries, _panels.ClassifierSteps, BaseClassifier):  # t
 
     _tags = {**_TAGS, "capability:predict_proba": True}
 
+    def __sklearn_tags__(self) -> Any:
+        return _sklearn_tags("classifier")
+
     def __init__(
         self,
-        pairs: str = "adjacent",
-        activation: str = "tanh",
-        normalize: bool = True,
-        reconstruction: str = "weighted",
-        alpha: float = 0.2,
-        epochs: int = 50,
-        batch_size: int = 32,
-        learning_rate: float = 0.01,
-        features: str = "root+mean+leaves",
+        pairs: str = _options.ESTIMATOR.pairs,
+        activation: str = _options.ESTIMATOR.activation,
+        normalize: bool = _options.ESTIMATOR.normalize,
+        decoder_activation: str = _options.ESTIMATOR.decoder_activation,
+        reconstruction: str = _options.ESTIMATOR.reconstruction,
+        alpha: float = _options.ESTIMATOR.alpha,
+        epochs: int = _options.ESTIMATOR.epochs,
+        batch_size: int = _options.ESTIMATOR.batch_size,
+        learning_rate: float = _options.ESTIMATOR.learning_rate,
+        features: str = _options.ESTIMATOR.features,
         standardize: bool = True,
         C: float = 1.0,
         random_state: int | None = None,
@@ -188,6 +227,7 @@ class RAEClassifier(_PanelSeries, _panels.ClassifierSteps, BaseClassifier):  # t
         self.pairs = pairs
         self.activation = activation
         self.normalize = normalize
+        self.decoder_activation = decoder_activation
         self.reconstruction = reconstruction
         self.alpha = alpha
         self.epochs = epochs

@@ -180,12 +180,21 @@ class Tree:
         lines.append("}")
         return "\n".join(lines)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, labels: Sequence[object] | None = None) -> dict[str, Any]:
         """The tree as nested dicts, JSON-serialisable.
 
         A merged node is ``{"id", "score", "children": [left, right]}``; a leaf
-        ``{"id", "score": 0.0, "index"}``, ``index`` its position in the sequence.
+        ``{"id", "score": 0.0, "index"}``, ``index`` its position in the
+        sequence, and ``"label"``, its name, when the leaves are named
+        (``labels``, or a text RAE's words).
         """
+        names = None if labels is None and self.labels is None else self._labels(labels)
+
+        def leaf(i: int) -> dict[str, Any]:
+            out: dict[str, Any] = {"id": i, "score": 0.0, "index": i}
+            if names is not None:
+                out["label"] = names[i]
+            return out
 
         def merge(node: int, left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
             return {
@@ -194,7 +203,7 @@ class Tree:
                 "children": [left, right],
             }
 
-        return self._fold(lambda i: {"id": i, "score": 0.0, "index": i}, merge)  # type: ignore[no-any-return]
+        return self._fold(leaf, merge)  # type: ignore[no-any-return]
 
     def plot(self, ax: Any = None, labels: Sequence[object] | None = None) -> Any:
         """Draw the tree as a dendrogram (scipy and matplotlib), heights the node scores.
@@ -283,15 +292,21 @@ class Tree:
         printer.text(repr(self) if cycle else str(self))
 
     def __str__(self) -> str:
-        # Same layout as the post's Node.print: offset, id, score, mean embedding,
-        # children one tab deeper.
+        return self.to_text()
+
+    def to_text(self, labels: Sequence[object] | None = None) -> str:
+        """The indented form of ``print(tree)``, the post's ``Node.print``: a line
+        a node (tab-indented offset, id, score, mean of its embedding), children
+        one tab deeper; a leaf's line ends with its name when the leaves are
+        named (``labels``, or a text RAE's words)."""
+        names = None if labels is None and self.labels is None else self._labels(labels)
         n = self.n
         lines = []
         stack = [(2 * n - 2, "")]
         while stack:
             node, offset = stack.pop()
             mean = float(np.mean(self.embeddings[node]))
-            word = f" {self.labels[node]}" if self.labels is not None and node < n else ""
+            word = f" {names[node]}" if names is not None and node < n else ""
             lines.append(f"{offset} {node} {self.node_score(node)} {mean}{word}")
             if node >= n:
                 left, right = self.merges[node - n]
