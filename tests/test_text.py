@@ -88,13 +88,14 @@ def test_table_gradients_match_a_tape_over_the_reference(options):
     assert not got_table[unused].any()
 
 
-def test_trees_are_those_of_the_gathered_vectors():
-    rae = fresh(activation="tanh", normalize=True)
+@pytest.mark.parametrize("pairs", ["adjacent", "all"])
+def test_trees_are_those_of_the_gathered_vectors(pairs):
+    rae = fresh(activation="tanh", normalize=True, pairs=pairs)
     table = rae.embeddings
     for scorer in ("native", "tf"):
         for text, tree in zip(TEXTS, gr.RAE.trees(rae, TEXTS)):
             ids = rae.vocabulary.ids(text)
-            alone = gr.greedy_tree(table[ids], rae.network, scorer=scorer)
+            alone = gr.greedy_tree(table[ids], rae.network, pairs, scorer=scorer)
             np.testing.assert_array_equal(tree.merges, alone.merges)
             np.testing.assert_allclose(tree.embeddings, alone.embeddings, rtol=1e-6, atol=1e-7)
     tree = rae.trees(["a gripping , moving film"])[0]

@@ -45,12 +45,12 @@ class RAETransformer(_panels.EncoderSteps, BaseCollectionTransformer):  # type: 
     labels ``y`` (and ``supervised``), training is semi-supervised, with a
     label head.
 
+    The parameters pairs, activation, normalize, decoder_activation, reconstruction,
+    supervised, alpha, epochs, batch_size, learning_rate, features, standardize,
+    random_state: as for :class:`greedy_rae.sklearn.RAEEncoder`, with the same defaults.
+
     Parameters
     ----------
-    pairs, activation, normalize, decoder_activation, reconstruction,
-    supervised, alpha, epochs, batch_size, learning_rate, features,
-    standardize, random_state
-        As for :class:`greedy_rae.sklearn.RAEEncoder`, with the same defaults.
     window : int, optional
         Time points a leaf, as for :class:`greedy_rae.sktime.RAETransformer`:
         default 1 for multivariate series, 10 for univariate ones.
@@ -114,11 +114,12 @@ class RAEClassifier(_panels.ClassifierSteps, BaseClassifier):  # type: ignore[mi
     as in :class:`greedy_rae.sklearn.RAEClassifier`; ``predict_proba`` gives
     the regression's probabilities.
 
+    The parameters pairs, activation, normalize, decoder_activation, reconstruction,
+    alpha, epochs, batch_size, learning_rate, features, standardize, C, random_state: as
+    for :class:`greedy_rae.sklearn.RAEClassifier`, with the same defaults.
+
     Parameters
     ----------
-    pairs, activation, normalize, decoder_activation, reconstruction, alpha,
-    epochs, batch_size, learning_rate, features, standardize, C, random_state
-        As for :class:`greedy_rae.sklearn.RAEClassifier`, with the same defaults.
     window : int, optional
         Time points a leaf, as for :class:`greedy_rae.sktime.RAETransformer`:
         default 1 for multivariate series, 10 for univariate ones.

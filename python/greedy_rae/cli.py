@@ -21,7 +21,7 @@ from greedy_rae import _files, _options
 from greedy_rae._options import ACTIVATIONS, FEATURES, PAIR_MODES, RECONSTRUCTIONS
 
 SEQUENCES_HELP = (
-    "an .npz whose arrays are the sequences in saved order (np.savez(path, *sequences)),"
+    "an .npz whose arrays are the sequences, in the order np.savez saved them,"
     " an .npy holding one (n, dim) sequence, or a folder of .npy files (name order);"
     " for a text model (fit --text), a text file, one text a line"
 )

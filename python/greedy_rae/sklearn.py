@@ -302,15 +302,14 @@ class RAEClassifier(Pickled, ClassifierMixin, BaseEstimator):  # type: ignore[mi
     Works in ``Pipeline``, ``cross_val_score`` and ``GridSearchCV``; survives
     ``clone`` and pickling.
 
+    The parameters dim, pairs, activation, normalize, decoder_activation,
+    reconstruction, supervised, alpha, epochs, batch_size, learning_rate, features,
+    standardize, random_state, text, min_count, vocabulary, embeddings, window,
+    unlabelled: as for :class:`RAEEncoder`, with the same defaults. ``supervised=False``
+    trains the RAE by reconstruction alone; the logistic regression still learns ``y``.
+
     Parameters
     ----------
-    dim, pairs, activation, normalize, decoder_activation, reconstruction,
-    supervised, alpha, epochs, batch_size, learning_rate, features,
-    standardize, random_state, text, min_count, vocabulary, embeddings,
-    window, unlabelled
-        As for :class:`RAEEncoder`, with the same defaults.
-        ``supervised=False`` trains the RAE by reconstruction alone; the
-        logistic regression still learns ``y``.
     C : float
         The logistic regression's inverse regularisation strength.
     """

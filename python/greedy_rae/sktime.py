@@ -92,12 +92,12 @@ class RAETransformer(_PanelSeries, _panels.EncoderSteps, BaseTransformer):  # ty
     ``fit(X, y=None)`` trains the RAE on the panel ``X``; with class labels
     ``y`` (and ``supervised``), training is semi-supervised, with a label head.
 
+    The parameters pairs, activation, normalize, decoder_activation, reconstruction,
+    supervised, alpha, epochs, batch_size, learning_rate, features, standardize,
+    random_state: as for :class:`greedy_rae.sklearn.RAEEncoder`, with the same defaults.
+
     Parameters
     ----------
-    pairs, activation, normalize, decoder_activation, reconstruction,
-    supervised, alpha, epochs, batch_size, learning_rate, features,
-    standardize, random_state
-        As for :class:`greedy_rae.sklearn.RAEEncoder`, with the same defaults.
     window : int, optional
         Time points a leaf: each leaf is ``window`` consecutive time points of
         every channel, side by side; windows do not overlap, except the last,
@@ -180,11 +180,12 @@ class RAEClassifier(_PanelSeries, _panels.ClassifierSteps, BaseClassifier):  # t
     as in :class:`greedy_rae.sklearn.RAEClassifier`; ``predict_proba`` gives
     the regression's probabilities.
 
+    The parameters pairs, activation, normalize, decoder_activation, reconstruction,
+    alpha, epochs, batch_size, learning_rate, features, standardize, C, random_state: as
+    for :class:`greedy_rae.sklearn.RAEClassifier`, with the same defaults.
+
     Parameters
     ----------
-    pairs, activation, normalize, decoder_activation, reconstruction, alpha,
-    epochs, batch_size, learning_rate, features, standardize, C, random_state
-        As for :class:`greedy_rae.sklearn.RAEClassifier`, with the same defaults.
     window : int, optional
         Time points a leaf: each leaf is ``window`` consecutive time points of
         every channel, side by side; windows do not overlap, except the last,

@@ -1,0 +1,35 @@
+"""
+A time series cut into the segments of its adjacent tree
+========================================================
+
+With adjacent pairs, every node of a tree covers a contiguous run of the
+series, so undoing the last merges cuts the series into pieces:
+``tree.segments(k)`` gives the ``k`` ``(start, stop)`` leaf ranges.
+"""
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+
+import greedy_rae as gr
+
+rng = np.random.default_rng(0)
+levels = np.repeat([0.0, 2.0, -1.0, 1.0], [60, 40, 50, 50])
+series = levels + 0.2 * rng.normal(size=levels.size)
+window = 5
+leaves = series.reshape(-1, window).astype("float32")  # a leaf: 5 consecutive samples
+
+keras.utils.set_random_seed(0)
+rae = gr.RAE(window, pairs="adjacent", activation="tanh", normalize=True,
+             reconstruction="weighted", optimizer=keras.optimizers.Adam(0.01))  # fmt: skip
+pieces = [leaves[i : i + 10] for i in range(0, len(leaves), 10)]  # training windows
+rae.fit(pieces, epochs=30, batch_size=8, verbose=0, seed=0)
+tree = rae.trees([leaves])[0]
+segments = tree.segments(4)
+print(segments)
+
+fig, ax = plt.subplots(figsize=(9, 3))
+ax.plot(series, color="black", lw=1)
+for k, (start, stop) in enumerate(segments):
+    ax.axvspan(start * window, stop * window, alpha=0.25, color=f"C{k}")
+ax.set(xlabel="time", title="Four segments from the last three merges undone")
