@@ -21,7 +21,7 @@ def blocks():
     for page in PAGES:
         with open(os.path.join(ROOT, page), encoding="utf-8") as f:
             text = f.read()
-        for k, match in enumerate(FENCE.finditer(text)):
+        for match in FENCE.finditer(text):
             line = text[: match.start()].count("\n") + 2
             yield pytest.param(match.group(1), id=f"{page}:{line}")
 

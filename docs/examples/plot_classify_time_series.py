@@ -11,11 +11,10 @@ same test split.
 import matplotlib.pyplot as plt
 import numpy as np
 from aeon.datasets import load_classification
+from greedy_rae.sklearn import RAEClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-
-from greedy_rae.sklearn import RAEClassifier
 
 X, y = load_classification("JapaneseVowels", split="train")
 X_test, y_test = load_classification("JapaneseVowels", split="test")

@@ -9,11 +9,10 @@ network, untrained) beside scipy's centroid linkage of the same points.
 
 import time
 
+import greedy_rae as gr
 import matplotlib.pyplot as plt
 import numpy as np
 from scipy.cluster.hierarchy import dendrogram, fcluster, linkage
-
-import greedy_rae as gr
 
 rng = np.random.default_rng(0)
 centres = np.array([[0, 0, 0, 0], [4, 4, 0, 0], [0, 4, 4, 4]], dtype=np.float32)

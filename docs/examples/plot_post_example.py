@@ -7,10 +7,9 @@ The original post trains its merge network on 20 leaves: ``ones(10) * i`` for
 groups the leaves by value.
 """
 
+import greedy_rae as gr
 import keras
 import matplotlib.pyplot as plt
-
-import greedy_rae as gr
 from greedy_rae.cli import post_example
 
 keras.utils.set_random_seed(0)

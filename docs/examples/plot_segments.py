@@ -7,11 +7,10 @@ series, so undoing the last merges cuts the series into pieces:
 ``tree.segments(k)`` gives the ``k`` ``(start, stop)`` leaf ranges.
 """
 
+import greedy_rae as gr
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
-
-import greedy_rae as gr
 
 rng = np.random.default_rng(0)
 levels = np.repeat([0.0, 2.0, -1.0, 1.0], [60, 40, 50, 50])

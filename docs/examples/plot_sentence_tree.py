@@ -8,11 +8,10 @@ head gives every node a class: here each node is coloured by its predicted
 probability of being positive.
 """
 
+import greedy_rae as gr
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
-
-import greedy_rae as gr
 
 texts = [
     "a gripping , moving film", "a dull , boring film", "moving and gripping",

@@ -9,11 +9,10 @@ best weights, and ``CSVLogger`` writes every epoch to a file that we plot.
 
 import csv
 
+import greedy_rae as gr
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
-
-import greedy_rae as gr
 
 rng = np.random.default_rng(0)
 sequences = [rng.normal(size=(int(n), 8)).astype("float32") for n in rng.integers(5, 25, 300)]

@@ -72,7 +72,7 @@ def shared_params(estimator: Any, to: type, leave_out: tuple[str, ...] = ()) -> 
     """``estimator``'s parameters that the class ``to`` takes too, by name: what a
     wrapper hands the estimator it wraps. The parameter lists live in one place,
     each constructor's signature (whose defaults come from ``_options.ESTIMATOR``)."""
-    names = [n for n in inspect.signature(to.__init__).parameters if n != "self"]
+    names = list(inspect.signature(to).parameters)
     return {n: getattr(estimator, n) for n in names if hasattr(estimator, n) and n not in leave_out}
 
 
