@@ -22,6 +22,7 @@ release = version = __version__
 
 extensions = [
     "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
     "myst_parser",
@@ -32,6 +33,8 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "examples/README.txt", "**.ipynb_checkpoints"]
 myst_heading_anchors = 3
 
+templates_path = ["_templates"]
+autosummary_generate = True  # a page for each public name, under api/generated/
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"  # the docstrings' Parameters sections say the types
 napoleon_numpy_docstring = True
@@ -64,3 +67,15 @@ with open(os.path.join(_here, "guide", "_defaults_table.md"), "w", encoding="utf
     f.write(_options.defaults_table())
 
 sys.path.insert(0, _here)
+
+
+def _skip_routing(app: object, what: str, name: str, obj: object, skip: bool, options: object):  # type: ignore[no-untyped-def]
+    """scikit-learn's generated ``set_*_request`` methods (metadata routing) are
+    documented by scikit-learn, not here."""
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+def setup(app):  # type: ignore[no-untyped-def]
+    app.connect("autodoc-skip-member", _skip_routing)
