@@ -98,3 +98,15 @@ def test_ctrl_c_interrupts_a_long_build(options):
         signal.signal(signal.SIGINT, previous)
     # the engine is usable again afterwards
     assert gr.greedy_tree(x[:10], net).n == 10
+
+
+def test_forest_rejects_a_tree_index_out_of_range():
+    from greedy_rae import _core
+
+    forest = _core.Forest([3, 4], "all")
+    for name in ("merges", "scores", "offset", "pairs_scored"):
+        with pytest.raises(IndexError, match="tree 99 is out of range: the forest has 2 trees"):
+            getattr(forest, name)(99)
+        with pytest.raises(IndexError):
+            getattr(forest, name)(-1)
+    assert forest.offset(1) == 5  # 2 * 3 - 1 ids before the second tree

@@ -4,26 +4,21 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mode.hpp"
+#include "plan.hpp"
 
 namespace py = pybind11;
 using greedy_rae::Forest;
 
-namespace {
-
-py::array_t<std::int64_t> to_array(const std::vector<std::int64_t>& v) {
-    return py::array_t<std::int64_t>(static_cast<py::ssize_t>(v.size()), v.data());
-}
-
-}  // namespace
-
 void register_forest(py::module_& m) {
     py::class_<Forest>(m, "Forest")
         .def(py::init([](const std::vector<int>& lengths, const std::string& pairs) {
-                 return new Forest(lengths, parse_pair_mode(pairs));
+                 return std::make_unique<Forest>(lengths, parse_pair_mode(pairs));
              }),
              py::arg("lengths"), py::arg("pairs"))
         .def_property_readonly("trees", &Forest::trees)
@@ -34,7 +29,7 @@ void register_forest(py::module_& m) {
              [](const Forest& f) {
                  std::vector<std::int64_t> left, right;
                  f.pending(left, right);
-                 return py::make_tuple(to_array(left), to_array(right));
+                 return py::make_tuple(to_array(std::move(left)), to_array(std::move(right)));
              })
         .def(
             "submit",
@@ -47,7 +42,8 @@ void register_forest(py::module_& m) {
              [](Forest& f) {
                  std::vector<std::int64_t> left, right, node;
                  f.step(left, right, node);
-                 return py::make_tuple(to_array(left), to_array(right), to_array(node));
+                 return py::make_tuple(to_array(std::move(left)), to_array(std::move(right)),
+                                       to_array(std::move(node)));
              })
         .def(
             "merges",

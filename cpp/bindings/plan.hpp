@@ -5,25 +5,22 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
-#include <algorithm>
+#include <memory>
 #include <utility>
 #include <vector>
 
 #include "greedy_rae/plan.hpp"
 
-template <typename T>
-pybind11::array_t<T> to_array(const std::vector<T>& v) {
-    pybind11::array_t<T> a(static_cast<pybind11::ssize_t>(v.size()));
-    std::copy(v.begin(), v.end(), a.mutable_data());
-    return a;
-}
-
-// A vector handed to numpy without a copy: the array owns it.
+// A vector handed to numpy without a copy: the array owns it. The vector is
+// held by a unique_ptr until the capsule has taken it, so nothing leaks if
+// making the capsule throws.
 template <typename T>
 pybind11::array_t<T> to_array(std::vector<T>&& v, std::vector<pybind11::ssize_t> shape) {
-    auto* owned = new std::vector<T>(std::move(v));
-    pybind11::capsule owner(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
-    return pybind11::array_t<T>(shape, owned->data(), owner);
+    auto owned = std::make_unique<std::vector<T>>(std::move(v));
+    T* data = owned->data();
+    pybind11::capsule owner(owned.get(), [](void* p) { delete static_cast<std::vector<T>*>(p); });
+    owned.release();  // the capsule owns it now
+    return pybind11::array_t<T>(shape, data, owner);
 }
 
 template <typename T>

@@ -4,6 +4,15 @@
 
 namespace greedy_rae {
 
+std::size_t Forest::checked(int t) const {
+    if (t < 0 || t >= trees()) {
+        throw std::out_of_range("tree " + std::to_string(t) + " is out of range: the forest has " +
+                                std::to_string(trees()) + " trees");
+    }
+    return static_cast<std::size_t>(t);
+}
+
+
 CachedScorer::CachedScorer(int n, PairMode mode)
     : n_(n),
       all_(mode == PairMode::All),

@@ -44,7 +44,7 @@ public:
 
     int trees() const { return static_cast<int>(trees_.size()); }
     bool done() const { return unfinished_ == 0; }
-    std::int64_t offset(int t) const { return offsets_[t]; }
+    std::int64_t offset(int t) const { return offsets_[checked(t)]; }
     std::int64_t total_nodes() const { return offsets_.back(); }
 
     // Pairs waiting for their reconstruction errors, as global node ids.
@@ -58,10 +58,11 @@ public:
               std::vector<std::int64_t>& node);
 
     // Per-tree results: (n-1, 2) merges by local id, (n-1) scores.
-    const std::vector<std::int64_t>& merges(int t) const { return trees_[t].merges; }
-    const std::vector<double>& scores(int t) const { return trees_[t].scores; }
+    // A tree index out of range throws std::out_of_range.
+    const std::vector<std::int64_t>& merges(int t) const { return trees_[checked(t)].merges; }
+    const std::vector<double>& scores(int t) const { return trees_[checked(t)].scores; }
     // Pairs whose errors were submitted: every pair the network scored.
-    std::int64_t pairs_scored(int t) const { return trees_[t].submitted; }
+    std::int64_t pairs_scored(int t) const { return trees_[checked(t)].submitted; }
 
 private:
     struct Tree {
@@ -76,6 +77,8 @@ private:
         int tree, left, right;  // slots
     };
     void list_pending(int t, bool initial);
+    // t itself, when 0 <= t < trees(); else std::out_of_range.
+    std::size_t checked(int t) const;
 
     std::vector<Tree> trees_;
     std::vector<std::int64_t> offsets_;
