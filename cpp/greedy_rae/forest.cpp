@@ -12,7 +12,6 @@ std::size_t Forest::checked(int t) const {
     return static_cast<std::size_t>(t);
 }
 
-
 CachedScorer::CachedScorer(int n, PairMode mode)
     : n_(n),
       all_(mode == PairMode::All),
