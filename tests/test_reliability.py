@@ -317,3 +317,23 @@ def test_memory_estimates_come_from_the_core():
     assert _core.build_bytes(n, 8, "all", "nonlinear") < 1000 * n
     with pytest.raises(ValueError, match="kind"):
         _core.build_bytes(10, 8, "all", "gpu")
+
+
+def test_a_model_file_of_a_later_format_is_refused(tmp_path):
+    import json
+    import zipfile
+
+    path = tmp_path / "m.keras"
+    gr.RAE(3).save(path)
+    newer = tmp_path / "newer.keras"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(newer, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "greedy_rae.json":
+                meta = json.loads(data)
+                assert meta["format"] == 2
+                data = json.dumps({**meta, "format": 99}).encode()
+            dst.writestr(item, data)
+    with pytest.raises(ValueError, match="format 99, written by a later greedy-rae"):
+        gr.RAE.load(newer)
+    assert gr.RAE.load(path).pairs == "all"

@@ -9,25 +9,29 @@ model file (so a ``ModelCheckpoint`` file loads back with ``RAE.load``), and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import keras
 
-if TYPE_CHECKING:
-    from greedy_rae.rae import RAE
-
 
 class RAEModel(keras.Model):  # type: ignore[misc]
-    """The merge network and the label head of an :class:`~greedy_rae.RAE`, together."""
+    """The merge network, the label head and a text RAE's word table, together."""
 
-    def __init__(self, rae: RAE) -> None:
+    def __init__(
+        self,
+        network: keras.Model,
+        classifier: keras.Model | None,
+        words: keras.layers.Layer | None,
+        optimizer: keras.optimizers.Optimizer,
+        save: Callable[[Any], None],
+    ) -> None:
         super().__init__(name="rae")
-        self.network = rae.network
-        self.classifier = rae.classifier
-        # a text RAE's word table (after the head, so older files' orders hold)
-        self.words = None if rae._table is None else rae._table.layer
-        self.optimizer = rae.optimizer
-        self._rae = rae
+        self.network = network
+        self.classifier = classifier
+        self.words = words  # after the head: the weights' order of a checkpoint
+        self.optimizer = optimizer
+        self._save = save
         self.built = True
 
     def call(self, inputs: Any) -> Any:
@@ -35,4 +39,4 @@ class RAEModel(keras.Model):  # type: ignore[misc]
 
     def save(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
         """Write the RAE's model file (``.keras`` or ``.h5``), head and options included."""
-        self._rae.save(filepath)
+        self._save(filepath)

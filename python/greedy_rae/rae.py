@@ -179,7 +179,7 @@ class RAE:
             if strategy is not None:  # its state mirrored, made in the scope
                 self._runner._build_optimizer()
         self._fitted = False
-        self._whole: RAEModel | None = None
+        self._keras: RAEModel | None = None
 
     @property
     def trainable_weights(self) -> list[Any]:
@@ -196,6 +196,35 @@ class RAE:
     def embeddings(self) -> np.ndarray | None:
         """A copy of a text RAE's word-embedding table, ``(len(vocabulary), dim)``."""
         return None if self._table is None else self._table.values()
+
+    @property
+    def trainable_embeddings(self) -> bool:
+        """Whether training moves a text RAE's word table (False without one)."""
+        return self._table is not None and self._table.trainable
+
+    @property
+    def keras_model(self) -> keras.Model:
+        """The whole RAE as a Keras model, the one ``fit``'s callbacks see: its
+        weights are the network's, the head's and a text RAE's word table, its
+        ``optimizer`` the RAE's, and its ``save`` writes the RAE's model file.
+        ``rae.keras_model.load_weights(path)`` reads a ``ModelCheckpoint``'s
+        ``.weights.h5`` file."""
+        return self._keras_model()
+
+    def get_config(self) -> dict[str, Any]:
+        """The options a model file keeps beside the networks (JSON-serialisable):
+        the pair mode, the reconstruction, the head's size and ``alpha``, and a
+        text RAE's vocabulary."""
+        config: dict[str, Any] = {
+            "pairs": self.pairs,
+            "reconstruction": self.reconstruction,
+            "classes": self.classes,
+            "alpha": self.alpha,
+        }
+        if self._table is not None:
+            config["vocabulary"] = self._table.vocabulary.to_dict()
+            config["trainable_embeddings"] = self._table.trainable
+        return config
 
     def __repr__(self) -> str:
         spec = native_spec(self.network)
@@ -365,7 +394,7 @@ class RAE:
                 raise ValueError("give validation_data or validation_split, not both")
             data, validation = _inputs.split_off(data, validation_split)
         return trainer.fit(
-            self,
+            self._trainee(),
             data,
             epochs=_options.check_positive("epochs", epochs),
             batch_size=_options.check_positive("batch_size", batch_size),
@@ -411,7 +440,9 @@ class RAE:
         ``pairs="all"``, ``reconstruction="plain"`` and no head. ``optimizer``,
         ``scorer`` and ``replay`` are as in :class:`RAE`.
         """
-        return saving.load(cls, path, optimizer=optimizer, scorer=scorer, replay=replay)
+        rae = saving.load(cls, path, optimizer=optimizer, scorer=scorer, replay=replay)
+        rae._fitted = True
+        return rae
 
     # -- internals -------------------------------------------------------------
 
@@ -427,9 +458,21 @@ class RAE:
 
     def _keras_model(self) -> RAEModel:
         """The whole RAE as a Keras model (for callbacks), made once."""
-        if self._whole is None:
-            self._whole = RAEModel(self)
-        return self._whole
+        if self._keras is None:
+            words = None if self._table is None else self._table.layer
+            self._keras = RAEModel(self.network, self.classifier, words, self.optimizer, self.save)
+        return self._keras
+
+    def _trainee(self) -> trainer.Trainee:
+        """What ``fit`` needs: the runner, the Keras model, evaluation, and a way to
+        mark this RAE trained."""
+
+        def trained() -> None:
+            self._fitted = True
+
+        return trainer.Trainee(
+            self._runner, self._keras_model(), self._evaluate, self.pairs, trained
+        )
 
     def _head(self) -> keras.Model:
         if self.classifier is None:

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 _META = "greedy_rae.json"
 _HEAD = "greedy_rae_classifier.keras"  # the label head, a .keras file inside the model file
 _TABLE = "greedy_rae_embeddings.npy"  # a text RAE's word table, an .npy file inside
+# the layout of the options a file carries; a file of a later format is refused
+FORMAT = 2
 
 
 _T = TypeVar("_T")
@@ -41,25 +43,6 @@ class ModelFile(NamedTuple):
     meta: dict[str, Any]
     head: bytes | None  # the label head's .keras bytes
     table: np.ndarray | None  # a text RAE's word-embedding table
-
-
-def options(rae: RAE) -> dict[str, Any]:
-    """What the file keeps of an RAE beside its networks."""
-    return {
-        "format": 2,
-        "pairs": rae.pairs,
-        "reconstruction": rae.reconstruction,
-        "classes": rae.classes,
-        "alpha": rae.alpha,
-        **(
-            {}
-            if rae._table is None
-            else {
-                "vocabulary": rae._table.vocabulary.to_dict(),
-                "trainable_embeddings": rae._table.trainable,
-            }
-        ),
-    }
 
 
 def save(rae: RAE, path: str | os.PathLike[str]) -> None:
@@ -86,9 +69,9 @@ def save(rae: RAE, path: str | os.PathLike[str]) -> None:
             # advice to prefer .keras is for its own users, not ours
             warnings.filterwarnings("ignore", message=".*legacy.*", category=UserWarning)
             rae.network.save(tmp, overwrite=True)
-        meta = json.dumps(options(rae))
+        meta = json.dumps({"format": FORMAT, **rae.get_config()})
         head = None if rae.classifier is None else _model_bytes(rae.classifier, folder)
-        table = None if rae._table is None else rae._table.values()
+        table = rae.embeddings
         if suffix == ".keras":
             with zipfile.ZipFile(tmp, "a") as z:
                 z.writestr(_META, meta)
@@ -148,6 +131,12 @@ def load(
             f"cannot load {path!r}: not a readable {suffix} merge network"
             f" ({type(e).__name__}{': ' + reason if reason else ''})"
         ) from None
+    written = meta.get("format", FORMAT)  # a plain Keras file carries no options
+    if isinstance(written, bool) or not isinstance(written, int) or written > FORMAT:
+        raise ValueError(
+            f"cannot load {path!r}: it is a model file of format {written!r}, written by a"
+            f" later greedy-rae; this one reads formats up to {FORMAT} (upgrade greedy-rae)"
+        )
     rae = cls(
         network=network,
         pairs=meta.get("pairs", "all"),
@@ -162,7 +151,6 @@ def load(
         embeddings=table if vocabulary is not None else None,
         trainable_embeddings=bool(meta.get("trainable_embeddings", True)),
     )
-    rae._fitted = True
     return rae
 
 
@@ -185,8 +173,11 @@ def _check_container(path: str, suffix: str) -> None:
         what = "a zip archive (rename it to .keras)"
     else:
         what = "neither a zip archive nor an HDF5 file"
-    expected = "a .keras file (a zip archive)" if suffix == ".keras" else "an HDF5 .h5 file"
-    raise ValueError(f"cannot load {path!r}: it is {what}, not {expected} saved by RAE.save")
+    expected = "a zip archive" if suffix == ".keras" else "an HDF5 file"
+    raise ValueError(
+        f"cannot load {path!r}: not a readable {suffix} merge network: it is {what},"
+        f" where RAE.save writes {expected}"
+    )
 
 
 def _read_model_file(path: str, suffix: str) -> ModelFile:

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
 
 from greedy_rae import checkpoint
 from greedy_rae._inputs import Labelled
+from greedy_rae.replay import Runner
 
-if TYPE_CHECKING:
-    from greedy_rae.rae import RAE
+
+class Trainee(NamedTuple):
+    """What ``fit`` needs of an RAE, handed over by the RAE itself."""
+
+    runner: Runner  # steps and the optimizer's state
+    model: keras.Model  # the whole RAE as a Keras model, for callbacks and checkpoints
+    # mean loss and accuracy (nan without labels) of checked sequences
+    evaluate: Callable[[list[np.ndarray], np.ndarray | None], tuple[float, float]]
+    pairs: str
+    on_step: Callable[[], None]  # told after every step (the RAE marks itself trained)
 
 
 def _run_arguments(
@@ -32,9 +42,9 @@ def _run_arguments(
     }
 
 
-def validation_logs(rae: RAE, val: Labelled) -> dict[str, float]:
+def validation_logs(trainee: Trainee, val: Labelled) -> dict[str, float]:
     """``val_loss`` (and ``val_accuracy`` with labels) of the current weights."""
-    loss, accuracy = rae._evaluate(val.sequences, val.labels)
+    loss, accuracy = trainee.evaluate(val.sequences, val.labels)
     logs = {"val_loss": loss}
     if val.labels is not None:
         logs["val_accuracy"] = accuracy
@@ -42,7 +52,7 @@ def validation_logs(rae: RAE, val: Labelled) -> dict[str, float]:
 
 
 def fit(
-    rae: RAE,
+    trainee: Trainee,
     data: Labelled,
     *,
     epochs: int,
@@ -54,9 +64,9 @@ def fit(
     callbacks: list[keras.callbacks.Callback] | None,
     checkpoint_dir: str | os.PathLike[str] | None,
 ) -> dict[str, list[float]]:
-    """Train ``rae`` on checked sequences (see :meth:`RAE.fit`)."""
+    """Train on checked sequences (see :meth:`RAE.fit`)."""
     seqs, y = data
-    runner = rae._runner
+    runner = trainee.runner
     rng = np.random.default_rng(seed)
     batches = (len(seqs) + batch_size - 1) // batch_size
     history: dict[str, list[float]] = {"loss": []}
@@ -64,8 +74,8 @@ def fit(
         history["val_loss"] = []
         if validation.labels is not None:
             history["val_accuracy"] = []
-    model = rae._keras_model()
-    run = _run_arguments(data, batch_size, shuffle, seed, rae.pairs)
+    model = trainee.model
+    run = _run_arguments(data, batch_size, shuffle, seed, trainee.pairs)
     first_epoch = 0
     if checkpoint_dir is not None:
         state = checkpoint.resume(checkpoint_dir, model, runner.optimizer_variables(), run)
@@ -97,12 +107,12 @@ def fit(
             chosen = order[b * batch_size : (b + 1) * batch_size]
             batch = [seqs[i] for i in chosen]
             loss = runner.train_step(batch, None if y is None else y[chosen])
-            rae._fitted = True
+            trainee.on_step()
             total += loss * len(batch)
             cbs.on_train_batch_end(b, {"loss": total / min(len(seqs), (b + 1) * batch_size)})
         logs: dict[str, float] = {"loss": total / len(seqs)}
         if validation is not None:
-            logs.update(validation_logs(rae, validation))
+            logs.update(validation_logs(trainee, validation))
         for key, logged in logs.items():
             history[key].append(logged)
         if checkpoint_dir is not None and runner.is_chief:
