@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from greedy_rae.build.plan import Plan
-from greedy_rae.replay import row_labels
 from greedy_rae.replay.numpy_adam import adam_step, plain_adam
+from greedy_rae.replay.runner import row_labels
 
 
 def sequences(count, dim, seed, lo=1, hi=12):

@@ -148,7 +148,7 @@ def taped_reference_loss(rae, seqs, labels):
 @pytest.mark.parametrize("replay", ["numpy", "graph", "graph loop"])
 def test_label_head_gradients_match_a_tape_over_the_reference(pairs, config, replay, monkeypatch):
     if replay == "graph loop":  # the while loop that deep trees take
-        monkeypatch.setattr("greedy_rae.replay.step.UNROLL", 0)
+        monkeypatch.setattr("greedy_rae.replay.graph_pass.UNROLL", 0)
     act, norm, dec, rec = config
     net = network(4, act, norm, dec, seed=5, scale=0.5)
     keras.utils.set_random_seed(5)

@@ -22,7 +22,7 @@ def fresh(seed=0, pairs="all"):
 @pytest.mark.parametrize("replay", ["numpy", "graph", "graph loop"])
 def test_variable_length_minibatch_gradient(random_network, pairs, replay, monkeypatch):
     if replay == "graph loop":  # the while loop that deep trees take
-        monkeypatch.setattr("greedy_rae.replay.step.UNROLL", 0)
+        monkeypatch.setattr("greedy_rae.replay.graph_pass.UNROLL", 0)
     m = random_network(4, seed=11)
     data = seqs(6, seed=3)
     per_seq = [reference_gradients(s, m, adjacent=pairs == "adjacent") for s in data]
@@ -162,7 +162,7 @@ def plan_by_definition(seqs, trees, weighted):
             else:
                 leaf_parent[row[t, child]] = at
     return {
-        "table": np.concatenate(
+        "nodes": np.concatenate(
             [*seqs, *[trees[t].embeddings[trees[t].n + k][None] for _, t, k, *_ in merges]]
         ),
         "left": [row[t, a] for _, t, _, a, _, _, _ in merges],
@@ -200,7 +200,7 @@ def test_replay_plans_follow_their_definition(pairs, reconstruction, options):
         assert set(plan._fields) == set(want)  # every field, by name
         for name, value in want.items():
             got = getattr(plan, name)
-            assert got.dtype == (np.float32 if name in ("table", "left_share") else np.int32)
+            assert got.dtype == (np.float32 if name in ("nodes", "left_share") else np.int32)
             np.testing.assert_array_equal(got, np.asarray(value, dtype=got.dtype), err_msg=name)
 
 

@@ -38,7 +38,7 @@ py::dict replay_plan(const std::vector<Ids>& merges, const std::vector<Floats>& 
         nodes[t] = e.data();
     }
     greedy_rae::ReplayPlan plan = greedy_rae::replay_plan(lengths, lists, weighted);
-    greedy_rae::fill_table(plan, lengths, nodes, dim);
+    greedy_rae::fill_nodes(plan, lengths, nodes, dim);
     return plan_dict(std::move(plan));
 }
 

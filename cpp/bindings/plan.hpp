@@ -34,9 +34,9 @@ pybind11::array_t<T> to_array(std::vector<T>&& v) {
 inline pybind11::dict plan_dict(greedy_rae::ReplayPlan&& plan) {
     namespace py = pybind11;
     const py::ssize_t d = static_cast<py::ssize_t>(plan.dim);
-    const py::ssize_t rows = d > 0 ? static_cast<py::ssize_t>(plan.table.size()) / d : 0;
+    const py::ssize_t rows = d > 0 ? static_cast<py::ssize_t>(plan.nodes.size()) / d : 0;
     py::dict out;
-    out["table"] = to_array(std::move(plan.table), {rows, d});
+    out["nodes"] = to_array(std::move(plan.nodes), {rows, d});
     out["left"] = to_array(std::move(plan.left));
     out["right"] = to_array(std::move(plan.right));
     out["sizes"] = to_array(std::move(plan.sizes));

@@ -122,7 +122,7 @@ ReplayPlan build_plan(const Network& network, PairMode mode,
                 " weights have diverged");
     }
     ReplayPlan plan = replay_plan(lengths, lists, weighted);
-    fill_table(plan, lengths, tables, static_cast<std::int64_t>(d));
+    fill_nodes(plan, lengths, tables, static_cast<std::int64_t>(d));
     return plan;
 }
 

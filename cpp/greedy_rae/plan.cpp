@@ -129,7 +129,7 @@ ReplayPlan replay_plan(const std::vector<std::int64_t>& lengths,
     return plan;
 }
 
-void fill_table(ReplayPlan& plan, const std::vector<std::int64_t>& lengths,
+void fill_nodes(ReplayPlan& plan, const std::vector<std::int64_t>& lengths,
                 const std::vector<const float*>& nodes, std::int64_t dim) {
     if (nodes.size() != lengths.size())
         throw std::invalid_argument("one node table per tree is needed");
@@ -154,8 +154,8 @@ void fill_table(ReplayPlan& plan, const std::vector<std::int64_t>& lengths,
         throw std::invalid_argument("the node tables do not match the plan's trees");
     }
     plan.dim = dim;
-    plan.table.resize((leaves + merge_row.size()) * d);
-    float* row = plan.table.data();
+    plan.nodes.resize((leaves + merge_row.size()) * d);
+    float* row = plan.nodes.data();
     for (std::size_t t = 0; t < lengths.size(); ++t) {
         row = std::copy(nodes[t], nodes[t] + static_cast<std::size_t>(lengths[t]) * d, row);
     }

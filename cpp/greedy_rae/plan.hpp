@@ -16,7 +16,7 @@ namespace greedy_rae {
 // them over as a dict; greedy_rae/build/plan.py is the NamedTuple).
 struct ReplayPlan {
     std::int64_t dim = 0;
-    std::vector<float> table;            // (rows, dim): every node's embedding, table order
+    std::vector<float> nodes;            // (rows, dim): every node's embedding, row order
     std::vector<std::int32_t> left;      // table row of each merge's left child, table order
     std::vector<std::int32_t> right;     // the same for the right child
     std::vector<std::int32_t> sizes;     // merges per level, level 1 first
@@ -44,12 +44,12 @@ struct ReplayPlan {
 ReplayPlan replay_plan(const std::vector<std::int64_t>& lengths,
                        const std::vector<const std::int64_t*>& merges, bool weighted);
 
-// Fills plan.table (and plan.dim): every tree's leaves, then each merge's
+// Fills plan.nodes (and plan.dim): every tree's leaves, then each merge's
 // embedding in table order. nodes[t]: tree t's (2 n - 1, dim) embeddings,
 // leaves first, then its merges in creation order. Throws NonFinite when a
 // root's embedding is not finite (a non-finite node shows in the scores of
 // its pairs, except the root: checking the roots covers every node).
-void fill_table(ReplayPlan& plan, const std::vector<std::int64_t>& lengths,
+void fill_nodes(ReplayPlan& plan, const std::vector<std::int64_t>& lengths,
                 const std::vector<const float*>& nodes, std::int64_t dim);
 
 }  // namespace greedy_rae

@@ -639,19 +639,19 @@ static void test_replay_table() {
     }
     std::vector<const float*> rows{nodes[0].data(), nodes[1].data(), nodes[2].data()};
     ReplayPlan plan = replay_plan(lengths, {t0, t1, nullptr}, false);
-    fill_table(plan, lengths, rows, d);
+    fill_nodes(plan, lengths, rows, d);
     CHECK(plan.dim == d);
     // leaves in tree order, then the merges in table order (t0's 4, t1's 2, t0's 5, t0's 6)
     const std::vector<float> expected{0, 1, 2, 3, 100, 101, 200, 4, 102, 5, 6};
-    CHECK(plan.table.size() == expected.size() * d);
+    CHECK(plan.nodes.size() == expected.size() * d);
     for (std::size_t r = 0; r < expected.size(); ++r) {
-        for (int k = 0; k < d; ++k) CHECK(plan.table[r * d + k] == expected[r]);
+        for (int k = 0; k < d; ++k) CHECK(plan.nodes[r * d + k] == expected[r]);
     }
     // a non-finite root embedding is refused
     nodes[1][2 * d + 1] = NAN;
     bool threw = false;
     try {
-        fill_table(plan, lengths, rows, d);
+        fill_nodes(plan, lengths, rows, d);
     } catch (const NonFinite&) {
         threw = true;
     }
@@ -699,11 +699,11 @@ static void test_build_plan_matches_batch_builds() {
             std::atomic<std::int64_t> merged{0};
             build_batch(*net, mode, items, 2, merged, [] { return true; });
             ReplayPlan expected = replay_plan(lengths, lists, weighted);
-            fill_table(expected, lengths, tables, d);
+            fill_nodes(expected, lengths, tables, d);
             std::atomic<std::int64_t> merged2{0};
             const ReplayPlan plan =
                 build_plan(*net, mode, rows, lengths, weighted, 2, merged2, [] { return true; });
-            CHECK(plan.table == expected.table);
+            CHECK(plan.nodes == expected.nodes);
             CHECK(plan.left == expected.left && plan.right == expected.right);
             CHECK(plan.sizes == expected.sizes && plan.parent == expected.parent);
             CHECK(plan.leaf_parent == expected.leaf_parent);

@@ -1,13 +1,7 @@
-"""What the sktime and aeon estimators share: series of time points as
-sequences of leaves, and the fitting, transforming and predicting that they
-hand to :mod:`greedy_rae.sklearn` (their base classes add the checks and
-conversions of their own library).
-
-A leaf is ``window`` consecutive time points of every channel, flattened
-(channel by channel). Windows do not overlap, except the last, which ends at
-the series' end; a series shorter than the window is one leaf, padded with its
-last value.
-"""
+"""What the sktime and aeon estimators share: a panel's series cut into
+windows (:mod:`greedy_rae._windows`), then handed to the estimators of
+:mod:`greedy_rae.sklearn` to fit, transform and predict (their base classes add
+the checks and conversions of their own library)."""
 
 from __future__ import annotations
 
@@ -15,39 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from greedy_rae import sklearn as sk
 from greedy_rae._estimators import shared_params
-
-# univariate series: a window of this many samples a leaf, unless told otherwise
-UNIVARIATE_WINDOW = 10
-
-
-def check_window(window: object) -> None:
-    if window is not None and (
-        isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1
-    ):
-        raise ValueError(f"window must be None or a positive integer, got {window!r}")
-
-
-def resolve_window(window: int | None, channels: int) -> int:
-    """``window``, or its default: 1 for several channels, 10 for one."""
-    if window is not None:
-        return int(window)
-    return UNIVARIATE_WINDOW if channels == 1 else 1
-
-
-def leaves(series: np.ndarray, window: int) -> np.ndarray:
-    """One ``(channels, time)`` series as ``(leaves, channels * window)`` leaves."""
-    x = np.asarray(series, dtype=np.float64)
-    if window == 1:
-        return np.ascontiguousarray(x.T)
-    channels, length = x.shape
-    if length < window:
-        x = np.pad(x, ((0, 0), (0, window - length)), mode="edge")
-        length = window
-    starts = list(range(0, length - window + 1, window))
-    if starts[-1] + window < length:
-        starts.append(length - window)
-    return np.stack([x[:, s : s + window].reshape(-1) for s in starts])
+from greedy_rae._windows import check_window, leaves, resolve_window
 
 
 class Windows:
@@ -66,7 +30,8 @@ class Windows:
         series = self._series(X)
         if fit:
             check_window(self.window)
-            self.window_ = resolve_window(self.window, series[0].shape[0])
+            longest = max(s.shape[1] for s in series)
+            self.window_ = resolve_window(self.window, series[0].shape[0], longest)
             self.n_channels_ = series[0].shape[0]
         elif series and series[0].shape[0] != self.n_channels_:
             raise ValueError(
@@ -80,8 +45,6 @@ class EncoderSteps(Windows):
     """``_fit`` and the features of a panel transformer, by an :class:`RAEEncoder`."""
 
     def _fit(self, X: Any, y: Any = None) -> Any:
-        from greedy_rae import sklearn as sk
-
         params = shared_params(self, sk.RAEEncoder, leave_out=("window",))
         self.encoder_ = sk.RAEEncoder(**params).fit(self._leaves(X, fit=True), y)
         return self
@@ -97,8 +60,6 @@ class ClassifierSteps(Windows):
     classes_: np.ndarray
 
     def _fit(self, X: Any, y: np.ndarray) -> Any:
-        from greedy_rae import sklearn as sk
-
         params = shared_params(self, sk.RAEClassifier, leave_out=("window",))
         self.classifier_ = sk.RAEClassifier(**params).fit(self._leaves(X, fit=True), y)
         return self

@@ -17,7 +17,7 @@ from greedy_rae.head import accuracy, default_classifier, probabilities
 from greedy_rae.keras_model import RAEModel
 from greedy_rae.network import merge_network, native_spec, network_dim
 from greedy_rae.replay import make_runner
-from greedy_rae.replay.step import GradientPass
+from greedy_rae.replay.graph_pass import GradientPass
 from greedy_rae.table import make_table
 from greedy_rae.text import Vocabulary, as_token_ids
 from greedy_rae.tree import Tree, tree_features

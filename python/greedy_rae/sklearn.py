@@ -31,6 +31,7 @@ from greedy_rae._estimators import (
     seed_of,
     shared_params,
 )
+from greedy_rae._windows import check_window, leaves, resolve_window
 
 
 class RAEEncoder(Pickled, TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -159,7 +160,7 @@ class RAEEncoder(Pickled, TransformerMixin, BaseEstimator):  # type: ignore[misc
             seqs = self._table_sequences(X, fitted)
         else:
             if not fitted:  # what a table fit leaves, cleared
-                self.window_ = None
+                self.window_: int | None = None
                 self.__dict__.pop("n_features_in_", None)
             if isinstance(X, np.ndarray) and X.ndim == 3 and X.dtype != object:
                 raise ValueError(
@@ -182,8 +183,6 @@ class RAEEncoder(Pickled, TransformerMixin, BaseEstimator):  # type: ignore[misc
         """The rows of a 2-D ``X`` as sequences of windows."""
         from sklearn.utils.validation import validate_data
 
-        from greedy_rae import _panels
-
         if fitted and self.window_ is None:
             raise ValueError(
                 "X is a 2-D array, but this encoder was fitted on a list of sequences:"
@@ -200,11 +199,11 @@ class RAEEncoder(Pickled, TransformerMixin, BaseEstimator):  # type: ignore[misc
                 )
         table = validate_data(self, X, reset=not fitted, dtype=[np.float64, np.float32])
         if not fitted:
-            _panels.check_window(self.window)
-            self.window_ = min(self.window or _panels.UNIVARIATE_WINDOW, table.shape[1])
+            check_window(self.window)
+            self.window_ = resolve_window(self.window, 1, table.shape[1])
         window = self.window_
         assert window is not None  # fitted on a table, or set just above
-        return [_panels.leaves(row[None, :], window).astype(np.float32) for row in table]
+        return [leaves(row[None, :], window).astype(np.float32) for row in table]
 
     def fit(self, X: Any, y: Any = None) -> RAEEncoder:
         return self._fit(self._check_X(X, fitted=False), y)

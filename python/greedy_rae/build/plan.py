@@ -23,7 +23,7 @@ class Plan(NamedTuple):
     more than its deeper child's), then those of level 2, and so on.
     """
 
-    table: Any  # (leaves + merges, dim) float32: every node's embedding, table order
+    nodes: Any  # (leaves + merges, dim) float32: every node's embedding, row order
     left: Any  # (merges,) int32: table row of each merge's left child, table order
     right: Any  # (merges,) int32
     sizes: Any  # (depth,) int32: merges per level
@@ -54,7 +54,7 @@ def empty_plan(dim: int) -> Plan:
     """The plan of no sequences (a replica whose share of a minibatch is empty)."""
     ints = np.zeros(0, dtype=np.int32)
     return Plan(
-        table=np.zeros((0, dim), np.float32),
+        nodes=np.zeros((0, dim), np.float32),
         left=ints,
         right=ints,
         sizes=ints,

@@ -16,10 +16,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+import greedy_rae.replay.graph_pass as graph_pass
 from greedy_rae.build.plan import Plan, empty_plan
-from greedy_rae.replay import Planner, Runner, row_labels
-from greedy_rae.replay import step as replay_step
-from greedy_rae.replay.step import GradientPass, bucket
+from greedy_rae.replay.graph_pass import GradientPass, bucket
+from greedy_rae.replay.runner import Planner, Runner, row_labels
 from greedy_rae.table import EmbeddingTable
 
 
@@ -210,7 +210,7 @@ class StrategyRunner(Runner):
         ids = self.strategy.experimental_distribute_values_from_function(
             lambda ctx: tf.constant(share(ctx)[2])
         )
-        depth = replay_step.UNROLL + 1
+        depth = graph_pass.UNROLL + 1
         if self.workers == 1:
             depth = bucket(max((p.depth for p, _, _ in plans.values()), default=0))
         loss, bad, grads, rows = self._function(train, depth)(plan, y, count, ids)

@@ -11,10 +11,10 @@ import numpy as np
 import tensorflow as tf
 
 from greedy_rae.build.plan import Plan
-from greedy_rae.replay import Planner, Runner, row_labels
+from greedy_rae.replay.graph_pass import GradientPass, bucket, plan_signature
 from greedy_rae.replay.numpy_adam import adam_step, plain_adam
 from greedy_rae.replay.numpy_pass import NumpyPass, find_blas, numpy_pass
-from greedy_rae.replay.step import GradientPass, bucket, plan_signature
+from greedy_rae.replay.runner import Planner, Runner, row_labels
 from greedy_rae.table import EmbeddingTable
 
 

@@ -1,6 +1,6 @@
 """The gradient pass in numpy, for the networks the native engine computes.
 
-The same pass as :class:`~greedy_rae.replay.step.GradientPass` (level by
+The same pass as :class:`~greedy_rae.replay.graph_pass.GradientPass` (level by
 level from the roots' level back to the leaves', each level's children read
 from the built embeddings), with each layer's gradient written out: the
 merge network's two Dense layers with a linear, tanh or relu activation and
@@ -239,7 +239,7 @@ class NumpyPass:
         spec, alpha, f32 = self.spec, self.alpha, np.float32
         w1, b1 = self._values(spec.encoder)
         w2, b2 = self._values(spec.decoder)
-        table = np.asarray(plan.table, dtype=np.float32)
+        table = np.asarray(plan.nodes, dtype=np.float32)
         merges = len(plan.left)
         n_leaves = len(table) - merges
         dim = table.shape[1]

@@ -45,7 +45,7 @@ def plan_signature(dim: int) -> Plan:
     """The compiled step's input signature for a plan: no fixed sizes."""
     ints = tf.TensorSpec([None], tf.int32)
     return Plan(
-        table=tf.TensorSpec([None, dim], tf.float32),
+        nodes=tf.TensorSpec([None, dim], tf.float32),
         left=ints,
         right=ints,
         sizes=ints,
@@ -109,7 +109,7 @@ class GradientPass:
         loop over however many the plan has."""
         network, dim, weights, alpha = self.network, self.dim, self.weights, self.alpha
         head = self.classifier is not None
-        table = plan.table
+        table = plan.nodes
         n_leaves = tf.shape(table)[0] - tf.shape(plan.left)[0]
         sizes = plan.sizes
         if depth <= UNROLL:
