@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from greedy_rae.build.plan import Plan
-from greedy_rae.replay.numpy_adam import adam_step, plain_adam
+from greedy_rae.replay.numpy_adam import adam_slots, adam_step, plain_adam
 from greedy_rae.replay.runner import row_labels
 
 
@@ -157,10 +157,11 @@ def test_numpy_adam_equals_keras_adam(options):
         weights = [keras.Variable(w) for w in start]
         optimizer = keras.optimizers.Adam(**options)
         optimizer.build(weights)
-        assert plain_adam(optimizer, weights)
+        slots = adam_slots(optimizer, weights)
+        assert slots is not None
         for g in grads:
             if ours:
-                adam_step(optimizer, g, weights)
+                adam_step(optimizer, slots, g, weights)
             else:
                 optimizer.apply([tf.constant(x) for x in g], weights)
         assert int(optimizer.iterations.numpy()) == 4
@@ -177,6 +178,8 @@ def test_other_optimizers_step_by_their_own_apply():
         keras.optimizers.SGD(),
     ):
         assert not plain_adam(optimizer, weights)
+        optimizer.build(weights)
+        assert adam_slots(optimizer, weights) is None
     # SGD with momentum through fit: the same weights by either pass
     data = sequences(12, 3, 9, lo=2, hi=8)
     finals = []

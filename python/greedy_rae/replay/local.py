@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from greedy_rae.build.plan import Plan
 from greedy_rae.replay.graph_pass import GradientPass, bucket, plan_signature
-from greedy_rae.replay.numpy_adam import adam_step, plain_adam
+from greedy_rae.replay.numpy_adam import AdamSlots, adam_slots, adam_step
 from greedy_rae.replay.numpy_pass import NumpyPass, find_blas, numpy_pass
 from greedy_rae.replay.runner import Planner, Runner, row_labels
 from greedy_rae.table import EmbeddingTable
@@ -53,6 +53,8 @@ class LocalRunner(Runner):
         if self.numpy is not None:
             find_blas()
         self._apply_function: Any = None
+        # the moments of a plain Adam (found once, by value), or False: step by its apply
+        self._adam: AdamSlots | bool | None = None
 
     def _function(self, depth: int, train: bool) -> Any:
         key = (bucket(depth), train)
@@ -158,8 +160,10 @@ class LocalRunner(Runner):
         """The optimizer step of the numpy pass's gradients: Keras's Adam in numpy
         (nothing to compile); any other optimizer by its own ``apply``, compiled
         once (eagerly, a step would cost more than the pass)."""
-        if plain_adam(self.optimizer, self.weights):
-            adam_step(self.optimizer, grads, self.weights)
+        if self._adam is None:  # found once, the optimizer being built
+            self._adam = adam_slots(self.optimizer, self.weights) or False
+        if isinstance(self._adam, AdamSlots):
+            adam_step(self.optimizer, self._adam, grads, self.weights)
             return
         if self._apply_function is None:
             optimizer, weights = self.optimizer, self.weights

@@ -1,18 +1,36 @@
 """Keras's Adam step in numpy, for the numpy replay (see
-:mod:`greedy_rae.replay.numpy_pass`): the same operations in the same order
-as ``keras.optimizers.Adam.update_step``, on the optimizer's own moments and
-step count, so checkpoints, callbacks that change the learning rate and a
-later switch to the graph replay all see the state Keras would have."""
+:mod:`greedy_rae.replay.numpy_pass`): the same operations in the same order as
+``keras.optimizers.Adam.update_step``, on the optimizer's own moments and step
+count, so checkpoints, callbacks that change the learning rate and Keras's own
+saving all see the state Keras would have.
+
+Only Keras's public API is used. Which of ``optimizer.variables`` is the first
+or second moment of which weight is found by value, not by Keras's private
+fields: a scratch copy of the optimizer (``from_config``) takes two steps of
+known gradients, and each of its variables is matched to the formula's value
+(:func:`adam_slots`). When that fails (a Keras whose Adam differs), the numpy
+replay steps the optimizer by its own ``apply`` instead, and a test pins the
+numpy step to Keras's own ``apply``, so a change cannot go unnoticed.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from greedy_rae._variables import current_rate, handle, read, write
+
+
+class AdamSlots(NamedTuple):
+    """Each weight's moment variables among ``optimizer.variables``."""
+
+    momentums: list[Any]
+    velocities: list[Any]
+    velocity_hats: list[Any] | None  # with amsgrad
 
 
 def plain_adam(optimizer: keras.optimizers.Optimizer, weights: list[Any]) -> bool:
@@ -36,33 +54,93 @@ def plain_adam(optimizer: keras.optimizers.Optimizer, weights: list[Any]) -> boo
     )
 
 
+def adam_slots(optimizer: keras.optimizers.Optimizer, weights: list[Any]) -> AdamSlots | None:
+    """The moment variables of each weight in the built ``optimizer``, found by
+    value; None when ``optimizer`` is not a plain Adam (:func:`plain_adam`) or
+    its variables cannot be told apart.
+
+    A scratch copy of the optimizer, built on zero weights of the same shapes,
+    takes a step with gradient ``k + 1`` on weight ``k`` and then a step with
+    zero gradients: its first moment of weight ``k`` is then ``beta_1 (1 -
+    beta_1) (k + 1)``, its second ``beta_2 (1 - beta_2) (k + 1)^2`` and, with
+    amsgrad, its largest second moment ``(1 - beta_2) (k + 1)^2``. The copy
+    builds its variables in the optimizer's order, so the positions found there
+    are the optimizer's own."""
+    if not plain_adam(optimizer, weights) or len({optimizer.beta_1, optimizer.beta_2, 0}) < 3:
+        return None
+    probe = keras.optimizers.Adam.from_config(optimizer.get_config())
+    scratch = [keras.Variable(np.zeros(w.shape, np.float32), trainable=True) for w in weights]
+    probe.build(scratch)
+    probe.apply([np.full(w.shape, k + 1, np.float32) for k, w in enumerate(weights)], scratch)
+    probe.apply([np.zeros(w.shape, np.float32) for w in weights], scratch)
+    mine, theirs = probe.variables, optimizer.variables
+    if len(mine) != len(theirs):
+        return None
+    b1, b2 = float(optimizer.beta_1), float(optimizer.beta_2)
+    # the value each kind of slot holds for the gradient c, after the two steps
+    wanted: dict[str, Callable[[float], float]] = {
+        "m": lambda c: b1 * (1 - b1) * c,
+        "v": lambda c: b2 * (1 - b2) * c * c,
+    }
+    if optimizer.amsgrad:
+        wanted["h"] = lambda c: (1 - b2) * c * c
+    found: dict[tuple[str, int], Any] = {}
+    for position, variable in enumerate(mine):
+        if not str(variable.dtype).startswith("float"):
+            continue
+        value = read(variable)
+        matches = [
+            (kind, k)
+            for kind, formula in wanted.items()
+            for k, w in enumerate(weights)
+            if value.shape == tuple(w.shape)
+            and value.size > 0
+            and np.allclose(value, formula(k + 1), rtol=1e-5, atol=0)
+        ]
+        if len(matches) > 1 or (matches and matches[0] in found):
+            return None  # not told apart
+        if matches:
+            found[matches[0]] = theirs[position]
+    if len(found) != len(wanted) * len(weights):
+        return None
+    n = range(len(weights))
+    return AdamSlots(
+        [found["m", k] for k in n],
+        [found["v", k] for k in n],
+        [found["h", k] for k in n] if optimizer.amsgrad else None,
+    )
+
+
 def adam_step(
-    optimizer: keras.optimizers.Adam, grads: list[np.ndarray], weights: list[Any]
+    optimizer: keras.optimizers.Adam,
+    slots: AdamSlots,
+    grads: list[np.ndarray],
+    weights: list[Any],
 ) -> None:
     """Keras's ``Adam.apply(grads, weights)`` computed in numpy, float32, with
     the same operations in the same order (``update_step``), the results
-    written to the weights and to the optimizer's moments and step count.
-    The learning rate is the optimizer's current one (a schedule's value at
-    this step), so callbacks that change it act as usual."""
+    written to the weights, to their moments (``slots``, from
+    :func:`adam_slots`) and to the optimizer's step count. The learning rate
+    is the optimizer's current one (a schedule's value at this step), so
+    callbacks that change it act as usual."""
     f32 = np.float32
     rate = current_rate(optimizer)
     step = f32(int(read(optimizer.iterations, tf.int64)) + 1)
     beta_1, beta_2 = f32(optimizer.beta_1), f32(optimizer.beta_2)
-    alpha = rate * np.sqrt(f32(1) - np.power(beta_2, step)) / (f32(1) - np.power(beta_1, step))
+    step_size = rate * np.sqrt(f32(1) - np.power(beta_2, step)) / (f32(1) - np.power(beta_1, step))
     keep_1, keep_2 = f32(1 - optimizer.beta_1), f32(1 - optimizer.beta_2)
     epsilon = f32(optimizer.epsilon)
-    for g, w in zip(grads, weights):
-        index = optimizer._get_variable_index(w)
-        m_var, v_var = optimizer._momentums[index], optimizer._velocities[index]
+    for k, (g, w) in enumerate(zip(grads, weights)):
+        m_var, v_var = slots.momentums[k], slots.velocities[k]
         m = read(m_var)
         m = m + (g - m) * keep_1
         v = read(v_var)
         v = v + (np.square(g) - v) * keep_2
         write(m_var, m)
         write(v_var, v)
-        if optimizer.amsgrad:
-            hat_var = optimizer._velocity_hats[index]
+        if slots.velocity_hats is not None:
+            hat_var = slots.velocity_hats[k]
             v = np.maximum(read(hat_var), v)
             write(hat_var, v)
-        write(w, read(w) - (m * alpha) / (np.sqrt(v) + epsilon))
+        write(w, read(w) - (m * step_size) / (np.sqrt(v) + epsilon))
     tf.raw_ops.AssignAddVariableOp(resource=handle(optimizer.iterations), value=np.int64(1))
