@@ -42,7 +42,11 @@ def test_numpy_gradients_equal_the_graph_pass(network, reconstruction, head, pai
         dim, **NETWORKS[network], kernel_regularizer=keras.regularizers.L1L2(0.01, 0.02)
     )
     rae = gr.RAE(
-        network=net, pairs=pairs, reconstruction=reconstruction, classes=3 if head else None
+        network=net,
+        pairs=pairs,
+        reconstruction=reconstruction,
+        classes=3 if head else None,
+        replay="numpy",
     )
     randomised(rae, 2)
     runner = rae._runner
@@ -62,12 +66,63 @@ def test_numpy_gradients_equal_the_graph_pass(network, reconstruction, head, pai
         np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-5 * np.abs(theirs).max())
 
 
+@pytest.mark.parametrize("reconstruction", ["plain", "weighted"])
+def test_both_passes_compute_the_loss_of_its_definition(reconstruction):
+    # the loss is written twice, in TensorFlow (losses.py, the graph pass) and fused
+    # with its gradients in numpy (numpy_pass.py): both against one plain reference
+    from socher_reference import merge_pair, weights_of
+
+    dim, alpha = 4, 0.3
+    keras.utils.set_random_seed(5)
+    rae = gr.RAE(
+        dim, activation="tanh", normalize=True, reconstruction=reconstruction,
+        classes=3, alpha=alpha, replay="numpy",
+    )  # fmt: skip
+    randomised(rae, 6)
+    data = sequences(7, dim, 8, lo=1, hi=9)
+    labels = np.array([0, 2, -1, 1, 1, -1, 0])
+    spec = weights_of(rae.network)
+    head_w, head_b = (np.asarray(w, np.float64) for w in rae.classifier.get_weights())
+    want = 0.0
+    for seq, label, tree in zip(data, labels, rae.trees(data)):
+        nodes = [np.asarray(x, np.float64) for x in seq]
+        count = [1] * len(seq)
+        score = 0.0
+        for a, b in tree.merges:  # the tree held fixed; every merge from its definition
+            h, err = merge_pair(spec, nodes[a], nodes[b], count[a], count[b],
+                                reconstruction == "weighted")  # fmt: skip
+            nodes.append(h)
+            count.append(count[a] + count[b])
+            score += err
+        loss = alpha * score
+        if label >= 0:
+            z = np.stack(nodes) @ head_w + head_b
+            p = np.exp(z - z.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            loss += (1 - alpha) * -np.log(np.clip(p[:, label], 1e-7, 1.0)).sum()
+        want += loss / len(data)
+    runner = rae._runner
+    plan = runner.planner(data)
+    rows = row_labels(plan, labels, True)
+    numpy_loss, _, _ = runner.numpy.loss_and_gradients(plan, rows, len(data))
+    graph = runner.gradient_pass.loss_and_gradients(
+        Plan(*(tf.constant(a) for a in plan)), tf.constant(rows), tf.constant(7.0), plan.depth
+    )
+    assert numpy_loss == pytest.approx(want, rel=1e-5)
+    assert float(graph.loss) == pytest.approx(want, rel=1e-5)
+
+
 def test_numpy_leaf_gradients_equal_the_graph_pass():
     # a text RAE trains its word table: each leaf's gradient goes to its row
     words = ["a", "b", "c", "d", "e", "f"]
     keras.utils.set_random_seed(4)
     rae = gr.RAE(
-        3, vocabulary=words, classes=2, network=gr.merge_network(3, "tanh", True), alpha=0.3
+        3,
+        vocabulary=words,
+        classes=2,
+        network=gr.merge_network(3, "tanh", True),
+        alpha=0.3,
+        replay="numpy",
     )
     randomised(rae, 5)
     texts = [np.array(t, np.int32) for t in ([0, 1, 2, 3], [4, 5], [2], [5, 4, 3, 2, 1])]
@@ -88,7 +143,10 @@ def test_numpy_leaf_gradients_equal_the_graph_pass():
 
 def test_the_replay_option():
     assert gr.RAE(3).replay == "auto"
-    assert gr.RAE(3)._runner.numpy is not None  # no GPU in the test runs
+    # "auto" takes the numpy pass where no GPU is visible, the graph where one is
+    no_gpu = not tf.config.list_physical_devices("GPU")
+    assert (gr.RAE(3)._runner.numpy is not None) == no_gpu
+    assert gr.RAE(3, replay="numpy")._runner.numpy is not None
     assert gr.RAE(3, replay="graph")._runner.numpy is None
     with pytest.raises(ValueError, match="replay must be 'auto', 'numpy' or 'graph', got 'tf'"):
         gr.RAE(3, replay="tf")
@@ -115,7 +173,7 @@ def test_the_graph_pass_serves_what_the_numpy_pass_does_not_know():
     odd = gr.merge_network(dim, kernel_regularizer=lambda w: tf.reduce_sum(w**4))
     assert gr.RAE(network=odd)._runner.numpy is None
     # and the known ones take it
-    assert gr.RAE(dim, classes=2)._runner.numpy is not None
+    assert gr.RAE(dim, classes=2, replay="numpy")._runner.numpy is not None
 
 
 def test_fit_by_either_pass_trains_alike():
