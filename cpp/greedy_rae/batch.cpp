@@ -86,6 +86,20 @@ void build_batch(const Network& network, PairMode mode, std::vector<BatchItem>& 
                     scan_threads);
     };
     run_batch(groups, threads, job, cancel, poll);
+    // Scores are sums of non-negative errors, so a NaN or inf anywhere shows in
+    // the root's score; an embedding's shows in the scores of its pairs, except
+    // the root's own: the roots' scores and embeddings cover every node.
+    const std::size_t d = static_cast<std::size_t>(network.dim());
+    for (const BatchItem& item : items) {
+        if (item.n < 2) continue;
+        if (!std::isfinite(item.scores[item.n - 2]))
+            throw NonFinite(
+                "the merge network produced non-finite scores; the weights have diverged");
+        const float* root = item.embeddings + static_cast<std::size_t>(2 * item.n - 2) * d;
+        if (!std::all_of(root, root + d, [](float x) { return std::isfinite(x); }))
+            throw NonFinite(
+                "the merge network produced non-finite embeddings; the weights have diverged");
+    }
 }
 
 ReplayPlan build_plan(const Network& network, PairMode mode,
@@ -114,13 +128,7 @@ ReplayPlan build_plan(const Network& network, PairMode mode,
         lists[t] = &merges[2 * merge0[t]];
         tables[t] = x;
     }
-    build_batch(network, mode, items, threads, merged, poll);
-    for (double s : scores) {
-        if (!std::isfinite(s))
-            throw NonFinite(
-                "the merge network produced non-finite scores; the"
-                " weights have diverged");
-    }
+    build_batch(network, mode, items, threads, merged, poll);  // refuses non-finite trees
     ReplayPlan plan = replay_plan(lengths, lists, weighted);
     fill_nodes(plan, lengths, tables, static_cast<std::int64_t>(d));
     return plan;

@@ -48,7 +48,8 @@ struct BatchItem {
 // Builds every item's tree, sequences spread over `threads` worker threads
 // (0: one per hardware thread) and threads left over given to the first
 // all-pairs scan of each sequence. `merged` counts merges as they happen;
-// poll() is called from this thread as in run_batch.
+// poll() is called from this thread as in run_batch. Throws NonFinite when a
+// root's score or embedding is not finite (the weights have diverged).
 void build_batch(const Network& network, PairMode mode, std::vector<BatchItem>& items, int threads,
                  std::atomic<std::int64_t>& merged, const std::function<bool()>& poll);
 

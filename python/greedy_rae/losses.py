@@ -1,6 +1,10 @@
-"""The loss, defined once: reconstruction errors, the head's cross-entropy and
-how a sequence's loss combines them. Training (the replay), the TF scorer and
-``evaluate`` all use these functions.
+"""The loss in TensorFlow: reconstruction errors, the head's cross-entropy and
+how a sequence's loss combines them. The graph replay, the TF scorer and
+``evaluate`` use these functions. The numpy replay
+(:mod:`greedy_rae.replay.numpy_pass`) computes the same formulas a second time,
+fused with their gradients; ``tests/test_numpy_pass.py`` pins the loss of both
+to a plain reference written from the definitions, and the numpy gradients to
+TensorFlow's.
 
 A sequence's loss is ``alpha * root score + (1 - alpha) * sum over its 2n - 1
 nodes of the head's cross-entropy against its label`` (no cross-entropy for an

@@ -16,6 +16,11 @@ moments. It takes the RAE optimizer's current learning rate (and its
 otherwise). A regularizer on the table (``embeddings_regularizer``) counts
 the rows a minibatch uses, each once, in its loss and their gradients: the
 whole table's would cost O(V) a step.
+
+The lazy Adam is written twice: in TensorFlow (:meth:`EmbeddingTable.apply`,
+for the graph replay and strategies) and in numpy
+(:meth:`EmbeddingTable.apply_arrays`, for the numpy replay, which compiles
+nothing). ``tests/test_text.py`` pins both to Adam's formula.
 """
 
 from __future__ import annotations

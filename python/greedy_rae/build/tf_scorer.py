@@ -12,7 +12,6 @@ import tensorflow as tf
 
 from greedy_rae import _core
 from greedy_rae._memory import CHUNK
-from greedy_rae.build.native import check_finite
 from greedy_rae.losses import reconstruction_errors
 from greedy_rae.tree import Tree
 
@@ -240,3 +239,12 @@ def tf_trees(
         emb = table[o : o + 2 * len(x) - 1].copy()
         trees.append(Tree(forest.merges(t), forest.scores(t), emb, stats))
     return trees
+
+
+def check_finite(values: np.ndarray, what: str) -> None:
+    """The TF scorer's check of what the network computed (the native engine
+    checks its own trees in the core)."""
+    if not np.isfinite(values).all():
+        raise FloatingPointError(
+            f"the merge network produced non-finite {what}; the weights have diverged"
+        )
