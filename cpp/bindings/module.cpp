@@ -2,7 +2,7 @@
 // the core's exceptions to Python's.
 #include <pybind11/pybind11.h>
 
-#include "greedy_rae/engine.hpp"
+#include "greedy_rae/errors.hpp"
 
 namespace py = pybind11;
 

@@ -1,6 +1,13 @@
-#include "greedy_rae/engine.hpp"
+#include "greedy_rae/adjacent.hpp"
 
 namespace greedy_rae {
+
+std::int64_t AdjacentPairs::bytes(std::int64_t n) {
+    // neighbours, and at most 3 n candidates in the heap (each merge kills at
+    // most 2 and creates at most 2; the n - 1 first ones)
+    return n * 2 * static_cast<std::int64_t>(sizeof(int)) +
+           3 * n * static_cast<std::int64_t>(sizeof(Candidate));
+}
 
 AdjacentPairs::AdjacentPairs(int n) : Engine(n), prev_(n), next_(n) {
     for (int i = 0; i < n; ++i) {

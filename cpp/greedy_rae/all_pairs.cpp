@@ -1,7 +1,9 @@
+#include "greedy_rae/all_pairs.hpp"
+
 #include <algorithm>
 #include <limits>
 
-#include "greedy_rae/engine.hpp"
+#include "greedy_rae/pool.hpp"
 
 namespace greedy_rae {
 
@@ -15,6 +17,16 @@ AllPairs::AllPairs(int n)
       rows_(n) {
     if (n >= (1 << 30)) throw std::invalid_argument("a sequence may have at most 2^30 - 1 leaves");
     for (int i = 0; i < n; ++i) active_[i] = i;
+}
+
+std::int64_t AllPairs::bytes(std::int64_t n, int threads) {
+    // a row: its active slot, kRow partners, list length, limit score and
+    // slot, and its heap entries; the first scan's slot numbers, and a block's
+    // errors (kBlock x kChunk floats) for each of its threads
+    const std::int64_t row = sizeof(int) + kRow * sizeof(Partner) + sizeof(int) + sizeof(double) +
+                             sizeof(int) + IndexedHeap::bytes_per_item();
+    const std::int64_t scan = static_cast<std::int64_t>(threads) * kBlock * kChunk * sizeof(float);
+    return n * (row + sizeof(int)) + scan;
 }
 
 int AllPairs::rank(int slot) const {

@@ -10,14 +10,6 @@
 
 namespace greedy_rae {
 
-void run_batch(int count, int threads, const std::function<void(int)>& job,
-               std::atomic<bool>& cancel, const std::function<bool()>& poll, int poll_ms) {
-    if (count <= 0) return;
-    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    WorkerPool pool(std::min(threads, count));
-    pool.run_watched(count, job, cancel, poll, poll_ms);
-}
-
 namespace {
 
 // Builds the trees of items[0..count) in lockstep, one step of each in turn,

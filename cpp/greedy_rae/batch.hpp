@@ -1,6 +1,6 @@
-// Runs independent jobs on worker threads while the calling thread stays free
-// to watch for cancellation and report progress; and a batch of native
-// builds on top of that.
+// Native builds: one tree, or a batch of trees spread over worker threads
+// (run_batch, pool.hpp) while the calling thread watches for cancellation and
+// reports progress.
 #pragma once
 
 #include <atomic>
@@ -12,14 +12,6 @@
 #include "greedy_rae/plan.hpp"
 
 namespace greedy_rae {
-
-// Runs job(i) for every i in [0, count) on up to `threads` worker threads
-// (0: one per hardware thread). The calling thread calls poll() about every
-// poll_ms milliseconds until all jobs are done; when poll() returns false the
-// cancel flag is raised and Cancelled is thrown once the workers have stopped.
-// The first exception thrown by a job raises the flag too and is rethrown.
-void run_batch(int count, int threads, const std::function<void(int)>& job,
-               std::atomic<bool>& cancel, const std::function<bool()>& poll, int poll_ms = 50);
 
 struct BuildStats {
     std::int64_t pairs_scored = 0;

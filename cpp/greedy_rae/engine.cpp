@@ -1,6 +1,11 @@
-#include <algorithm>
-
 #include "greedy_rae/engine.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#include "greedy_rae/adjacent.hpp"
+#include "greedy_rae/all_pairs.hpp"
+#include "greedy_rae/pool.hpp"
 
 namespace greedy_rae {
 
@@ -12,6 +17,8 @@ Engine::Engine(int n) : n_(n) {
     count_.assign(n, 1);
 }
 
+Engine::~Engine() = default;  // here, where WorkerPool is complete
+
 std::unique_ptr<Engine> Engine::make(int n, PairMode mode) {
     if (mode == PairMode::All) return std::make_unique<AllPairs>(n);
     return std::make_unique<AdjacentPairs>(n);
@@ -20,17 +27,14 @@ std::unique_ptr<Engine> Engine::make(int n, PairMode mode) {
 std::int64_t Engine::bytes(std::int64_t n, PairMode mode) {
     // per slot: node id, score, count; scratch of up to n pairs (two slots,
     // an error and a score each)
-    std::int64_t b = n * (8 + 8 + 4) + n * (4 + 4 + 4 + 8);
+    const std::int64_t slot = sizeof(std::int64_t) + sizeof(double) + sizeof(int);
+    const std::int64_t pair = 2 * sizeof(int) + sizeof(float) + sizeof(double);
+    const std::int64_t own = n * (slot + pair);
     if (mode == PairMode::All) {
-        // active list, kRow partners of 16 bytes, list length, limit, heap;
-        // the first scan's slot numbers, and its chunks of errors (4 x 4096
-        // floats a thread; 16 threads' worth)
-        b += n * (4 + 16 * 16 + 4 + 8 + 4 + 4 + 4 + 8) + n * 4 + 16 * 4 * 4096 * 4;
-    } else {
-        // neighbours, and at most 3 n candidates of 40 bytes in the heap
-        b += n * (4 + 4) + 3 * n * 40;
+        const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        return own + AllPairs::bytes(n, threads);
     }
-    return b;
+    return own + AdjacentPairs::bytes(n);
 }
 
 void PairScorer::row_block(const int* lefts, int rows, const int* rights, int m, const int* counts,

@@ -18,6 +18,12 @@ public:
     int top() const { return heap_.front(); }
     double key(int i) const { return key_[i]; }
 
+    // Bytes the heap keeps for each of its n integers.
+    static constexpr std::int64_t bytes_per_item() {
+        return 2 * static_cast<std::int64_t>(sizeof(int)) +
+               static_cast<std::int64_t>(sizeof(double));
+    }
+
     // Inserts i, or changes its key when it is already in the heap.
     void set(int i, double key);
     void remove(int i);

@@ -61,15 +61,16 @@ void affine(const float* const* x, int count, const float* w, const float* init,
     }
 }
 
-void activate(float* x, int m, int activation) {
-    if (activation == 1) {
+void activate(float* x, int m, Activation activation) {
+    if (activation == Activation::Tanh) {
         tanh_loop(x, m);
-    } else if (activation == 2) {
+    } else if (activation == Activation::Relu) {
         for (int k = 0; k < m; ++k) x[k] = x[k] > 0.0f ? x[k] : 0.0f;
     }
 }
 
-void parent(const float* p, const float* q, float* h, int d, int activation, bool normalize) {
+void parent(const float* p, const float* q, float* h, int d, Activation activation,
+            bool normalize) {
     for (int k = 0; k < d; ++k) h[k] = p[k] + q[k];
     activate(h, d, activation);
     if (!normalize) return;

@@ -7,6 +7,9 @@
 
 namespace greedy_rae {
 
+// The activation of a layer.
+enum class Activation { Linear, Tanh, Relu };
+
 struct Kernels {
     // |x + y|^2 / 2 over m values
     float (*half_square_of_sum)(const float* x, const float* y, int m);
@@ -28,12 +31,12 @@ struct Kernels {
     // x = tanh(x) over m values (a rational approximation good to a few ulp,
     // the form TensorFlow's CPU kernels use)
     void (*tanh)(float* x, int m);
-    // x = f(x) over m values, f linear (0), tanh (1) or relu (2)
-    void (*activate)(float* x, int m, int activation);
+    // x = f(x) over m values
+    void (*activate)(float* x, int m, Activation f);
     // The parent from the two halves of the first layer: h = f(p + q) over d
-    // values, f linear (0), tanh (1) or relu (2); then, when normalize,
-    // h * min(1 / sqrt(sum h^2), 1e12) as keras.ops.normalize.
-    void (*parent)(const float* p, const float* q, float* h, int d, int activation, bool normalize);
+    // values; then, when normalize, h * min(1 / sqrt(sum h^2), 1e12) as
+    // keras.ops.normalize.
+    void (*parent)(const float* p, const float* q, float* h, int d, Activation f, bool normalize);
     const char* name;
 };
 

@@ -167,15 +167,16 @@ void tanh8(float* x, int m) {
     tanh_loop(x + k, m - k);
 }
 
-void activate(float* x, int m, int activation) {
-    if (activation == 1) {
+void activate(float* x, int m, Activation activation) {
+    if (activation == Activation::Tanh) {
         tanh8(x, m);
-    } else if (activation == 2) {
+    } else if (activation == Activation::Relu) {
         for (int k = 0; k < m; ++k) x[k] = x[k] > 0.0f ? x[k] : 0.0f;
     }
 }
 
-void parent(const float* p, const float* q, float* h, int d, int activation, bool normalize) {
+void parent(const float* p, const float* q, float* h, int d, Activation activation,
+            bool normalize) {
     int k = 0;
     for (; k + 8 <= d; k += 8) {
         _mm256_storeu_ps(h + k, _mm256_add_ps(_mm256_loadu_ps(p + k), _mm256_loadu_ps(q + k)));

@@ -4,8 +4,8 @@
 
 namespace greedy_rae {
 
-LinearModel::LinearModel(const NetworkSpec& w)
-    : SplitModel(w.dim),
+LinearNetwork::LinearNetwork(const NetworkSpec& w)
+    : SplitNetwork(w.dim),
       k_(greedy_rae::kernels()),
       weighted_(w.reconstruction == Reconstruction::Weighted),
       w1_(w.w1.begin(), w.w1.end()),
@@ -35,19 +35,19 @@ LinearModel::LinearModel(const NetworkSpec& w)
     std::copy(row.begin(), row.end(), beta_.begin());
 }
 
-std::unique_ptr<NodeScorer> LinearModel::scorer(float* embeddings, int n,
-                                                const std::atomic<bool>* cancel) const {
+std::unique_ptr<NodeScorer> LinearNetwork::scorer(float* embeddings, int n,
+                                                  const std::atomic<bool>* cancel) const {
     return std::make_unique<LinearScorer>(*this, embeddings, n, cancel);
 }
 
-void LinearModel::embed(const float* a, const float* b, float* h) const {
+void LinearNetwork::embed(const float* a, const float* b, float* h) const {
     const int d = d_;
     k_.affine(&a, 1, w1_.data(), b1_.data(), d, d, &h);
     k_.affine(&b, 1, w1_.data() + static_cast<std::size_t>(d) * d, h, d, d, &h);
 }
 
-void LinearModel::parents(SplitScorer* const* scorers, const Step* steps, int count,
-                          float** h) const {
+void LinearNetwork::parents(SplitScorer* const* scorers, const Step* steps, int count,
+                            float** h) const {
     const std::size_t d = static_cast<std::size_t>(d_);
     thread_local std::vector<float> children;  // [a; b] of each new node
     children.resize(4 * 2 * d);
@@ -65,13 +65,14 @@ void LinearModel::parents(SplitScorer* const* scorers, const Step* steps, int co
     k_.affine(x, count, w1_.data(), b1_.data(), 2 * d_, d_, h);
 }
 
-void LinearModel::split(const float* const* x, int count, float* const* u, float* const* v) const {
+void LinearNetwork::split(const float* const* x, int count, float* const* u,
+                          float* const* v) const {
     const int d = d_, d2 = 2 * d;
     k_.affine(x, count, m_.data(), beta_.data(), d, d2, u);
     k_.affine(x, count, m_.data() + static_cast<std::size_t>(d) * d2, zeros_.data(), d, d2, v);
 }
 
-LinearScorer::LinearScorer(const LinearModel& model, float* embeddings, int n,
+LinearScorer::LinearScorer(const LinearNetwork& model, float* embeddings, int n,
                            const std::atomic<bool>* cancel)
     : SplitScorer(model, embeddings, n, cancel), model_(model) {}
 

@@ -20,10 +20,10 @@
 
 namespace greedy_rae {
 
-class LinearModel : public SplitModel {
+class LinearNetwork : public SplitNetwork {
 public:
     // spec: checked by make_network, the one way in
-    explicit LinearModel(const NetworkSpec& spec);
+    explicit LinearNetwork(const NetworkSpec& spec);
     std::unique_ptr<NodeScorer> scorer(float* embeddings, int n,
                                        const std::atomic<bool>* cancel) const override;
     // Bytes a scorer of an n-leaf sequence allocates: U and V by slot.
@@ -58,7 +58,7 @@ private:
 // first(slot) is a node's U, second(slot) its V.
 class LinearScorer : public SplitScorer {
 public:
-    LinearScorer(const LinearModel& model, float* embeddings, int n,
+    LinearScorer(const LinearNetwork& model, float* embeddings, int n,
                  const std::atomic<bool>* cancel = nullptr);
 
     void errors(const int* lefts, const int* rights, int m, const int* counts, float* out) override;
@@ -75,7 +75,7 @@ private:
     void pairs(const float* ones, const int* fixed, int rows, const float* manys, const int* many,
                int m, const int* counts, bool fixed_is_right, float* const* out) const;
 
-    const LinearModel& model_;
+    const LinearNetwork& model_;
 };
 
 }  // namespace greedy_rae

@@ -22,9 +22,9 @@ std::unique_ptr<Network> make_network(const NetworkSpec& spec) {
     check_spec(spec);
     if (spec.encoder == Activation::Linear && !spec.normalize &&
         spec.decoder == Activation::Linear) {
-        return std::make_unique<LinearModel>(spec);
+        return std::make_unique<LinearNetwork>(spec);
     }
-    return std::make_unique<NonlinearModel>(spec);
+    return std::make_unique<NonlinearNetwork>(spec);
 }
 
 std::int64_t build_bytes(std::int64_t n, int d, PairMode mode, BuildKind kind) {
@@ -32,10 +32,10 @@ std::int64_t build_bytes(std::int64_t n, int d, PairMode mode, BuildKind kind) {
     std::int64_t work = 0;
     switch (kind) {
         case BuildKind::Linear:
-            work = LinearModel::bytes(n, d);
+            work = LinearNetwork::bytes(n, d);
             break;
         case BuildKind::Nonlinear:
-            work = NonlinearModel::bytes(n, d);
+            work = NonlinearNetwork::bytes(n, d);
             break;
         case BuildKind::Cache:
             work = CachedScorer::bytes(n, mode);

@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "greedy_rae/engine.hpp"
+#include "greedy_rae/kernels.hpp"
 
 namespace greedy_rae {
 
-enum class Activation { Linear = 0, Tanh = 1, Relu = 2 };  // the codes of Kernels::parent
 enum class Reconstruction { Plain, Weighted };
 
 struct NetworkSpec {

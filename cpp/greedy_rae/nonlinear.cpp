@@ -5,8 +5,8 @@
 
 namespace greedy_rae {
 
-NonlinearModel::NonlinearModel(const NetworkSpec& w)
-    : SplitModel(w.dim),
+NonlinearNetwork::NonlinearNetwork(const NetworkSpec& w)
+    : SplitNetwork(w.dim),
       k_(greedy_rae::kernels()),
       encoder_(w.encoder),
       decoder_(w.decoder),
@@ -18,36 +18,36 @@ NonlinearModel::NonlinearModel(const NetworkSpec& w)
       b2_(w.b2.begin(), w.b2.end()),
       zeros_(w.dim) {}
 
-std::unique_ptr<NodeScorer> NonlinearModel::scorer(float* embeddings, int n,
-                                                   const std::atomic<bool>* cancel) const {
+std::unique_ptr<NodeScorer> NonlinearNetwork::scorer(float* embeddings, int n,
+                                                     const std::atomic<bool>* cancel) const {
     return std::make_unique<NonlinearScorer>(*this, embeddings, n, cancel);
 }
 
-void NonlinearModel::split(const float* const* x, int count, float* const* p,
-                           float* const* q) const {
+void NonlinearNetwork::split(const float* const* x, int count, float* const* p,
+                             float* const* q) const {
     const int d = d_;
     k_.affine(x, count, w1_.data(), b1_.data(), d, d, p);
     k_.affine(x, count, w1_.data() + static_cast<std::size_t>(d) * d, zeros_.data(), d, d, q);
 }
 
-void NonlinearModel::parent(const float* p, const float* q, float* h) const {
-    k_.parent(p, q, h, d_, static_cast<int>(encoder_), normalize_);
+void NonlinearNetwork::parent(const float* p, const float* q, float* h) const {
+    k_.parent(p, q, h, d_, encoder_, normalize_);
 }
 
-void NonlinearModel::errors(const float* const* h, const float* const* a, const float* const* b,
-                            int count, const int* n_left, const int* n_right, float* out,
-                            float* const* y) const {
+void NonlinearNetwork::errors(const float* const* h, const float* const* a, const float* const* b,
+                              int count, const int* n_left, const int* n_right, float* out,
+                              float* const* y) const {
     const int d = d_;
     k_.affine(h, count, w2_.data(), b2_.data(), d, 2 * d, y);
     for (int r = 0; r < count; ++r) {
-        k_.activate(y[r], 2 * d, static_cast<int>(decoder_));
+        k_.activate(y[r], 2 * d, decoder_);
         const float e1 = k_.half_square_of_difference(y[r], a[r], d);
         const float e2 = k_.half_square_of_difference(y[r] + d, b[r], d);
         out[r] = weighted_ ? weighted_error(e1, e2, n_left[r], n_right[r]) : e1 + e2;
     }
 }
 
-NonlinearScorer::NonlinearScorer(const NonlinearModel& model, float* embeddings, int n,
+NonlinearScorer::NonlinearScorer(const NonlinearNetwork& model, float* embeddings, int n,
                                  const std::atomic<bool>* cancel)
     : SplitScorer(model, embeddings, n, cancel), model_(model), node_(n) {
     for (int i = 0; i < n; ++i) node_[i] = embedding(i);

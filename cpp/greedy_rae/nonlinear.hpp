@@ -19,10 +19,10 @@
 
 namespace greedy_rae {
 
-class NonlinearModel : public SplitModel {
+class NonlinearNetwork : public SplitNetwork {
 public:
     // spec: checked by make_network, the one way in
-    explicit NonlinearModel(const NetworkSpec& spec);
+    explicit NonlinearNetwork(const NetworkSpec& spec);
     std::unique_ptr<NodeScorer> scorer(float* embeddings, int n,
                                        const std::atomic<bool>* cancel) const override;
     // Bytes a scorer of an n-leaf sequence allocates: P and Q and an
@@ -51,7 +51,7 @@ private:
 // first(slot) is a node's P, second(slot) its Q.
 class NonlinearScorer : public SplitScorer {
 public:
-    NonlinearScorer(const NonlinearModel& model, float* embeddings, int n,
+    NonlinearScorer(const NonlinearNetwork& model, float* embeddings, int n,
                     const std::atomic<bool>* cancel);
     void errors(const int* lefts, const int* rights, int m, const int* counts, float* out) override;
     // The new node's embedding from its children's P and Q, in its row.
@@ -62,7 +62,7 @@ public:
     bool costly() const override { return true; }
 
 private:
-    const NonlinearModel& model_;
+    const NonlinearNetwork& model_;
     std::vector<const float*> node_;  // slot -> embedding row
 };
 

@@ -1,5 +1,8 @@
 #include "greedy_rae/pool.hpp"
 
+#include <algorithm>
+#include <thread>
+
 #include <chrono>
 
 namespace greedy_rae {
@@ -90,6 +93,14 @@ void WorkerPool::run_watched(int parts, const std::function<void(int)>& fn,
     cancel_ = nullptr;
     if (cancelled_by_poll) throw Cancelled();
     if (error_) std::rethrow_exception(error_);
+}
+
+void run_batch(int count, int threads, const std::function<void(int)>& job,
+               std::atomic<bool>& cancel, const std::function<bool()>& poll, int poll_ms) {
+    if (count <= 0) return;
+    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    WorkerPool pool(std::min(threads, count));
+    pool.run_watched(count, job, cancel, poll, poll_ms);
 }
 
 }  // namespace greedy_rae

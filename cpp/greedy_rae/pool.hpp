@@ -1,4 +1,7 @@
-// The core's one thread pool: helper threads that stay alive between jobs.
+// The core's thread pool: helper threads that stay alive between jobs. An
+// engine makes one for its first scan when given threads, and a batch build one
+// for its sequences: the first scan of a batch's sequence runs inside a batch
+// worker, so one shared pool would have to run jobs inside its own jobs.
 #pragma once
 
 #include <atomic>
@@ -11,12 +14,9 @@
 #include <thread>
 #include <vector>
 
-namespace greedy_rae {
+#include "greedy_rae/errors.hpp"
 
-// Thrown from inside a build (or a pool's run) when its cancel flag is raised.
-struct Cancelled : std::runtime_error {
-    Cancelled() : std::runtime_error("build cancelled") {}
-};
+namespace greedy_rae {
 
 // Threads that stay alive between jobs: work split many times a second
 // (starting a thread per job would cost about as much as the job), the first
@@ -58,5 +58,13 @@ private:
     std::exception_ptr error_;
     std::atomic<bool>* cancel_ = nullptr;  // run_watched's flag, else none
 };
+
+// Runs job(i) for every i in [0, count) on up to `threads` worker threads
+// (0: one per hardware thread). The calling thread calls poll() about every
+// poll_ms milliseconds until all jobs are done; when poll() returns false the
+// cancel flag is raised and Cancelled is thrown once the workers have stopped.
+// The first exception thrown by a job raises the flag too and is rethrown.
+void run_batch(int count, int threads, const std::function<void(int)>& job,
+               std::atomic<bool>& cancel, const std::function<bool()>& poll, int poll_ms = 50);
 
 }  // namespace greedy_rae

@@ -4,12 +4,12 @@
 
 namespace greedy_rae {
 
-void SplitModel::parents(SplitScorer* const* scorers, const Step* steps, int count,
-                         float** h) const {
+void SplitNetwork::parents(SplitScorer* const* scorers, const Step* steps, int count,
+                           float** h) const {
     for (int r = 0; r < count; ++r) h[r] = scorers[r]->parent(steps[r]);
 }
 
-void SplitModel::merge_group(NodeScorer* const* scorers, const Step* steps, int count) const {
+void SplitNetwork::merge_group(NodeScorer* const* scorers, const Step* steps, int count) const {
     if (d_ % 8 != 0) {
         Network::merge_group(scorers, steps, count);
         return;
@@ -30,7 +30,7 @@ void SplitModel::merge_group(NodeScorer* const* scorers, const Step* steps, int 
     }
 }
 
-SplitScorer::SplitScorer(const SplitModel& model, float* embeddings, int n,
+SplitScorer::SplitScorer(const SplitNetwork& model, float* embeddings, int n,
                          const std::atomic<bool>* cancel)
     : split_model_(model),
       d_(model.dim()),

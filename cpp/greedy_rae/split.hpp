@@ -23,9 +23,9 @@ namespace greedy_rae {
 
 class SplitScorer;
 
-class SplitModel : public Network {
+class SplitNetwork : public Network {
 public:
-    explicit SplitModel(int dim) : d_(dim) {}
+    explicit SplitNetwork(int dim) : d_(dim) {}
     int dim() const override { return d_; }
     // Values in each half of a node.
     virtual int half_width() const = 0;
@@ -51,7 +51,8 @@ protected:
 class SplitScorer : public NodeScorer {
 public:
     // embeddings: the (2n - 1, d) node table, leaves filled in.
-    SplitScorer(const SplitModel& model, float* embeddings, int n, const std::atomic<bool>* cancel);
+    SplitScorer(const SplitNetwork& model, float* embeddings, int n,
+                const std::atomic<bool>* cancel);
     // The parent of step s (written to its row, which is returned), then its
     // halves over the left child's slot.
     void merge(const Step& s) final;
@@ -70,7 +71,7 @@ protected:
     // The halves of the `count` (<= 4) nodes now at slot, slot + 1, ...
     void set_nodes(int slot, int count, const float* const* x);
 
-    const SplitModel& split_model_;
+    const SplitNetwork& split_model_;
     int d_, w_;  // embedding width, half width
     const std::atomic<bool>* cancel_;
     float* emb_;

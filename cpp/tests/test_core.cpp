@@ -18,6 +18,7 @@
 #include "greedy_rae/model.hpp"
 #include "greedy_rae/nonlinear.hpp"
 #include "greedy_rae/plan.hpp"
+#include "greedy_rae/pool.hpp"
 
 using namespace greedy_rae;
 
@@ -291,7 +292,7 @@ static void test_native_networks() {
                     const std::unique_ptr<Network> net = make_network(w);
                     const bool linear =
                         enc == Activation::Linear && dec == Activation::Linear && !normalize;
-                    CHECK(linear == (dynamic_cast<const LinearModel*>(net.get()) != nullptr));
+                    CHECK(linear == (dynamic_cast<const LinearNetwork*>(net.get()) != nullptr));
                     // pair errors, with leaf counts 2 and 5 under the children
                     std::vector<float> emb(5 * d);
                     std::copy(leaves.begin(), leaves.end(), emb.begin());
@@ -830,14 +831,16 @@ static void test_parent_kernels_agree() {
                 p[i] = g(rng);
                 q[i] = g(rng);
             }
-            for (int act = 0; act < 3; ++act) {
+            for (Activation act : {Activation::Linear, Activation::Tanh, Activation::Relu}) {
                 for (bool normalize : {false, true}) {
                     k->parent(p.data(), q.data(), a.data(), d, act, normalize);
                     std::vector<double> want(d);
                     double norm = 0;
                     for (int i = 0; i < d; ++i) {
                         const double z = static_cast<double>(p[i]) + q[i];
-                        want[i] = act == 0 ? z : act == 1 ? std::tanh(z) : std::max(z, 0.0);
+                        want[i] = act == Activation::Linear ? z
+                                  : act == Activation::Tanh ? std::tanh(z)
+                                                            : std::max(z, 0.0);
                         norm += want[i] * want[i];
                     }
                     if (normalize && norm > 0) {

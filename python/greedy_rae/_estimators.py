@@ -1,5 +1,5 @@
 """What the scikit-learn estimators share (and the sktime and aeon ones hand
-on): seeds from ``random_state``, class codes, telling a table from a list of
+on): seeds from ``random_state``, class codes, telling a 2-D array of rows from a list of
 sequences, the parameter lists, and pickling with the model file inside.
 scikit-learn and TensorFlow are imported where they are needed."""
 
@@ -52,8 +52,8 @@ def class_codes(y: Any, count: int, unlabelled: Any = None) -> tuple[np.ndarray,
     return classes, out
 
 
-def is_table(X: Any) -> bool:
-    """Whether ``X`` is a 2-D array (scikit-learn's table, dense or sparse, or a
+def is_rows(X: Any) -> bool:
+    """Whether ``X`` is a 2-D array (dense or sparse, or a
     list of equal rows of numbers), not a list of sequences: then each row is
     one univariate series."""
     import scipy.sparse
@@ -76,7 +76,7 @@ def shared_params(estimator: Any, to: type, leave_out: tuple[str, ...] = ()) -> 
     return {n: getattr(estimator, n) for n in names if hasattr(estimator, n) and n not in leave_out}
 
 
-class Pickled:
+class PicklesModelFile:
     """Pickling of an estimator whose fitted ``rae_`` travels as its model file."""
 
     def __getstate__(self) -> dict[str, Any]:

@@ -41,7 +41,7 @@ class Windows:
         return [leaves(s, self.window_) for s in series]
 
 
-class EncoderSteps(Windows):
+class PanelEncoder(Windows):
     """``_fit`` and the features of a panel transformer, by an :class:`RAEEncoder`."""
 
     def _fit(self, X: Any, y: Any = None) -> Any:
@@ -53,7 +53,7 @@ class EncoderSteps(Windows):
         return np.asarray(self.encoder_.transform(self._leaves(X, fit=False)))
 
 
-class ClassifierSteps(Windows):
+class PanelClassifier(Windows):
     """``_fit``, ``_predict_proba`` and ``_predict`` of a panel classifier, by an
     :class:`RAEClassifier`; ``classes_`` is the base class's (the sorted labels)."""
 

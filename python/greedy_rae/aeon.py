@@ -36,7 +36,7 @@ _TAGS = {
 }
 
 
-class RAETransformer(_panels.EncoderSteps, BaseCollectionTransformer):  # type: ignore[misc]
+class RAETransformer(_panels.PanelEncoder, BaseCollectionTransformer):  # type: ignore[misc]
     """A greedy RAE as an aeon collection transformer: each series becomes one
     row of features (by default its tree's root, the mean of its nodes and the
     mean of its leaves).
@@ -108,7 +108,7 @@ class RAETransformer(_panels.EncoderSteps, BaseCollectionTransformer):  # type: 
         return {"epochs": 1, "random_state": 0}
 
 
-class RAEClassifier(_panels.ClassifierSteps, BaseClassifier):  # type: ignore[misc]
+class RAEClassifier(_panels.PanelClassifier, BaseClassifier):  # type: ignore[misc]
     """The semi-supervised greedy RAE as an aeon classifier: the RAE trained
     with a label head, then a logistic regression on its standardised features,
     as in :class:`greedy_rae.sklearn.RAEClassifier`; ``predict_proba`` gives

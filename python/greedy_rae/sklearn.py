@@ -25,20 +25,20 @@ except ImportError:  # pragma: no cover - the message is the point
 import greedy_rae as gr
 from greedy_rae import _inputs, _options
 from greedy_rae._estimators import (
-    Pickled,
+    PicklesModelFile,
     class_codes,
-    is_table,
+    is_rows,
     seed_of,
     shared_params,
 )
 from greedy_rae._windows import check_window, leaves, resolve_window
 
 
-class RAEEncoder(Pickled, TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class RAEEncoder(PicklesModelFile, TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """A greedy RAE as a scikit-learn transformer.
 
     ``fit(X, y=None)`` trains an :class:`~greedy_rae.RAE` on ``X``, a list of
-    ``(n_i, dim)`` arrays, or a 2-D array (scikit-learn's table) whose rows are
+    ``(n_i, dim)`` arrays, or a 2-D array whose rows are
     univariate series cut into windows of ``window`` samples, a window a leaf;
     ``transform(X)`` returns their features. With ``y`` (any class labels;
     ``unlabelled`` marks sequences without one), training is semi-supervised:
@@ -150,16 +150,16 @@ class RAEEncoder(Pickled, TransformerMixin, BaseEstimator):  # type: ignore[misc
 
     def _check_X(self, X: Any, fitted: bool) -> list[Any]:
         """``X`` as checked sequences (texts with ``text``); a 2-D ``X`` (a
-        table) is checked as scikit-learn checks one."""
+        array of rows) is checked as scikit-learn checks one."""
         if self.text:
             sequences = list(X) if not isinstance(X, (str, bytes)) else [X]
             if not sequences:
                 raise ValueError("X is empty: give at least one text")
             return sequences
-        if is_table(X):
-            seqs = self._table_sequences(X, fitted)
+        if is_rows(X):
+            seqs = self._row_sequences(X, fitted)
         else:
-            if not fitted:  # what a table fit leaves, cleared
+            if not fitted:  # what a fit on rows leaves, cleared
                 self.window_: int | None = None
                 self.__dict__.pop("n_features_in_", None)
             if isinstance(X, np.ndarray) and X.ndim == 3 and X.dtype != object:
@@ -174,12 +174,12 @@ class RAEEncoder(Pickled, TransformerMixin, BaseEstimator):  # type: ignore[misc
                 raise ValueError(
                     f"X must be a list of (n, dim) sequences or a 2-D array, got a 1-D array"
                     f" of shape {X.shape}. Reshape your data: [x.reshape(-1, 1)] for one"
-                    " sequence of one-number leaves, x.reshape(1, -1) for one row of a table"
+                    " sequence of one-number leaves, x.reshape(1, -1) for one row of a 2-D array"
                 )
             seqs = _inputs.as_sequences(X, self.rae_.dim if fitted else self.dim, "X")
         return seqs
 
-    def _table_sequences(self, X: Any, fitted: bool) -> list[np.ndarray]:
+    def _row_sequences(self, X: Any, fitted: bool) -> list[np.ndarray]:
         """The rows of a 2-D ``X`` as sequences of windows."""
         from sklearn.utils.validation import validate_data
 
@@ -197,13 +197,13 @@ class RAEEncoder(Pickled, TransformerMixin, BaseEstimator):  # type: ignore[misc
                     " unequal length as a list of (n, 1) arrays, or to greedy_rae.sktime or"
                     " greedy_rae.aeon, which cut them into windows"
                 )
-        table = validate_data(self, X, reset=not fitted, dtype=[np.float64, np.float32])
+        rows = validate_data(self, X, reset=not fitted, dtype=[np.float64, np.float32])
         if not fitted:
             check_window(self.window)
-            self.window_ = resolve_window(self.window, 1, table.shape[1])
+            self.window_ = resolve_window(self.window, 1, rows.shape[1])
         window = self.window_
-        assert window is not None  # fitted on a table, or set just above
-        return [leaves(row[None, :], window).astype(np.float32) for row in table]
+        assert window is not None  # fitted on rows, or set just above
+        return [leaves(row[None, :], window).astype(np.float32) for row in rows]
 
     def fit(self, X: Any, y: Any = None) -> RAEEncoder:
         return self._fit(self._check_X(X, fitted=False), y)
@@ -288,7 +288,7 @@ class RAEEncoder(Pickled, TransformerMixin, BaseEstimator):  # type: ignore[misc
         return np.asarray(names, dtype=object)
 
 
-class RAEClassifier(Pickled, ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class RAEClassifier(PicklesModelFile, ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """A semi-supervised greedy RAE as a scikit-learn classifier.
 
     ``fit(X, y)`` trains an :class:`RAEEncoder` with a label head on ``X`` (a
@@ -371,7 +371,7 @@ class RAEClassifier(Pickled, ClassifierMixin, BaseEstimator):  # type: ignore[mi
         sequences = encoder._check_X(X, fitted=False)
         self.classes_, codes = class_codes(y, len(sequences), self.unlabelled)
         self.encoder_ = encoder._fit(sequences, codes)
-        if hasattr(encoder, "n_features_in_"):  # a table: the width of its rows
+        if hasattr(encoder, "n_features_in_"):  # rows: their width
             self.n_features_in_ = encoder.n_features_in_
         else:
             self.__dict__.pop("n_features_in_", None)

@@ -84,7 +84,7 @@ class _PanelSeries(_panels.Windows):
         return [np.asarray(frame.to_numpy(), dtype=np.float64).T for frame in X]  # df-list
 
 
-class RAETransformer(_PanelSeries, _panels.EncoderSteps, BaseTransformer):  # type: ignore[misc]
+class RAETransformer(_PanelSeries, _panels.PanelEncoder, BaseTransformer):  # type: ignore[misc]
     """A greedy RAE as an sktime panel transformer: each series becomes one
     row of features (by default its tree's root, the mean of its nodes and the
     mean of its leaves).
@@ -174,7 +174,7 @@ class RAETransformer(_PanelSeries, _panels.EncoderSteps, BaseTransformer):  # ty
         ]
 
 
-class RAEClassifier(_PanelSeries, _panels.ClassifierSteps, BaseClassifier):  # type: ignore[misc]
+class RAEClassifier(_PanelSeries, _panels.PanelClassifier, BaseClassifier):  # type: ignore[misc]
     """The semi-supervised greedy RAE as an sktime classifier: the RAE trained
     with a label head, then a logistic regression on its standardised features,
     as in :class:`greedy_rae.sklearn.RAEClassifier`; ``predict_proba`` gives

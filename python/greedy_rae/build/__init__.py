@@ -62,6 +62,7 @@ def build_trees(
     network: keras.Model,
     pairs: str = "all",
     scorer: str = "auto",
+    *,
     progress: bool = False,
     threads: int = 0,
     reconstruction: str = "plain",
@@ -99,7 +100,9 @@ def batch_trees(
         part = sequences[s : s + batch_size]
         leaves = part if table is None else table.leaves(part)[0]
         show = progress and one_batch
-        trees = build_trees(leaves, network, pairs, scorer, show, 0, reconstruction)
+        trees = build_trees(
+            leaves, network, pairs, scorer, progress=show, reconstruction=reconstruction
+        )
         if table is not None:
             for tree, ids in zip(trees, part):
                 tree.labels = table.vocabulary.words_of(ids)
@@ -174,4 +177,6 @@ def greedy_tree(
     """
     dim = network_dim(network)
     x = as_leaves(leaves, dim)
-    return build_trees([x], network, pairs, scorer, progress, reconstruction=reconstruction)[0]
+    return build_trees(
+        [x], network, pairs, scorer, progress=progress, reconstruction=reconstruction
+    )[0]
