@@ -11,11 +11,11 @@ def seqs(count, dim=4, seed=0, lo=1, hi=14):
     return [rng.normal(size=(int(n), dim)).astype(np.float32) for n in rng.integers(lo, hi, count)]
 
 
-def fresh(seed=0, pairs="all"):
+def fresh(seed=0, pairs="all", replay="auto"):
     import keras
 
     keras.utils.set_random_seed(seed)
-    return gr.RAE(4, pairs=pairs)
+    return gr.RAE(4, pairs=pairs, replay=replay)
 
 
 @pytest.mark.parametrize("pairs", ["all", "adjacent"])
@@ -35,23 +35,24 @@ def test_variable_length_minibatch_gradient(random_network, pairs, replay, monke
 
 
 @pytest.mark.slow
-def test_resume_equals_uninterrupted(tmp_path):
+@pytest.mark.parametrize("replay", ["numpy", "graph"])
+def test_resume_equals_uninterrupted(tmp_path, replay):
     data = seqs(20, seed=1)
     args = dict(batch_size=6, verbose=0, seed=5)
 
-    straight = fresh()
+    straight = fresh(replay=replay)
     h_straight = straight.fit(data, epochs=4, **args)
 
-    first = fresh()
+    first = fresh(replay=replay)
     first.fit(data, epochs=2, checkpoint_dir=tmp_path, **args)
-    resumed = fresh(seed=99)  # other initial weights: the checkpoint must win
+    resumed = fresh(seed=99, replay=replay)  # other initial weights: the checkpoint must win
     h_resumed = resumed.fit(data, epochs=4, checkpoint_dir=tmp_path, **args)
 
     assert h_resumed["loss"] == pytest.approx(h_straight["loss"], rel=1e-6)
     for a, b in zip(straight.network.get_weights(), resumed.network.get_weights()):
         np.testing.assert_array_equal(a, b)
     # a finished run resumes to nothing new
-    again = fresh(seed=7)
+    again = fresh(seed=7, replay=replay)
     h_again = again.fit(data, epochs=4, checkpoint_dir=tmp_path, **args)
     assert h_again["loss"] == h_resumed["loss"]
 

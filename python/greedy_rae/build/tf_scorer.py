@@ -5,35 +5,62 @@ the core's forest keeps the errors (its cache) and makes the greedy choices."""
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from greedy_rae import _core
+from greedy_rae import _core, _shared
 from greedy_rae._memory import CHUNK
+from greedy_rae._variables import handle
 from greedy_rae.losses import reconstruction_errors
 from greedy_rae.tree import Tree
 
 
 class _TFScorer:
-    """Compiled calls of any Keras merge network: pair errors (the first step),
-    and one greedy step (its parents and the errors of the pairs they form)."""
+    """Compiled calls of a Keras merge network: pair errors (the first step),
+    and one greedy step (its parents and the errors of the pairs they form).
+    The network's weights are arguments (``stateless_call``), so one scorer
+    serves every network of its architecture (see :mod:`greedy_rae._shared`);
+    :meth:`bound` gives the calls for one network's current weights."""
 
-    def __init__(self, network: keras.Model, dim: int, weighted: bool) -> None:
+    def __init__(self, model: keras.Model, dim: int, weighted: bool) -> None:
         spec = tf.TensorSpec([None, dim], tf.float32)
         share = tf.TensorSpec([None], tf.float32)
+        values = [tf.TensorSpec(w.shape, tf.as_dtype(w.dtype)) for w in model.trainable_weights]
+        fixed = [tf.TensorSpec(w.shape, tf.as_dtype(w.dtype)) for w in model.non_trainable_weights]
 
-        def pair_errors(a: tf.Tensor, b: tf.Tensor, left_share: tf.Tensor) -> tf.Tensor:
-            _, c, y = network([a, b], training=False)
+        def call(ab: list[tf.Tensor], weights: list[tf.Tensor], constants: list[tf.Tensor]) -> Any:
+            return model.stateless_call(weights, constants, ab, training=False)[0]
+
+        def pair_errors(
+            a: tf.Tensor,
+            b: tf.Tensor,
+            left_share: tf.Tensor,
+            w: list[tf.Tensor],
+            k: list[tf.Tensor],
+        ) -> tf.Tensor:
+            _, c, y = call([a, b], w, k)
             return reconstruction_errors(c, y, left_share if weighted else None, dim)
 
-        @tf.function(input_signature=[spec, spec, share], autograph=False)
-        def errors(a: tf.Tensor, b: tf.Tensor, left_share: tf.Tensor) -> tf.Tensor:
-            return pair_errors(a, b, left_share)
+        @tf.function(input_signature=[spec, spec, share, values, fixed], autograph=False)
+        def errors(
+            a: tf.Tensor,
+            b: tf.Tensor,
+            left_share: tf.Tensor,
+            w: list[tf.Tensor],
+            k: list[tf.Tensor],
+        ) -> tf.Tensor:
+            return pair_errors(a, b, left_share, w, k)
 
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)], autograph=False)
-        def step(packed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        @tf.function(
+            input_signature=[tf.TensorSpec([None], tf.float32), values, fixed], autograph=False
+        )
+        def step(
+            packed: tf.Tensor, w: list[tf.Tensor], k: list[tf.Tensor]
+        ) -> tuple[tf.Tensor, tf.Tensor]:
             # One input (each costs a conversion a call), all float32:
             # [P, M, left parent (M), right parent (M), left share (M),
             # rows], the rows being the children a, b of the P parents to
@@ -47,34 +74,65 @@ class _TFScorer:
             rows = tf.reshape(packed[2 + 3 * m :], [-1, dim])
             a, b = rows[:p], rows[p : 2 * p]
             left, right = rows[2 * p : 2 * p + m], rows[2 * p + m :]
-            h = network([a, b], training=False)[0]
+            h = call([a, b], w, k)[0]
             padded = tf.concat([h, tf.zeros([1, dim])], axis=0)
 
             def side(rows: tf.Tensor, parent: tf.Tensor) -> tf.Tensor:
                 new = tf.gather(padded, tf.where(parent >= 0, parent, p))
                 return tf.where((parent >= 0)[:, None], new, rows)
 
-            return h, pair_errors(side(left, left_parent), side(right, right_parent), left_share)
+            left_child, right_child = side(left, left_parent), side(right, right_parent)
+            return h, pair_errors(left_child, right_child, left_share, w, k)
 
-        self.errors = errors
-        # a concrete function: one call a greedy step, without re-binding
-        # the arguments to a signature each time
-        self.step = step.get_concrete_function()
+        self._errors = errors.get_concrete_function()
+        # concrete functions: one call a greedy step, without re-binding the
+        # arguments to a signature each time
+        self._step = step.get_concrete_function()
+
+    def bound(self, network: keras.Model) -> _Bound:
+        """The calls with ``network``'s current weights."""
+        values = [_value(w) for w in network.trainable_weights]
+        fixed = [_value(w) for w in network.non_trainable_weights]
+        return _Bound(
+            lambda a, b, share: self._errors(a, b, share, values, fixed),
+            lambda packed: self._step(packed, values, fixed),
+        )
 
 
-_tf_scorers: weakref.WeakKeyDictionary[keras.Model, dict[bool, _TFScorer]] = (
+class _Bound(NamedTuple):
+    """A scorer's calls with one network's weights."""
+
+    errors: Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tf.Tensor]
+    step: Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]
+
+
+def _value(variable: Any) -> tf.Tensor:
+    return tf.raw_ops.ReadVariableOp(resource=handle(variable), dtype=tf.as_dtype(variable.dtype))
+
+
+# one scorer an architecture (on a template: see greedy_rae._shared), for the life
+# of the process; a network Keras cannot describe keeps one of its own
+_shared_scorers: dict[tuple[str, int, bool], _TFScorer] = {}
+_own_scorers: weakref.WeakKeyDictionary[keras.Model, dict[bool, _TFScorer]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _tf_scorer(network: keras.Model, dim: int, weighted: bool) -> _TFScorer:
-    scorers = _tf_scorers.setdefault(network, {})
-    if weighted not in scorers:
-        scorers[weighted] = _TFScorer(network, dim, weighted)
-    return scorers[weighted]
+def _tf_scorer(network: keras.Model, dim: int, weighted: bool) -> _Bound:
+    """The compiled calls for ``network``'s current weights."""
+    architecture = _shared.architecture(network)
+    if architecture is not None:
+        key = (architecture, dim, weighted)
+        if key not in _shared_scorers:
+            _shared_scorers[key] = _TFScorer(_shared.clone(network), dim, weighted)
+        return _shared_scorers[key].bound(network)
+    own = _own_scorers.setdefault(network, {})
+    if weighted not in own:
+        own[weighted] = _TFScorer(network, dim, weighted)
+    return own[weighted].bound(network)
 
 
-def _pair_errors(scorer: _TFScorer, a: np.ndarray, b: np.ndarray, share: np.ndarray) -> np.ndarray:
+def _pair_errors(scorer: _Bound, a: np.ndarray, b: np.ndarray, share: np.ndarray) -> np.ndarray:
     parts = [
         scorer.errors(
             tf.constant(a[s : s + CHUNK]),
@@ -121,7 +179,7 @@ class _PairMemo:
         n1 = self.count[left].astype(np.float64)
         return np.asarray(n1 / (n1 + self.count[right]), dtype=np.float32)
 
-    def pair_errors(self, scorer: _TFScorer, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    def pair_errors(self, scorer: _Bound, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         if not len(left):
             return np.zeros(0, dtype=np.float32)
         keys = self.keys(left, right)
@@ -139,7 +197,7 @@ class _PairMemo:
 
     def step(
         self,
-        scorer: _TFScorer,
+        scorer: _Bound,
         left: np.ndarray,
         right: np.ndarray,
         node: np.ndarray,

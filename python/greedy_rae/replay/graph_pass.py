@@ -17,7 +17,10 @@ cross-entropy added (see :mod:`greedy_rae.losses`).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import contextlib
+import copy
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 import keras
 import tensorflow as tf
@@ -91,13 +94,47 @@ class GradientPass:
         self.weighted = weighted
         self.classifier = classifier
         self.alpha = float(alpha) if classifier is not None else 1.0
-        self.weights = list(network.trainable_weights)
+        self.weights: list[Any] = list(network.trainable_weights)
         if classifier is not None:
             self.weights += list(classifier.trainable_weights)
+        # each weight's regularizer (None: none), aligned with the weights
+        self.regularizers = [getattr(w, "regularizer", None) for w in self.weights]
+        self._merge: Callable[[list[tf.Tensor]], Any] = lambda ab: network(ab, training=True)
+        self._classify: Callable[[tf.Tensor], Any] = lambda x: (
+            None if classifier is None else classifier(x, training=True)
+        )
+        self._watch = False  # weights are tensors to watch, not variables
+
+    def with_values(self, values: list[tf.Tensor], fixed: list[tf.Tensor]) -> GradientPass:
+        """The same pass computed with ``values`` in place of the trainable
+        weights (aligned with :attr:`weights`) and ``fixed`` in place of the
+        network's and the head's non-trainable ones (``stateless_call``): the
+        gradients are those of ``values``. A compiled step that takes the
+        weights as arguments serves every RAE of one configuration."""
+        out = copy.copy(self)
+        n = len(self.network.trainable_weights)
+        m = len(self.network.non_trainable_weights)
+        network, classifier = self.network, self.classifier
+        out._merge = lambda ab: network.stateless_call(values[:n], fixed[:m], ab, training=True)[0]
+        if classifier is not None:
+            out._classify = lambda x: classifier.stateless_call(
+                values[n:], fixed[m:], x, training=True
+            )[0]
+        out.weights = list(values)
+        out._watch = True
+        return out
+
+    @contextlib.contextmanager
+    def _tape(self) -> Iterator[tf.GradientTape]:
+        """A gradient tape that also watches the weights when they are tensors."""
+        with tf.GradientTape() as tape:
+            if self._watch:
+                tape.watch(self.weights)
+            yield tape
 
     def _head_loss(self, nodes: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
         assert self.classifier is not None
-        probs = self.classifier(nodes, training=True)
+        probs = self._classify(nodes)
         return tf.reduce_sum(cross_entropy(probs, labels))
 
     def sum_and_gradients(
@@ -107,7 +144,7 @@ class GradientPass:
         and, with ``leaf_gradients``, each leaf's, the trees held fixed.
         ``depth``: levels to unroll (empty ones pad), or past ``UNROLL`` a while
         loop over however many the plan has."""
-        network, dim, weights, alpha = self.network, self.dim, self.weights, self.alpha
+        merge, dim, weights, alpha = self._merge, self.dim, self.weights, self.alpha
         head = self.classifier is not None
         table = plan.nodes
         n_leaves = tf.shape(table)[0] - tf.shape(plan.left)[0]
@@ -125,9 +162,9 @@ class GradientPass:
             start = stop - sizes[k]
             a = tf.gather(table, plan.left[start:stop])
             b = tf.gather(table, plan.right[start:stop])
-            with tf.GradientTape() as tape:
+            with self._tape() as tape:
                 tape.watch([a, b])
-                h, c, y = network([a, b], training=True)
+                h, c, y = merge([a, b])
                 share = plan.left_share[start:stop] if self.weighted else None
                 part = tf.reduce_sum(reconstruction_errors(c, y, share, dim))
                 if head:
@@ -153,7 +190,7 @@ class GradientPass:
             # the leaves' cross-entropy reaches the head's weights (and, for an
             # embedding table, the leaves)
             targets = [*weights, leaves] if self.leaf_gradients else weights
-            with tf.GradientTape() as tape:
+            with self._tape() as tape:
                 tape.watch(leaves)
                 total = combine(0.0, self._head_loss(leaves, row_labels[:n_leaves]), alpha)
             got = tape.gradient(total, targets)
@@ -203,12 +240,12 @@ class GradientPass:
         grads = [g / count for g in grads]
         if leaf_grads is not None:
             leaf_grads = leaf_grads / count
-        with tf.GradientTape() as tape:
+        with self._tape() as tape:
             penalty = tf.constant(0.0)
-            for w in self.weights:
-                if getattr(w, "regularizer", None) is not None:
+            for w, regularizer in zip(self.weights, self.regularizers):
+                if regularizer is not None:
                     # each replica adds its share: summed over replicas, it counts once
-                    penalty += w.regularizer(w) / replicas
+                    penalty += regularizer(w) / replicas
         got = tape.gradient(penalty, self.weights)
         grads = [g if d is None else g + d for g, d in zip(grads, got)]
         loss = loss + penalty

@@ -10,12 +10,78 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from greedy_rae import _shared
+from greedy_rae._variables import handle
 from greedy_rae.build.plan import Plan
+from greedy_rae.replay import graph_pass
 from greedy_rae.replay.graph_pass import GradientPass, bucket, plan_signature
 from greedy_rae.replay.numpy_adam import AdamSlots, adam_slots, adam_step
 from greedy_rae.replay.numpy_pass import NumpyPass, find_blas, numpy_pass
 from greedy_rae.replay.runner import Planner, Runner, row_labels
 from greedy_rae.table import EmbeddingTable
+
+
+class SharedGradients:
+    """The graph pass of one configuration (network and head architecture, loss
+    options), compiled once per depth bucket for every RAE of it in this
+    process: it computes with a template (see :mod:`greedy_rae._shared`) and
+    takes the weights' values as arguments."""
+
+    def __init__(self, gradient_pass: GradientPass) -> None:
+        g = gradient_pass
+        network = _shared.clone(g.network)
+        classifier = None if g.classifier is None else _shared.clone(g.classifier)
+        self.gradient_pass = GradientPass(
+            network, g.dim, weighted=g.weighted, classifier=classifier, alpha=g.alpha
+        )
+        self.fixed = list(network.non_trainable_weights)
+        if classifier is not None:
+            self.fixed += list(classifier.non_trainable_weights)
+        self.functions: dict[tuple[int, int], Any] = {}
+
+    def function(self, depth: int) -> Any:
+        """The compiled loss and gradients for plans of ``depth`` levels."""
+        key = bucket(depth)
+        if (key, graph_pass.UNROLL) not in self.functions:
+            g = self.gradient_pass
+            spec = [tf.TensorSpec(w.shape, tf.as_dtype(w.dtype)) for w in g.weights]
+            fixed = [tf.TensorSpec(w.shape, tf.as_dtype(w.dtype)) for w in self.fixed]
+
+            @tf.function(
+                input_signature=[
+                    plan_signature(g.dim),
+                    tf.TensorSpec([None], tf.int32),
+                    tf.TensorSpec([], tf.float32),
+                    spec,
+                    fixed,
+                ],
+                autograph=False,
+            )
+            def run(
+                plan: Plan,
+                labels: tf.Tensor,
+                count: tf.Tensor,
+                values: list[tf.Tensor],
+                constants: list[tf.Tensor],
+            ) -> Any:
+                out = g.with_values(values, constants).loss_and_gradients(plan, labels, count, key)
+                return out.loss, out.weights, out.finite
+
+            self.functions[key, graph_pass.UNROLL] = run.get_concrete_function()
+        return self.functions[key, graph_pass.UNROLL]
+
+
+# one SharedGradients a configuration, for the life of the process
+_SHARED: dict[str, SharedGradients] = {}
+
+
+def _configuration(gradient_pass: GradientPass) -> str | None:
+    """The key of a gradient pass's configuration (None: it cannot be shared)."""
+    g = gradient_pass
+    net, head = _shared.architecture(g.network), _shared.architecture(g.classifier)
+    if net is None or head is None or g.leaf_gradients:
+        return None
+    return f"{net}|{head}|{g.weighted}|{g.alpha!r}|{g.dim}"
 
 
 class LocalRunner(Runner):
@@ -55,6 +121,39 @@ class LocalRunner(Runner):
         self._apply_function: Any = None
         # the moments of a plain Adam (found once, by value), or False: step by its apply
         self._adam: AdamSlots | bool | None = None
+        # the graph pass shared by this configuration's RAEs (False: this RAE's own,
+        # with its word table; None: not looked up yet)
+        self._shared: SharedGradients | bool | None = None
+
+    def _shared_gradients(self) -> SharedGradients | None:
+        if self._shared is None:
+            key = None if self.table is not None else _configuration(self.gradient_pass)
+            self._shared = False
+            if key is not None:
+                if key not in _SHARED:
+                    _SHARED[key] = SharedGradients(self.gradient_pass)
+                self._shared = _SHARED[key]
+        return self._shared if isinstance(self._shared, SharedGradients) else None
+
+    def _shared_call(
+        self, shared: SharedGradients, plan: Plan, labels: np.ndarray | None, count: int
+    ) -> tuple[float, list[tf.Tensor], bool]:
+        """The loss, gradients and finiteness by the configuration's shared pass."""
+        head = self.gradient_pass.classifier is not None
+        if self._empty is None:
+            self._empty = tf.constant(np.zeros(0, np.int32))
+        g = self.gradient_pass
+        fixed = list(g.network.non_trainable_weights)
+        if g.classifier is not None:
+            fixed += list(g.classifier.non_trainable_weights)
+        loss, grads, finite = shared.function(plan.depth)(
+            Plan(*(tf.constant(a) for a in plan)),
+            tf.constant(row_labels(plan, labels, head)) if head else self._empty,
+            tf.constant(np.float32(count)),
+            [_value(w) for w in self.weights],
+            [_value(w) for w in fixed],
+        )
+        return float(loss), list(grads), bool(finite)
 
     def _function(self, depth: int, train: bool) -> Any:
         key = (bucket(depth), train)
@@ -181,6 +280,10 @@ class LocalRunner(Runner):
     def _gradients(
         self, seqs: list[np.ndarray], labels: np.ndarray | None
     ) -> tuple[float, list[tf.Tensor], bool]:
+        shared = self._shared_gradients() if self.numpy is None else None
+        if shared is not None:
+            plan, _ = self._plan(seqs)
+            return self._shared_call(shared, plan, labels, len(seqs))
         if self.numpy is not None:
             loss, grads, row_grads, rows, finite = self._numpy_call(seqs, labels)
         else:
@@ -206,5 +309,18 @@ class LocalRunner(Runner):
                     self.table.apply_arrays(self.optimizer, row_grads, rows)
             return loss, finite
         plan, ids = self._plan(seqs)
+        shared = self._shared_gradients()
+        if shared is not None:
+            # the configuration's compiled pass, then the optimizer's step
+            # (Adam in numpy, others by their own apply)
+            loss, grads, finite = self._shared_call(shared, plan, labels, len(seqs))
+            if finite:
+                self._apply([np.asarray(g) for g in grads])
+            return loss, finite
         loss, applied = self._graph_call(plan, ids, labels, len(seqs), True)
         return float(loss), bool(applied)
+
+
+def _value(variable: Any) -> tf.Tensor:
+    """A variable's current value, as a tensor (TensorFlow's raw read)."""
+    return tf.raw_ops.ReadVariableOp(resource=handle(variable), dtype=tf.as_dtype(variable.dtype))
