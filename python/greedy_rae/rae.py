@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from greedy_rae import _inputs, _options, losses, saving, trainer
+from greedy_rae import _inputs, _options, lbfgs, losses, saving, trainer
 from greedy_rae.build import batch_trees, build_plan, native_network
 from greedy_rae.build.plan import Plan
 from greedy_rae.head import accuracy, default_classifier, probabilities
@@ -38,9 +38,13 @@ class RAE:
         Default: ``"all"`` (the post's), or ``"adjacent"`` for a text RAE
         (with ``vocabulary``), which keeps word order as every RAE for
         sentences does.
-    optimizer : keras.optimizers.Optimizer, optional
+    optimizer : keras.optimizers.Optimizer or "lbfgs", optional
         Defaults to ``keras.optimizers.Adam()`` with its defaults (learning
-        rate 0.001), as in the post.
+        rate 0.001), as in the post. ``"lbfgs"``: ``fit`` runs full-batch
+        L-BFGS (scipy's ``L-BFGS-B``), the optimizer of Socher et al.'s
+        released code: each of ``fit``'s ``epochs`` is one iteration over the
+        loss and gradient of the whole training set, computed ``batch_size``
+        sequences at a time (see :mod:`greedy_rae.lbfgs`).
     scorer : {"auto", "native", "tf"}
         How trees are built (see :func:`greedy_tree`).
     replay : {"auto", "numpy", "graph"}
@@ -49,8 +53,10 @@ class RAE:
         networks the native engine computes with the default head and L1/L2
         (or no) weight penalties; nothing is compiled, so the first step
         costs what the later ones do. ``"graph"``: the pass as a TensorFlow
-        graph, compiled once per depth bucket (about half a second on a
-        CPU), for any network, head and optimizer, on any device.
+        graph, compiled once per configuration and depth bucket in a process
+        (about half a second on a CPU; a new RAE of a configuration already
+        fitted compiles nothing), for any network, head and optimizer, on any
+        device.
         ``"auto"``: ``"numpy"`` where it applies, on one device with no GPU
         visible; else ``"graph"``. Both give the same gradients (up to float32
         rounding).
@@ -105,7 +111,7 @@ class RAE:
         *,
         network: keras.Model | None = None,
         pairs: str | None = None,
-        optimizer: keras.optimizers.Optimizer | None = None,
+        optimizer: keras.optimizers.Optimizer | str | None = None,
         scorer: str = "auto",
         replay: str = "auto",
         activation: str = _options.MODEL.activation,
@@ -160,7 +166,22 @@ class RAE:
             if self.classes is not None and classifier is None:
                 classifier = default_classifier(self.dim, self.classes)
             self.classifier: keras.Model | None = classifier
-            self.optimizer = optimizer if optimizer is not None else keras.optimizers.Adam()
+            self.full_batch = isinstance(optimizer, str)
+            if self.full_batch and optimizer != lbfgs.NAME:
+                raise ValueError(
+                    f"optimizer must be a Keras optimizer or {lbfgs.NAME!r}, got {optimizer!r}"
+                )
+            if self.full_batch and strategy is not None:
+                raise ValueError(
+                    "optimizer='lbfgs' runs on one device: full-batch L-BFGS under a"
+                    " tf.distribute strategy is not supported; give a Keras optimizer"
+                )
+            # with L-BFGS, a Keras Adam holds the slots the runner expects; it never steps
+            self.optimizer = (
+                optimizer
+                if isinstance(optimizer, keras.optimizers.Optimizer)
+                else keras.optimizers.Adam()
+            )
             self._table = make_table(
                 vocabulary, embeddings, trainable_embeddings, embeddings_regularizer, self.dim
             )
@@ -319,6 +340,11 @@ class RAE:
 
     def train_step(self, sequences: object, labels: object = None) -> float:
         """One optimizer step on a minibatch; returns its loss before the step."""
+        if self.full_batch:
+            raise ValueError(
+                "optimizer='lbfgs' takes no minibatch steps: fit(sequences, epochs=N) runs N"
+                " iterations of full-batch L-BFGS"
+            )
         seqs, y = self._labelled(sequences, labels)
         loss = self._runner.train_step(seqs, y)
         self._fitted = True
@@ -393,6 +419,10 @@ class RAE:
             if validation is not None:
                 raise ValueError("give validation_data or validation_split, not both")
             data, validation = _inputs.split_off(data, validation_split)
+        if self.full_batch:
+            return self._fit_lbfgs(
+                data, epochs, batch_size, verbose, validation, callbacks, checkpoint_dir
+            )
         return trainer.fit(
             self._trainee(),
             data,
@@ -462,6 +492,39 @@ class RAE:
             words = None if self._table is None else self._table.layer
             self._keras = RAEModel(self.network, self.classifier, words, self.optimizer, self.save)
         return self._keras
+
+    def _fit_lbfgs(
+        self,
+        data: _inputs.Labelled,
+        epochs: int,
+        batch_size: int,
+        verbose: int,
+        validation: _inputs.Labelled | None,
+        callbacks: list[keras.callbacks.Callback] | None,
+        checkpoint_dir: str | os.PathLike[str] | None,
+    ) -> dict[str, list[float]]:
+        if checkpoint_dir is not None:
+            raise ValueError(
+                "checkpoint_dir does not apply to optimizer='lbfgs': its curvature pairs live"
+                " in scipy's minimizer and are not saved, so a resumed search would not repeat"
+                " an uninterrupted one; keras.callbacks.ModelCheckpoint keeps each iteration's"
+                " weights"
+            )
+        trainee = self._trainee()
+        return lbfgs.fit(
+            self.trainable_weights,
+            self._runner.loss_and_gradients,
+            data,
+            iterations=_options.check_positive("epochs", epochs),
+            piece=_options.check_positive("batch_size", batch_size),
+            verbose=_options.check_verbose(verbose),
+            validation_logs=None
+            if validation is None
+            else lambda: trainer.validation_logs(trainee, validation),
+            model=trainee.model,
+            callbacks=callbacks,
+            on_step=trainee.on_step,
+        )
 
     def _trainee(self) -> trainer.Trainee:
         """What ``fit`` needs: the runner, the Keras model, evaluation, and a way to

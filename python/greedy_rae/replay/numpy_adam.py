@@ -15,6 +15,7 @@ numpy step to Keras's own ``apply``, so a change cannot go unnoticed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -68,13 +69,42 @@ def adam_slots(optimizer: keras.optimizers.Optimizer, weights: list[Any]) -> Ada
     are the optimizer's own."""
     if not plain_adam(optimizer, weights) or len({optimizer.beta_1, optimizer.beta_2, 0}) < 3:
         return None
+    # the positions depend only on the settings and the weights' shapes: found once
+    key = (
+        json.dumps(
+            {k: v for k, v in optimizer.get_config().items() if k != "name"},
+            sort_keys=True,
+            default=repr,
+        ),
+        tuple(tuple(w.shape) for w in weights),
+        len(optimizer.variables),
+    )
+    if key not in _POSITIONS:
+        _POSITIONS[key] = _positions(optimizer, weights)
+    positions = _POSITIONS[key]
+    if positions is None:
+        return None
+    theirs = optimizer.variables
+    return AdamSlots(
+        [theirs[p] for p in positions.momentums],
+        [theirs[p] for p in positions.velocities],
+        None if positions.velocity_hats is None else [theirs[p] for p in positions.velocity_hats],
+    )
+
+
+# the slots' positions among an optimizer's variables, by its settings and weights' shapes
+_POSITIONS: dict[tuple[str, tuple[tuple[int, ...], ...], int], AdamSlots | None] = {}
+
+
+def _positions(optimizer: keras.optimizers.Optimizer, weights: list[Any]) -> AdamSlots | None:
+    """:func:`adam_slots`' positions (ints) in ``optimizer.variables``, by the probe."""
     probe = keras.optimizers.Adam.from_config(optimizer.get_config())
     scratch = [keras.Variable(np.zeros(w.shape, np.float32), trainable=True) for w in weights]
     probe.build(scratch)
     probe.apply([np.full(w.shape, k + 1, np.float32) for k, w in enumerate(weights)], scratch)
     probe.apply([np.zeros(w.shape, np.float32) for w in weights], scratch)
-    mine, theirs = probe.variables, optimizer.variables
-    if len(mine) != len(theirs):
+    mine = probe.variables
+    if len(mine) != len(optimizer.variables):
         return None
     b1, b2 = float(optimizer.beta_1), float(optimizer.beta_2)
     # the value each kind of slot holds for the gradient c, after the two steps
@@ -100,7 +130,7 @@ def adam_slots(optimizer: keras.optimizers.Optimizer, weights: list[Any]) -> Ada
         if len(matches) > 1 or (matches and matches[0] in found):
             return None  # not told apart
         if matches:
-            found[matches[0]] = theirs[position]
+            found[matches[0]] = position
     if len(found) != len(wanted) * len(weights):
         return None
     n = range(len(weights))
