@@ -309,7 +309,8 @@ def test_front_ends_take_their_defaults_from_one_table():
         a.dest: a.default for a in parser()._subparsers._group_actions[0].choices["fit"]._actions
     }
     assert cli["epochs"] == _options.CLI_EPOCHS and cli["pairs"] is None
-    for name in ("activation", "decoder_activation", "reconstruction", "alpha", "learning_rate"):
+    assert cli["learning_rate"] is None  # Adam's, 0.001 (said in --help); none for lbfgs
+    for name in ("activation", "decoder_activation", "reconstruction", "alpha", "optimizer"):
         assert cli[name] == getattr(_options.MODEL, name), name
     estimators = [sklearn.RAEEncoder, sklearn.RAEClassifier, sktime.RAETransformer,
                   sktime.RAEClassifier, aeon.RAETransformer, aeon.RAEClassifier]  # fmt: skip

@@ -35,6 +35,8 @@ ACTIVATIONS = ("linear", "tanh", "relu")
 # pooling), or several of them side by side in this order
 FEATURES = ("root", "mean", "leaves", "root+mean", "root+mean+leaves")
 VERBOSITY = (0, 1, 2)
+# the estimators' and the command line's optimizer: Adam's minibatch steps, or full-batch L-BFGS
+OPTIMIZERS = ("adam", "lbfgs")
 
 _T = TypeVar("_T")
 
@@ -112,6 +114,7 @@ class Defaults(NamedTuple):
     reconstruction: str
     alpha: float
     learning_rate: float
+    optimizer: str
     epochs: int
     batch_size: int
     features: str
@@ -127,6 +130,7 @@ MODEL = Defaults(
     reconstruction="plain",
     alpha=0.2,
     learning_rate=0.001,
+    optimizer="adam",
     epochs=1,
     batch_size=32,
     features="root",
@@ -145,6 +149,7 @@ ESTIMATOR = Defaults(
     reconstruction="weighted",
     alpha=0.2,
     learning_rate=0.01,
+    optimizer="adam",
     epochs=50,
     batch_size=32,
     features="root+mean+leaves",

@@ -46,7 +46,7 @@ class RAETransformer(_panels.PanelEncoder, BaseCollectionTransformer):  # type: 
     label head.
 
     The parameters pairs, activation, normalize, decoder_activation, reconstruction,
-    supervised, alpha, epochs, batch_size, learning_rate, features, standardize,
+    supervised, alpha, epochs, batch_size, learning_rate, optimizer, features, standardize,
     random_state: as for :class:`greedy_rae.sklearn.RAEEncoder`, with the same defaults.
 
     Parameters
@@ -78,6 +78,7 @@ class RAETransformer(_panels.PanelEncoder, BaseCollectionTransformer):  # type: 
         epochs: int = _options.ESTIMATOR.epochs,
         batch_size: int = _options.ESTIMATOR.batch_size,
         learning_rate: float = _options.ESTIMATOR.learning_rate,
+        optimizer: str = _options.ESTIMATOR.optimizer,
         features: str = _options.ESTIMATOR.features,
         standardize: bool = True,
         random_state: int | None = None,
@@ -93,6 +94,7 @@ class RAETransformer(_panels.PanelEncoder, BaseCollectionTransformer):  # type: 
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.optimizer = optimizer
         self.features = features
         self.standardize = standardize
         self.random_state = random_state
@@ -115,7 +117,7 @@ class RAEClassifier(_panels.PanelClassifier, BaseClassifier):  # type: ignore[mi
     the regression's probabilities.
 
     The parameters pairs, activation, normalize, decoder_activation, reconstruction,
-    alpha, epochs, batch_size, learning_rate, features, standardize, C, random_state: as
+    alpha, epochs, batch_size, learning_rate, optimizer, features, standardize, C, random_state: as
     for :class:`greedy_rae.sklearn.RAEClassifier`, with the same defaults.
 
     Parameters
@@ -146,6 +148,7 @@ class RAEClassifier(_panels.PanelClassifier, BaseClassifier):  # type: ignore[mi
         epochs: int = _options.ESTIMATOR.epochs,
         batch_size: int = _options.ESTIMATOR.batch_size,
         learning_rate: float = _options.ESTIMATOR.learning_rate,
+        optimizer: str = _options.ESTIMATOR.optimizer,
         features: str = _options.ESTIMATOR.features,
         standardize: bool = True,
         C: float = 1.0,
@@ -161,6 +164,7 @@ class RAEClassifier(_panels.PanelClassifier, BaseClassifier):  # type: ignore[mi
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.optimizer = optimizer
         self.features = features
         self.standardize = standardize
         self.C = C

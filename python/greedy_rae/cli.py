@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from greedy_rae import _files, _options
-from greedy_rae._options import ACTIVATIONS, FEATURES, PAIR_MODES, RECONSTRUCTIONS
+from greedy_rae._options import ACTIVATIONS, FEATURES, OPTIMIZERS, PAIR_MODES, RECONSTRUCTIONS
 
 SEQUENCES_HELP = (
     "an .npz whose arrays are the sequences, in the order np.savez saved them,"
@@ -237,6 +237,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
     # every file is checked and read before TensorFlow is imported (seconds)
     # and before training (minutes): the output's folder first
     _files.check_output(args.output, "-o", (".keras", ".h5"))
+    if args.optimizer == "lbfgs" and args.learning_rate is not None:
+        raise UsageError("--learning-rate is Adam's: full-batch L-BFGS chooses its steps")
+    if args.optimizer == "lbfgs" and args.checkpoint_dir is not None:
+        raise UsageError(
+            "--checkpoint-dir does not apply to --optimizer lbfgs: its curvature pairs are not"
+            " saved, so a resumed search would not repeat an uninterrupted one"
+        )
     if args.checkpoint_dir is not None:
         _check_folder(args.checkpoint_dir, "--checkpoint-dir")
     if not args.text:
@@ -258,6 +265,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     gr._import_tensorflow()  # quietly, before Keras
     import keras
 
+    m = _options.MODEL
     text: dict[str, Any] = {}
     if args.text:
         from greedy_rae.text import Vocabulary
@@ -270,6 +278,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if data.labels is not None and classes is None:
         classes = max(int(np.max(data.labels)) + 1, 2)
     keras.utils.set_random_seed(args.seed)
+    rate = m.learning_rate if args.learning_rate is None else args.learning_rate
+    optimizer = "lbfgs" if args.optimizer == "lbfgs" else keras.optimizers.Adam(rate)
     rae = gr.RAE(
         dim,
         pairs=args.pairs,
@@ -279,7 +289,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         reconstruction=args.reconstruction,
         classes=classes,
         alpha=args.alpha,
-        optimizer=keras.optimizers.Adam(args.learning_rate),
+        optimizer=optimizer,
         **text,
     )
     rae.fit(
@@ -426,7 +436,15 @@ def parser() -> argparse.ArgumentParser:
     )
     f.add_argument("--epochs", type=_positive, default=_options.CLI_EPOCHS, help="passes")
     f.add_argument("--batch-size", type=_positive, default=m.batch_size, help="minibatch size")
-    f.add_argument("--learning-rate", type=float, default=m.learning_rate, help="Adam's")
+    f.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default=OPTIMIZERS[0],
+        help="adam: minibatch steps; lbfgs: full-batch L-BFGS, --epochs iterations",
+    )
+    f.add_argument(
+        "--learning-rate", type=float, help=f"Adam's (default: {m.learning_rate}; not for lbfgs)"
+    )
     f.add_argument("--activation", choices=ACTIVATIONS, default=m.activation, help="the encoder's")
     f.add_argument(
         "--decoder-activation",

@@ -72,6 +72,10 @@ class RAEEncoder(PicklesModelFile, TransformerMixin, BaseEstimator):  # type: ig
         Training length and minibatch size.
     learning_rate : float
         Adam's learning rate.
+    optimizer : {"adam", "lbfgs"}
+        ``"adam"``: ``epochs`` passes of minibatch steps; ``"lbfgs"``: full-batch
+        L-BFGS, ``epochs`` iterations over the whole training set (Socher et
+        al.'s optimizer; ``learning_rate`` does not apply).
     features : {"root", "mean", "leaves", "root+mean", "root+mean+leaves"}
         What ``transform`` returns (see :meth:`RAE.encode`): by default the
         root, the mean of all nodes and the mean of the leaves.
@@ -117,6 +121,7 @@ class RAEEncoder(PicklesModelFile, TransformerMixin, BaseEstimator):  # type: ig
         epochs: int = _options.ESTIMATOR.epochs,
         batch_size: int = _options.ESTIMATOR.batch_size,
         learning_rate: float = _options.ESTIMATOR.learning_rate,
+        optimizer: str = _options.ESTIMATOR.optimizer,
         features: str = _options.ESTIMATOR.features,
         standardize: bool = True,
         random_state: int | None = None,
@@ -139,6 +144,7 @@ class RAEEncoder(PicklesModelFile, TransformerMixin, BaseEstimator):  # type: ig
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.optimizer = optimizer
         self.features = features
         self.standardize = standardize
         self.random_state = random_state
@@ -250,7 +256,7 @@ class RAEEncoder(PicklesModelFile, TransformerMixin, BaseEstimator):  # type: ig
             reconstruction=self.reconstruction,
             classes=None if labels is None else len(self.classes_),
             alpha=self.alpha,
-            optimizer=keras.optimizers.Adam(self.learning_rate),
+            optimizer=self._keras_optimizer(keras),
             **text,
         )
         rae.fit(
@@ -264,6 +270,18 @@ class RAEEncoder(PicklesModelFile, TransformerMixin, BaseEstimator):  # type: ig
         self.rae_ = rae
         self.n_features_out_ = rae.dim * len(self.features.split("+"))
         return self
+
+    def _keras_optimizer(self, keras: Any) -> Any:
+        """The RAE's optimizer: Adam at ``learning_rate``, or ``"lbfgs"``."""
+        _options.check_choice("optimizer", self.optimizer, _options.OPTIMIZERS)
+        if self.optimizer == "lbfgs":
+            if self.learning_rate != _options.ESTIMATOR.learning_rate:
+                raise ValueError(
+                    "learning_rate is Adam's: optimizer='lbfgs' chooses its steps by a line"
+                    " search; leave learning_rate at its default"
+                )
+            return "lbfgs"
+        return keras.optimizers.Adam(self.learning_rate)
 
     def transform(self, X: Any) -> np.ndarray:
         """The features of each sequence, float32 ``(len(X), n_features_out_)``."""
@@ -302,7 +320,7 @@ class RAEClassifier(PicklesModelFile, ClassifierMixin, BaseEstimator):  # type: 
     ``clone`` and pickling.
 
     The parameters dim, pairs, activation, normalize, decoder_activation,
-    reconstruction, supervised, alpha, epochs, batch_size, learning_rate, features,
+    reconstruction, supervised, alpha, epochs, batch_size, learning_rate, optimizer, features,
     standardize, random_state, text, min_count, vocabulary, embeddings, window,
     unlabelled: as for :class:`RAEEncoder`, with the same defaults. ``supervised=False``
     trains the RAE by reconstruction alone; the logistic regression still learns ``y``.
@@ -326,6 +344,7 @@ class RAEClassifier(PicklesModelFile, ClassifierMixin, BaseEstimator):  # type: 
         epochs: int = _options.ESTIMATOR.epochs,
         batch_size: int = _options.ESTIMATOR.batch_size,
         learning_rate: float = _options.ESTIMATOR.learning_rate,
+        optimizer: str = _options.ESTIMATOR.optimizer,
         features: str = _options.ESTIMATOR.features,
         standardize: bool = True,
         C: float = 1.0,
@@ -348,6 +367,7 @@ class RAEClassifier(PicklesModelFile, ClassifierMixin, BaseEstimator):  # type: 
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.optimizer = optimizer
         self.features = features
         self.standardize = standardize
         self.C = C

@@ -93,7 +93,7 @@ class RAETransformer(_PanelSeries, _panels.PanelEncoder, BaseTransformer):  # ty
     ``y`` (and ``supervised``), training is semi-supervised, with a label head.
 
     The parameters pairs, activation, normalize, decoder_activation, reconstruction,
-    supervised, alpha, epochs, batch_size, learning_rate, features, standardize,
+    supervised, alpha, epochs, batch_size, learning_rate, optimizer, features, standardize,
     random_state: as for :class:`greedy_rae.sklearn.RAEEncoder`, with the same defaults.
 
     Parameters
@@ -138,6 +138,7 @@ class RAETransformer(_PanelSeries, _panels.PanelEncoder, BaseTransformer):  # ty
         epochs: int = _options.ESTIMATOR.epochs,
         batch_size: int = _options.ESTIMATOR.batch_size,
         learning_rate: float = _options.ESTIMATOR.learning_rate,
+        optimizer: str = _options.ESTIMATOR.optimizer,
         features: str = _options.ESTIMATOR.features,
         standardize: bool = True,
         random_state: int | None = None,
@@ -153,6 +154,7 @@ class RAETransformer(_PanelSeries, _panels.PanelEncoder, BaseTransformer):  # ty
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.optimizer = optimizer
         self.features = features
         self.standardize = standardize
         self.random_state = random_state
@@ -181,7 +183,7 @@ class RAEClassifier(_PanelSeries, _panels.PanelClassifier, BaseClassifier):  # t
     the regression's probabilities.
 
     The parameters pairs, activation, normalize, decoder_activation, reconstruction,
-    alpha, epochs, batch_size, learning_rate, features, standardize, C, random_state: as
+    alpha, epochs, batch_size, learning_rate, optimizer, features, standardize, C, random_state: as
     for :class:`greedy_rae.sklearn.RAEClassifier`, with the same defaults.
 
     Parameters
@@ -219,6 +221,7 @@ class RAEClassifier(_PanelSeries, _panels.PanelClassifier, BaseClassifier):  # t
         epochs: int = _options.ESTIMATOR.epochs,
         batch_size: int = _options.ESTIMATOR.batch_size,
         learning_rate: float = _options.ESTIMATOR.learning_rate,
+        optimizer: str = _options.ESTIMATOR.optimizer,
         features: str = _options.ESTIMATOR.features,
         standardize: bool = True,
         C: float = 1.0,
@@ -234,6 +237,7 @@ class RAEClassifier(_PanelSeries, _panels.PanelClassifier, BaseClassifier):  # t
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.optimizer = optimizer
         self.features = features
         self.standardize = standardize
         self.C = C
