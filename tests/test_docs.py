@@ -39,7 +39,13 @@ def test_block_runs_alone_as_printed(code, tmp_path, monkeypatch):
     exec(compile(code, "<block>", "exec"), {"__name__": "__main__"})
 
 
-MODULES = ["greedy_rae", "greedy_rae.sktime", "greedy_rae.aeon", "greedy_rae.tree"]
+MODULES = [
+    "greedy_rae",
+    "greedy_rae.rae",
+    "greedy_rae.sktime",
+    "greedy_rae.aeon",
+    "greedy_rae.tree",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -141,3 +141,46 @@ def test_estimators_and_the_command_line_take_lbfgs(tmp_path, capsys):
     assert "Epoch 2/2" in capsys.readouterr().out
     assert main([*args, "--learning-rate", "0.1"]) == 2
     assert "--learning-rate is Adam's" in capsys.readouterr().err
+
+
+def test_socher_s_objective_options_and_preset():
+    # l2: lambda / 2 * |w|^2 on each part, in the loss
+    seqs, y = data(12, seed=8)
+    keras.utils.set_random_seed(0)
+    plain = gr.RAE(5, activation="tanh", normalize=True, classes=2, replay="numpy")
+    keras.utils.set_random_seed(0)
+    decayed = gr.RAE(5, activation="tanh", normalize=True, classes=2, l2=(0.3, 0.0, 0.5))
+    base, _ = plain.loss_and_gradients(seqs, labels=y)
+    loss, _ = decayed.loss_and_gradients(seqs, labels=y)
+    kernels = [
+        decayed.network.get_layer("encode").kernel,
+        decayed.network.get_layer("decode").kernel,
+    ]
+    want = base + 0.15 * sum(float(np.sum(k.numpy() ** 2)) for k in kernels)
+    want += 0.25 * float(np.sum(decayed.classifier.layers[-1].kernel.numpy() ** 2))
+    assert loss == pytest.approx(want, rel=1e-5)
+    with pytest.raises(ValueError, match="l2 must be three non-negative numbers"):
+        gr.RAE(5, l2=(1e-5, 1e-4))
+    # the word table regularised toward its start: no penalty until it moves
+    texts = ["a good film", "a bad film"] * 4
+    labels = np.array([1, 0] * 4)
+    vocab = gr.Vocabulary.from_texts(texts)
+    keras.utils.set_random_seed(1)
+    anchored = gr.RAE(4, vocabulary=vocab, classes=2, l2=(0.0, 10.0, 0.0), embeddings_anchor=True)
+    keras.utils.set_random_seed(1)
+    free = gr.RAE(4, vocabulary=vocab, classes=2)
+    assert anchored.loss_and_gradients(texts, labels)[0] == pytest.approx(
+        free.loss_and_gradients(texts, labels)[0], rel=1e-6
+    )
+    with pytest.raises(ValueError, match="give an embeddings_regularizer"):
+        gr.RAE(4, vocabulary=vocab, embeddings_anchor=True)
+    # the preset, and a name that does not exist
+    rae = gr.RAE.from_preset("socher2011", classes=2, vocabulary=vocab)
+    assert (rae.dim, rae.pairs, rae.reconstruction, rae.alpha, rae.full_batch) == (
+        50, "adjacent", "plain", 0.2, True,
+    )  # fmt: skip
+    assert rae._table.start is not None
+    history = rae.fit(texts, labels=labels, epochs=2, verbose=0)
+    assert len(history["loss"]) == 2
+    with pytest.raises(ValueError, match="preset must be 'socher2011', got 'socher'"):
+        gr.RAE.from_preset("socher")

@@ -43,6 +43,8 @@ _T = TypeVar("_T")
 
 def _words(choices: tuple[object, ...]) -> str:
     quoted = [repr(c) for c in choices]
+    if len(quoted) == 1:
+        return quoted[0]
     return ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
@@ -154,6 +156,34 @@ ESTIMATOR = Defaults(
     batch_size=32,
     features="root+mean+leaves",
 )
+
+
+# named sets of RAE options (RAE.from_preset); each says where it comes from
+PRESETS: dict[str, dict[str, object]] = {
+    # Socher et al. (EMNLP 2011), their released code (codeDataMoviesEMNLP):
+    # trainTestRAE.m (d = 50, alpha_cat = 0.2, lambda = [1e-5, 1e-4, 1e-7], minFunc's
+    # L-BFGS for 70 iterations: fit(epochs=70)), forwardPropRAE.m (tanh parents
+    # of unit length, tanh reconstructions, the unweighted error), RAECost.m (the
+    # word table an offset from its random start, regularised toward it)
+    "socher2011": {
+        "dim": 50,
+        "pairs": "adjacent",
+        "activation": "tanh",
+        "normalize": True,
+        "decoder_activation": "tanh",
+        "reconstruction": "plain",
+        "alpha": 0.2,
+        "optimizer": "lbfgs",
+        "l2": (1e-5, 1e-4, 1e-7),
+        "embeddings_anchor": True,  # with a vocabulary
+    },
+}
+
+
+def check_preset(name: object) -> dict[str, object]:
+    if not isinstance(name, str) or name not in PRESETS:
+        raise ValueError(f"preset must be {_words(tuple(PRESETS))}, got {name!r}")
+    return dict(PRESETS[name])
 
 
 def defaults_table() -> str:

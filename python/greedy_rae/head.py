@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 
-def default_classifier(dim: int, classes: int) -> keras.Model:
+def default_classifier(dim: int, classes: int, kernel_regularizer: Any = None) -> keras.Model:
     """``Dense(classes, softmax)`` from a ``(batch, dim)`` node embedding."""
     x = keras.Input(shape=(dim,), name="node")
-    p = keras.layers.Dense(classes, activation="softmax", name="label")(x)
+    p = keras.layers.Dense(
+        classes, activation="softmax", name="label", kernel_regularizer=kernel_regularizer
+    )(x)
     return keras.Model(x, p, name="classifier")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
@@ -103,6 +103,17 @@ class RAE:
     embeddings_regularizer : keras regularizer, optional
         Weight decay on the table, e.g. ``keras.regularizers.L2(1e-4)``, on the
         rows each minibatch uses (see :mod:`greedy_rae.table`).
+    l2 : (float, float, float), optional
+        Socher et al.'s L2 weights for the network's kernels, the word table
+        and the head's kernel, ``(lambda_W, lambda_L, lambda_cat)``: each part
+        adds ``lambda / 2 * |w|^2`` to the loss (``trainTestRAE.m``'s
+        ``params.lambda``: ``(1e-5, 1e-4, 1e-7)``). Builds the regularizers of
+        the built network, the default head and the table.
+    embeddings_anchor : bool
+        Regularise the word table toward its starting values instead of toward
+        zero: the penalty is on ``E - E0`` (Socher et al.'s code trains an
+        offset to fixed random vectors, ``RAECost.m``). The start is kept while
+        the RAE lives; a loaded RAE anchors to the table it loads.
     """
 
     def __init__(
@@ -126,7 +137,19 @@ class RAE:
         embeddings: object = None,
         trainable_embeddings: bool = True,
         embeddings_regularizer: Any = None,
+        l2: tuple[float, float, float] | None = None,
+        embeddings_anchor: bool = False,
     ) -> None:
+        regularizers = _l2_regularizers(l2)
+        if regularizers.network is not None and network is not None:
+            raise ValueError("l2 builds the network's regularizer: give dim, not network")
+        if regularizers.head is not None and classifier is not None:
+            raise ValueError("l2 builds the default head's regularizer: leave classifier out")
+        if regularizers.table is not None:
+            if embeddings_regularizer is not None:
+                raise ValueError("give l2 or embeddings_regularizer, not both")
+            if vocabulary is not None:
+                embeddings_regularizer = regularizers.table
         if strategy is None and tf.distribute.has_strategy():
             strategy = tf.distribute.get_strategy()
         self.strategy = strategy
@@ -136,7 +159,13 @@ class RAE:
             if network is None:
                 if dim is None:
                     raise ValueError("give either dim or network")
-                network = merge_network(dim, activation, normalize, decoder_activation)
+                network = merge_network(
+                    dim,
+                    activation,
+                    normalize,
+                    decoder_activation,
+                    kernel_regularizer=regularizers.network,
+                )
             else:
                 if dim is not None and network_dim(network) != dim:
                     raise ValueError(
@@ -164,7 +193,7 @@ class RAE:
             if classifier is not None and self.classes is None:
                 raise ValueError("a classifier needs classes=K (the number of classes)")
             if self.classes is not None and classifier is None:
-                classifier = default_classifier(self.dim, self.classes)
+                classifier = default_classifier(self.dim, self.classes, regularizers.head)
             self.classifier: keras.Model | None = classifier
             self.full_batch = isinstance(optimizer, str)
             if self.full_batch and optimizer != lbfgs.NAME:
@@ -183,7 +212,12 @@ class RAE:
                 else keras.optimizers.Adam()
             )
             self._table = make_table(
-                vocabulary, embeddings, trainable_embeddings, embeddings_regularizer, self.dim
+                vocabulary,
+                embeddings,
+                trainable_embeddings,
+                embeddings_regularizer,
+                self.dim,
+                anchored=embeddings_anchor,
             )
             gradient_pass = GradientPass(
                 network,
@@ -201,6 +235,33 @@ class RAE:
                 self._runner._build_optimizer()
         self._fitted = False
         self._keras: RAEModel | None = None
+
+    @classmethod
+    def from_preset(cls, name: str, **options: Any) -> RAE:
+        """An RAE with a named set of options; ``options`` add to them or override them.
+
+        ``"socher2011"``: Socher et al.'s released settings (EMNLP 2011,
+        ``codeDataMoviesEMNLP``): width 50, adjacent pairs, tanh parents of
+        unit length, tanh reconstructions with the unweighted error, ``alpha``
+        0.2, full-batch L-BFGS (train with ``fit(epochs=70)``), L2 weights
+        ``(1e-5, 1e-4, 1e-7)`` and, for text, the word table regularised toward
+        its start. Not reproduced: their normalised reconstructions, the
+        sigmoid head with squared error and the separate weights of words and
+        inner nodes in the supervised loss.
+
+        >>> import greedy_rae as gr
+        >>> rae = gr.RAE.from_preset("socher2011", classes=2, vocabulary=["a", "b"])
+        >>> rae.pairs, rae.dim, rae.full_batch
+        ('adjacent', 50, True)
+        """
+        preset = _options.check_preset(name)
+        if options.get("vocabulary") is None:
+            preset.pop("embeddings_anchor", None)
+        if "network" in options:
+            for key in ("dim", "activation", "normalize", "decoder_activation"):
+                preset.pop(key, None)
+            preset["l2"] = (0.0, *preset["l2"][1:])  # type: ignore[index]
+        return cls(**{**preset, **options})
 
     @property
     def trainable_weights(self) -> list[Any]:
@@ -563,3 +624,26 @@ class RAE:
             return loss, float("nan")
         roots = np.stack([t.root for t in trees])
         return loss, accuracy(self._head(), roots, labels)
+
+
+class _Regularizers(NamedTuple):
+    network: Any
+    table: Any
+    head: Any
+
+
+def _l2_regularizers(l2: object) -> _Regularizers:
+    """Keras L2 regularizers of ``lambda / 2 * |w|^2`` for each part (None where 0)."""
+    if l2 is None:
+        return _Regularizers(None, None, None)
+    if (
+        not isinstance(l2, (tuple, list))
+        or len(l2) != 3
+        or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in l2)
+        or any(x < 0 for x in l2)
+    ):
+        raise ValueError(
+            "l2 must be three non-negative numbers (network, word table, head), e.g."
+            f" (1e-5, 1e-4, 1e-7), got {l2!r}"
+        )
+    return _Regularizers(*(keras.regularizers.L2(x / 2) if x > 0 else None for x in l2))

@@ -47,11 +47,16 @@ class EmbeddingTable:
         initial: np.ndarray,
         trainable: bool = True,
         regularizer: Any = None,
+        anchored: bool = False,
     ) -> None:
         self.vocabulary = vocabulary
         self.trainable = bool(trainable)
-        # a Keras regularizer, applied to the rows a minibatch uses
+        # a Keras regularizer, applied to the rows a minibatch uses: to their
+        # values, or (anchored) to how far they moved from the start
         self.regularizer = keras.regularizers.get(regularizer)
+        self.start: tf.Variable | None = None
+        if anchored:
+            self.start = tf.Variable(initial, trainable=False, name="words_start")
         rows, dim = initial.shape
         self.layer = keras.layers.Embedding(
             rows,
@@ -182,7 +187,8 @@ class EmbeddingTable:
         with tf.GradientTape() as tape:
             values = tf.gather(self.variable, rows)
             tape.watch(values)
-            penalty = self.regularizer(values)
+            moved = values if self.start is None else values - tf.gather(self.start, rows)
+            penalty = self.regularizer(moved)
         return penalty, rows, tape.gradient(penalty, values)
 
     def gradient(self, grads: tf.Tensor, ids: tf.Tensor) -> tf.IndexedSlices:
@@ -206,6 +212,7 @@ def make_table(
     trainable: bool,
     regularizer: Any,
     dim: int,
+    anchored: bool = False,
 ) -> EmbeddingTable | None:
     """A text RAE's word table from the RAE's arguments (None without a vocabulary)."""
     if vocabulary is None:
@@ -224,4 +231,9 @@ def make_table(
     initial, found = initial_table(vocabulary, dim, embeddings)
     if embeddings is not None:
         log.info("embeddings: %d of %d rows from the vectors given", found, len(vocabulary))
-    return EmbeddingTable(vocabulary, initial, bool(trainable), regularizer)
+    if anchored and regularizer is None:
+        raise ValueError(
+            "embeddings_anchor=True regularises the table toward its start: give an"
+            " embeddings_regularizer (or l2=) too"
+        )
+    return EmbeddingTable(vocabulary, initial, bool(trainable), regularizer, anchored)
