@@ -101,3 +101,44 @@ def test_the_cache_keeps_no_model_alive():
     del rae, net
     gc.collect()
     assert [r() for r in refs] == [None, None, None]
+
+
+class Scaled(keras.layers.Layer):
+    """A layer whose get_config leaves its setting out: two of them describe alike."""
+
+    def __init__(self, scale=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def call(self, x):
+        return x * self.scale
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("scale", None)  # (Keras would keep the constructor's arguments)
+        return config
+
+
+def scaled_network(dim, scale):
+    a, b = keras.Input((dim,)), keras.Input((dim,))
+    c = keras.layers.Concatenate()([a, b])
+    h = Scaled(scale)(keras.layers.Dense(dim, activation="sigmoid")(c))
+    return keras.Model([a, b], [h, c, keras.layers.Dense(2 * dim)(h)])
+
+
+def test_a_model_its_template_cannot_stand_for_keeps_its_own_functions():
+    seqs, _ = data(6, 7, dim=3)
+    keras.utils.set_random_seed(0)
+    first = gr.RAE(network=scaled_network(3, 1.0), replay="graph")
+    first.loss_and_gradients(seqs)
+    assert first._runner._shared_gradients() is not None  # its clone is right: scale 1
+    keras.utils.set_random_seed(0)
+    other = gr.RAE(network=scaled_network(3, 5.0), replay="graph")
+    assert other._runner._shared_gradients() is None  # its template would compute x * 1
+    loss, grads = other.loss_and_gradients(seqs)
+    tree = gr.greedy_tree(seqs[0], other.network, scorer="tf")
+    # the TF scorer's trees are those of the network's own call: the root is a parent
+    a, b = tree.embeddings[tree.merges[-1][0]], tree.embeddings[tree.merges[-1][1]]
+    h = other.network([a[None], b[None]])[0].numpy()[0]
+    np.testing.assert_allclose(tree.embeddings[-1], h, rtol=1e-5)
+    assert np.isfinite(loss) and all(np.isfinite(g.numpy()).all() for g in grads)

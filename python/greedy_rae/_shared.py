@@ -80,3 +80,34 @@ def optimizer_settings(optimizer: keras.optimizers.Optimizer) -> str | None:
 def clone(model: keras.Model) -> keras.Model:
     """A template of ``model``: the same architecture, weights of its own."""
     return keras.models.clone_model(model)
+
+
+def computes_like(template: keras.Model, model: keras.Model, inputs: Any) -> bool:
+    """Whether ``template``, given ``model``'s weights, computes what ``model``
+    does on ``inputs``: a layer whose ``get_config`` leaves a setting out would
+    describe, and clone, as another layer; such a model keeps functions of its
+    own."""
+    import numpy as np
+    import tensorflow as tf
+
+    def flat(x: Any) -> list[Any]:
+        return [np.asarray(t) for t in tf.nest.flatten(x)]
+
+    mine, theirs = template.trainable_weights, model.trainable_weights
+    fixed_mine, fixed_theirs = template.non_trainable_weights, model.non_trainable_weights
+    if [w.shape for w in mine] != [w.shape for w in theirs] or [w.shape for w in fixed_mine] != [
+        w.shape for w in fixed_theirs
+    ]:
+        return False
+    try:
+        want = flat(model(inputs, training=False))
+        got = flat(
+            template.stateless_call(
+                [w.value for w in theirs], [w.value for w in fixed_theirs], inputs, training=False
+            )[0]
+        )
+    except Exception:  # noqa: BLE001 - a model the template cannot stand for
+        return False
+    return len(got) == len(want) and all(
+        a.shape == b.shape and np.allclose(a, b, rtol=1e-5, atol=1e-6) for a, b in zip(got, want)
+    )

@@ -84,6 +84,7 @@ class _TFScorer:
             left_child, right_child = side(left, left_parent), side(right, right_parent)
             return h, pair_errors(left_child, right_child, left_share, w, k)
 
+        self.model = model
         self._errors = errors.get_concrete_function()
         # concrete functions: one call a greedy step, without re-binding the
         # arguments to a signature each time
@@ -116,6 +117,8 @@ _shared_scorers: dict[tuple[str, int, bool], _TFScorer] = {}
 _own_scorers: weakref.WeakKeyDictionary[keras.Model, dict[bool, _TFScorer]] = (
     weakref.WeakKeyDictionary()
 )
+# whether the shared scorer's template computes what a network does (checked once)
+_checked: weakref.WeakKeyDictionary[keras.Model, bool] = weakref.WeakKeyDictionary()
 
 
 def _tf_scorer(network: keras.Model, dim: int, weighted: bool) -> _Bound:
@@ -125,7 +128,13 @@ def _tf_scorer(network: keras.Model, dim: int, weighted: bool) -> _Bound:
         key = (architecture, dim, weighted)
         if key not in _shared_scorers:
             _shared_scorers[key] = _TFScorer(_shared.clone(network), dim, weighted)
-        return _shared_scorers[key].bound(network)
+        shared = _shared_scorers[key]
+        if network not in _checked:
+            rng = np.random.default_rng(0)
+            ab = [tf.constant(rng.normal(size=(2, dim)).astype(np.float32)) for _ in range(2)]
+            _checked[network] = _shared.computes_like(shared.model, network, ab)
+        if _checked[network]:
+            return shared.bound(network)
     own = _own_scorers.setdefault(network, {})
     if weighted not in own:
         own[weighted] = _TFScorer(network, dim, weighted)

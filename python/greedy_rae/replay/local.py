@@ -39,6 +39,18 @@ class SharedGradients:
             self.fixed += list(classifier.non_trainable_weights)
         self.functions: dict[tuple[int, int], Any] = {}
 
+    def stands_for(self, gradient_pass: GradientPass) -> bool:
+        """Whether the templates compute what ``gradient_pass``'s network and head do."""
+        g, dim = gradient_pass, gradient_pass.dim
+        rng = np.random.default_rng(0)
+        a, b = (tf.constant(rng.normal(size=(2, dim)).astype(np.float32)) for _ in range(2))
+        if not _shared.computes_like(self.gradient_pass.network, g.network, [a, b]):
+            return False
+        head = self.gradient_pass.classifier
+        return g.classifier is None or (
+            head is not None and _shared.computes_like(head, g.classifier, a)
+        )
+
     def function(self, depth: int) -> Any:
         """The compiled loss and gradients for plans of ``depth`` levels."""
         key = bucket(depth)
@@ -132,7 +144,8 @@ class LocalRunner(Runner):
             if key is not None:
                 if key not in _SHARED:
                     _SHARED[key] = SharedGradients(self.gradient_pass)
-                self._shared = _SHARED[key]
+                if _SHARED[key].stands_for(self.gradient_pass):
+                    self._shared = _SHARED[key]
         return self._shared if isinstance(self._shared, SharedGradients) else None
 
     def _shared_call(
