@@ -35,10 +35,11 @@ enum class PairMode { All, Adjacent };
 class PairScorer {
 public:
     virtual ~PairScorer() = default;
-    // Scorers keep scratch space, so a call changes them: a scorer that allows
-    // concurrent calls (min_parallel_pairs() > 0) keeps it per thread.
+    // const: a call changes nothing of the scorer (scratch space is the
+    // caller's or per thread), so concurrent calls are safe when
+    // min_parallel_pairs() > 0 says the scorer takes them.
     virtual void errors(const int* lefts, const int* rights, int m, const int* counts,
-                        float* out) = 0;
+                        float* out) const = 0;
     // Errors of `rows` (<= 4) left slots against the same m right slots:
     // out[r][k] is the error of (lefts[r], rights[k]), the float errors()
     // gives. A scorer may share work between the rows (the first scan).

@@ -18,7 +18,7 @@ CachedScorer::CachedScorer(int n, PairMode mode)
       cache_(static_cast<std::size_t>(bytes(n, mode) / static_cast<std::int64_t>(sizeof(float)))) {}
 
 void CachedScorer::errors(const int* lefts, const int* rights, int m, const int* /*counts*/,
-                          float* out) {
+                          float* out) const {
     for (int k = 0; k < m; ++k) out[k] = cache_[index(lefts[k], rights[k])];
 }
 

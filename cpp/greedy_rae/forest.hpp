@@ -22,7 +22,8 @@ namespace greedy_rae {
 class CachedScorer : public PairScorer {
 public:
     CachedScorer(int n, PairMode mode);
-    void errors(const int* lefts, const int* rights, int m, const int* counts, float* out) override;
+    void errors(const int* lefts, const int* rights, int m, const int* counts,
+                float* out) const override;
     void put(int left, int right, float error) { cache_[index(left, right)] = error; }
     // Bytes the cache of an n-leaf tree takes.
     static std::int64_t bytes(std::int64_t n, PairMode mode) {

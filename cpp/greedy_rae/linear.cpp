@@ -77,7 +77,7 @@ LinearScorer::LinearScorer(const LinearNetwork& model, float* embeddings, int n,
     : SplitScorer(model, embeddings, n, cancel), model_(model) {}
 
 void LinearScorer::errors(const int* lefts, const int* rights, int m, const int* counts,
-                          float* out) {
+                          float* out) const {
     check_cancel();
     // Calls come as rows: one left slot against many right slots (row scans)
     // or many left slots against one right slot (a new node's column). Each

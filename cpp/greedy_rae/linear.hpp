@@ -61,7 +61,8 @@ public:
     LinearScorer(const LinearNetwork& model, float* embeddings, int n,
                  const std::atomic<bool>* cancel = nullptr);
 
-    void errors(const int* lefts, const int* rights, int m, const int* counts, float* out) override;
+    void errors(const int* lefts, const int* rights, int m, const int* counts,
+                float* out) const override;
     void row_block(const int* lefts, int rows, const int* rights, int m, const int* counts,
                    float* const* out) override;
     float* parent(const Step& s) override;

@@ -54,7 +54,7 @@ NonlinearScorer::NonlinearScorer(const NonlinearNetwork& model, float* embedding
 }
 
 void NonlinearScorer::errors(const int* lefts, const int* rights, int m, const int* counts,
-                             float* out) {
+                             float* out) const {
     check_cancel();
     const int d = d_;
     // four parents and four reconstructions; per thread (the first scan of

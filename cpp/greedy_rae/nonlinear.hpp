@@ -53,7 +53,8 @@ class NonlinearScorer : public SplitScorer {
 public:
     NonlinearScorer(const NonlinearNetwork& model, float* embeddings, int n,
                     const std::atomic<bool>* cancel);
-    void errors(const int* lefts, const int* rights, int m, const int* counts, float* out) override;
+    void errors(const int* lefts, const int* rights, int m, const int* counts,
+                float* out) const override;
     // The new node's embedding from its children's P and Q, in its row.
     float* parent(const Step& s) override;
     // read-only between merges; worth a thread from this many pairs on

@@ -62,6 +62,8 @@ public:
     float* embedding(std::int64_t node) { return emb_ + static_cast<std::size_t>(node) * d_; }
     float* first(int slot) { return &first_[static_cast<std::size_t>(slot) * w_]; }
     float* second(int slot) { return &second_[static_cast<std::size_t>(slot) * w_]; }
+    const float* first(int slot) const { return &first_[static_cast<std::size_t>(slot) * w_]; }
+    const float* second(int slot) const { return &second_[static_cast<std::size_t>(slot) * w_]; }
 
 protected:
     // Throws Cancelled once the build's cancel flag is raised.

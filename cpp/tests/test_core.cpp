@@ -42,7 +42,7 @@ class ToyScorer : public PairScorer {
 public:
     ToyScorer(const std::vector<double>& leaves) : value(leaves) {}
     // small integers: exact in float
-    void errors(const int* l, const int* r, int m, const int*, float* out) override {
+    void errors(const int* l, const int* r, int m, const int*, float* out) const override {
         for (int k = 0; k < m; ++k)
             out[k] = static_cast<float>(Toy::error(value[l[k]], value[r[k]]));
     }
@@ -351,7 +351,7 @@ class Pruning : public NodeScorer {
 public:
     Pruning(std::unique_ptr<NodeScorer> inner, bool prune)
         : inner_(std::move(inner)), prune_(prune) {}
-    void errors(const int* l, const int* r, int m, const int* counts, float* out) override {
+    void errors(const int* l, const int* r, int m, const int* counts, float* out) const override {
         inner_->errors(l, r, m, counts, out);
     }
     void merge(const Step& s) override { inner_->merge(s); }
@@ -493,7 +493,7 @@ public:
         : node(n), f_(f), prune_(prune), parallel_(parallel) {
         for (int i = 0; i < n; ++i) node[i] = i;
     }
-    void errors(const int* l, const int* r, int m, const int*, float* out) override {
+    void errors(const int* l, const int* r, int m, const int*, float* out) const override {
         for (int k = 0; k < m; ++k) out[k] = f_(node[l[k]], node[r[k]]);
     }
     int min_parallel_pairs() const override { return parallel_; }
