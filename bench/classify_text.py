@@ -172,7 +172,7 @@ def main() -> None:
     )
     p.add_argument("--data", choices=("tweets", "movies"), default="tweets")
     p.add_argument("--protocol", choices=("split", "cv10"), default="split")
-    p.add_argument("--lbfgs-iterations", type=int, default=70)
+    p.add_argument("--lbfgs-iterations", type=int, default=30)
     p.add_argument("--quick", action="store_true", help="2,000 tweets, 2 epochs: a smoke run")
     args = p.parse_args()
     from sklearn.model_selection import StratifiedKFold, train_test_split

@@ -117,13 +117,14 @@ class Defaults(NamedTuple):
     alpha: float
     learning_rate: float
     optimizer: str
-    epochs: int
+    epochs: int | None
     batch_size: int
     features: str
 
 
 # gr.RAE, RAE.fit and RAE.encode: the post's network and Adam's own learning rate,
 # so that an RAE with no options is the post's, tree for tree; epochs=1 as keras.Model.fit
+MODEL_EPOCHS = 1  # RAE.fit's, as keras.Model.fit's
 MODEL = Defaults(
     pairs="all",
     activation="linear",
@@ -133,7 +134,7 @@ MODEL = Defaults(
     alpha=0.2,
     learning_rate=0.001,
     optimizer="adam",
-    epochs=1,
+    epochs=MODEL_EPOCHS,
     batch_size=32,
     features="root",
 )
@@ -152,7 +153,7 @@ ESTIMATOR = Defaults(
     alpha=0.2,
     learning_rate=0.01,
     optimizer="adam",
-    epochs=50,
+    epochs=None,  # SERIES_EPOCHS, or TEXT_EPOCHS with text=True
     batch_size=32,
     features="root+mean+leaves",
 )
@@ -186,6 +187,22 @@ def check_preset(name: object) -> dict[str, object]:
     return dict(PRESETS[name])
 
 
+# the estimators' epochs: sequences of vectors train longer than texts, whose word
+# tables overfit (chosen once on the tweets and the movie sentences of
+# bench/classify_text.py: see the benchmarks page)
+SERIES_EPOCHS = 50
+TEXT_EPOCHS = 10
+# the estimators' text=True vocabulary: words seen once are <unk>
+TEXT_MIN_COUNT = 2
+
+
+def estimator_epochs(epochs: object, text: bool) -> int:
+    """An estimator's ``epochs``, None resolved: 50, or 10 for texts."""
+    if epochs is None:
+        return TEXT_EPOCHS if text else SERIES_EPOCHS
+    return check_positive("epochs", epochs)
+
+
 def defaults_table() -> str:
     """The front ends' defaults side by side, as a Markdown table (the docs print it)."""
     rows = [
@@ -209,6 +226,10 @@ def defaults_table() -> str:
         "| seed | `fit(seed=)`: the shuffling (the weights: `keras.utils.set_random_seed`"
         " before `RAE()`) | `--seed 0`: the weights and the shuffling |"
         " `random_state=None`: the weights and the shuffling |"
+    )
+    rows.append(
+        f"| `min_count` (text) | `Vocabulary.from_texts(min_count=1)` | `--min-count 1` |"
+        f" `{TEXT_MIN_COUNT}` |"
     )
     rows.append(
         "| unlabelled mark | `-1` | `-1` in an `.npy`; no `__label__` prefix (or an empty"

@@ -414,7 +414,7 @@ class RAE:
     def fit(
         self,
         sequences: object,
-        epochs: int = _options.MODEL.epochs,
+        epochs: int = _options.MODEL_EPOCHS,
         batch_size: int = _options.MODEL.batch_size,
         verbose: int = 1,
         *,

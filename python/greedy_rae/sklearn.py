@@ -68,8 +68,11 @@ class RAEEncoder(PicklesModelFile, TransformerMixin, BaseEstimator):  # type: ig
         The label that marks an unlabelled sequence in ``y`` (for example -1,
         as in scikit-learn's semi-supervised estimators): such sequences train
         the reconstruction only. Default None: every label is a class.
-    epochs, batch_size : int
-        Training length and minibatch size.
+    epochs : int, optional
+        Passes over the data (iterations with ``optimizer="lbfgs"``); default
+        50, or 10 with ``text`` (a word table overfits sooner).
+    batch_size : int
+        Minibatch size.
     learning_rate : float
         Adam's learning rate.
     optimizer : {"adam", "lbfgs"}
@@ -89,7 +92,8 @@ class RAEEncoder(PicklesModelFile, TransformerMixin, BaseEstimator):  # type: ig
         ``X`` holds texts (strings, token lists or 1-D id arrays): a word table
         is trained with the network (see :class:`~greedy_rae.RAE`).
     min_count : int
-        With ``text``, words seen fewer times in the training texts are ``<unk>``.
+        With ``text``, words seen fewer times in the training texts are
+        ``<unk>`` (default 2: words seen once are).
     vocabulary, embeddings : optional
         With ``text``: a vocabulary of your own (default: the training texts'
         words) and the table's start (see :class:`~greedy_rae.RAE`).
@@ -118,7 +122,7 @@ class RAEEncoder(PicklesModelFile, TransformerMixin, BaseEstimator):  # type: ig
         n_classes: int | None = None,
         unlabelled: Any = None,
         alpha: float = _options.ESTIMATOR.alpha,
-        epochs: int = _options.ESTIMATOR.epochs,
+        epochs: int | None = _options.ESTIMATOR.epochs,
         batch_size: int = _options.ESTIMATOR.batch_size,
         learning_rate: float = _options.ESTIMATOR.learning_rate,
         optimizer: str = _options.ESTIMATOR.optimizer,
@@ -126,7 +130,7 @@ class RAEEncoder(PicklesModelFile, TransformerMixin, BaseEstimator):  # type: ig
         standardize: bool = True,
         random_state: int | None = None,
         text: bool = False,
-        min_count: int = 1,
+        min_count: int = _options.TEXT_MIN_COUNT,
         vocabulary: Any = None,
         embeddings: Any = None,
         window: int | None = None,
@@ -262,7 +266,7 @@ class RAEEncoder(PicklesModelFile, TransformerMixin, BaseEstimator):  # type: ig
         rae.fit(
             sequences,
             labels=labels,
-            epochs=self.epochs,
+            epochs=_options.estimator_epochs(self.epochs, self.text),
             batch_size=self.batch_size,
             verbose=0,
             seed=seed,
@@ -341,7 +345,7 @@ class RAEClassifier(PicklesModelFile, ClassifierMixin, BaseEstimator):  # type: 
         reconstruction: str = _options.ESTIMATOR.reconstruction,
         supervised: bool = True,
         alpha: float = _options.ESTIMATOR.alpha,
-        epochs: int = _options.ESTIMATOR.epochs,
+        epochs: int | None = _options.ESTIMATOR.epochs,
         batch_size: int = _options.ESTIMATOR.batch_size,
         learning_rate: float = _options.ESTIMATOR.learning_rate,
         optimizer: str = _options.ESTIMATOR.optimizer,
@@ -350,7 +354,7 @@ class RAEClassifier(PicklesModelFile, ClassifierMixin, BaseEstimator):  # type: 
         C: float = 1.0,
         random_state: int | None = None,
         text: bool = False,
-        min_count: int = 1,
+        min_count: int = _options.TEXT_MIN_COUNT,
         vocabulary: Any = None,
         embeddings: Any = None,
         window: int | None = None,
