@@ -159,7 +159,7 @@ class RAEEncoder(PicklesModelFile, TransformerMixin, BaseEstimator):  # type: ig
         self.window = window
 
     def _check_X(self, X: Any, fitted: bool) -> list[Any]:
-        """``X`` as checked sequences (texts with ``text``); a 2-D ``X`` (a
+        """``X`` as checked sequences (texts with ``text``); a 2-D ``X`` (an
         array of rows) is checked as scikit-learn checks one."""
         if self.text:
             sequences = list(X) if not isinstance(X, (str, bytes)) else [X]
