@@ -82,6 +82,15 @@ def clone(model: keras.Model) -> keras.Model:
     return keras.models.clone_model(model)
 
 
+def probe(dim: int) -> list[Any]:
+    """A merge network's probe input: two fixed random ``(2, dim)`` batches."""
+    import numpy as np
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    return [tf.constant(rng.normal(size=(2, dim)).astype(np.float32)) for _ in range(2)]
+
+
 def computes_like(template: keras.Model, model: keras.Model, inputs: Any) -> bool:
     """Whether ``template``, given ``model``'s weights, computes what ``model``
     does on ``inputs``: a layer whose ``get_config`` leaves a setting out would

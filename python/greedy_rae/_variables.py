@@ -17,10 +17,20 @@ def handle(variable: Any) -> Any:
     return (value if isinstance(value, tf.Variable) else variable).handle
 
 
+def value(variable: Any, dtype: tf.DType | None = None) -> tf.Tensor:
+    """A variable's value as a tensor (of ``dtype``, by default the variable's)."""
+    dtype = tf.as_dtype(variable.dtype) if dtype is None else dtype
+    return tf.raw_ops.ReadVariableOp(resource=handle(variable), dtype=dtype)
+
+
 def read(variable: Any, dtype: tf.DType = tf.float32) -> np.ndarray:
     """A variable's value."""
-    out = tf.raw_ops.ReadVariableOp(resource=handle(variable), dtype=dtype)
-    return np.asarray(out.numpy())
+    return np.asarray(value(variable, dtype).numpy())
+
+
+def specs(variables: list[Any]) -> list[tf.TensorSpec]:
+    """The tensor specs of variables' values (a compiled function's arguments)."""
+    return [tf.TensorSpec(v.shape, tf.as_dtype(v.dtype)) for v in variables]
 
 
 def write(variable: Any, value: np.ndarray) -> None:

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from greedy_rae import _core, _shared
 from greedy_rae._memory import CHUNK
-from greedy_rae._variables import handle
+from greedy_rae._variables import specs, value
 from greedy_rae.losses import reconstruction_errors
 from greedy_rae.tree import Tree
 
@@ -29,8 +29,8 @@ class _TFScorer:
     def __init__(self, model: keras.Model, dim: int, weighted: bool) -> None:
         spec = tf.TensorSpec([None, dim], tf.float32)
         share = tf.TensorSpec([None], tf.float32)
-        values = [tf.TensorSpec(w.shape, tf.as_dtype(w.dtype)) for w in model.trainable_weights]
-        fixed = [tf.TensorSpec(w.shape, tf.as_dtype(w.dtype)) for w in model.non_trainable_weights]
+        values = specs(model.trainable_weights)
+        fixed = specs(model.non_trainable_weights)
 
         def call(ab: list[tf.Tensor], weights: list[tf.Tensor], constants: list[tf.Tensor]) -> Any:
             return model.stateless_call(weights, constants, ab, training=False)[0]
@@ -92,8 +92,8 @@ class _TFScorer:
 
     def bound(self, network: keras.Model) -> _Bound:
         """The calls with ``network``'s current weights."""
-        values = [_value(w) for w in network.trainable_weights]
-        fixed = [_value(w) for w in network.non_trainable_weights]
+        values = [value(w) for w in network.trainable_weights]
+        fixed = [value(w) for w in network.non_trainable_weights]
         return _Bound(
             lambda a, b, share: self._errors(a, b, share, values, fixed),
             lambda packed: self._step(packed, values, fixed),
@@ -105,10 +105,6 @@ class _Bound(NamedTuple):
 
     errors: Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tf.Tensor]
     step: Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]
-
-
-def _value(variable: Any) -> tf.Tensor:
-    return tf.raw_ops.ReadVariableOp(resource=handle(variable), dtype=tf.as_dtype(variable.dtype))
 
 
 # one scorer an architecture (on a template: see greedy_rae._shared), for the life
@@ -130,9 +126,7 @@ def _tf_scorer(network: keras.Model, dim: int, weighted: bool) -> _Bound:
             _shared_scorers[key] = _TFScorer(_shared.clone(network), dim, weighted)
         shared = _shared_scorers[key]
         if network not in _checked:
-            rng = np.random.default_rng(0)
-            ab = [tf.constant(rng.normal(size=(2, dim)).astype(np.float32)) for _ in range(2)]
-            _checked[network] = _shared.computes_like(shared.model, network, ab)
+            _checked[network] = _shared.computes_like(shared.model, network, _shared.probe(dim))
         if _checked[network]:
             return shared.bound(network)
     own = _own_scorers.setdefault(network, {})

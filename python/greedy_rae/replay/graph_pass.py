@@ -97,6 +97,10 @@ class GradientPass:
         self.weights: list[Any] = list(network.trainable_weights)
         if classifier is not None:
             self.weights += list(classifier.trainable_weights)
+        # the non-trainable weights, network's then head's (stateless_call's second list)
+        self.fixed: list[Any] = list(network.non_trainable_weights)
+        if classifier is not None:
+            self.fixed += list(classifier.non_trainable_weights)
         # each weight's regularizer (None: none), aligned with the weights
         self.regularizers = [getattr(w, "regularizer", None) for w in self.weights]
         self._merge: Callable[[list[tf.Tensor]], Any] = lambda ab: network(ab, training=True)
@@ -107,8 +111,8 @@ class GradientPass:
 
     def with_values(self, values: list[tf.Tensor], fixed: list[tf.Tensor]) -> GradientPass:
         """The same pass computed with ``values`` in place of the trainable
-        weights (aligned with :attr:`weights`) and ``fixed`` in place of the
-        network's and the head's non-trainable ones (``stateless_call``): the
+        weights (aligned with :attr:`weights`) and ``fixed`` in place of
+        :attr:`fixed`, the non-trainable ones (``stateless_call``): the
         gradients are those of ``values``. A compiled step that takes the
         weights as arguments serves every RAE of one configuration."""
         out = copy.copy(self)

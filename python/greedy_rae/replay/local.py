@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from greedy_rae import _shared
-from greedy_rae._variables import handle
+from greedy_rae._variables import specs, value
 from greedy_rae.build.plan import Plan
 from greedy_rae.replay import graph_pass
 from greedy_rae.replay.graph_pass import GradientPass, bucket, plan_signature
@@ -34,16 +34,12 @@ class SharedGradients:
         self.gradient_pass = GradientPass(
             network, g.dim, weighted=g.weighted, classifier=classifier, alpha=g.alpha
         )
-        self.fixed = list(network.non_trainable_weights)
-        if classifier is not None:
-            self.fixed += list(classifier.non_trainable_weights)
         self.functions: dict[tuple[int, int], Any] = {}
 
     def stands_for(self, gradient_pass: GradientPass) -> bool:
         """Whether the templates compute what ``gradient_pass``'s network and head do."""
         g, dim = gradient_pass, gradient_pass.dim
-        rng = np.random.default_rng(0)
-        a, b = (tf.constant(rng.normal(size=(2, dim)).astype(np.float32)) for _ in range(2))
+        a, b = _shared.probe(dim)
         if not _shared.computes_like(self.gradient_pass.network, g.network, [a, b]):
             return False
         head = self.gradient_pass.classifier
@@ -56,16 +52,14 @@ class SharedGradients:
         key = bucket(depth)
         if (key, graph_pass.UNROLL) not in self.functions:
             g = self.gradient_pass
-            spec = [tf.TensorSpec(w.shape, tf.as_dtype(w.dtype)) for w in g.weights]
-            fixed = [tf.TensorSpec(w.shape, tf.as_dtype(w.dtype)) for w in self.fixed]
 
             @tf.function(
                 input_signature=[
                     plan_signature(g.dim),
                     tf.TensorSpec([None], tf.int32),
                     tf.TensorSpec([], tf.float32),
-                    spec,
-                    fixed,
+                    specs(g.weights),
+                    specs(g.fixed),
                 ],
                 autograph=False,
             )
@@ -155,16 +149,12 @@ class LocalRunner(Runner):
         head = self.gradient_pass.classifier is not None
         if self._empty is None:
             self._empty = tf.constant(np.zeros(0, np.int32))
-        g = self.gradient_pass
-        fixed = list(g.network.non_trainable_weights)
-        if g.classifier is not None:
-            fixed += list(g.classifier.non_trainable_weights)
         loss, grads, finite = shared.function(plan.depth)(
             Plan(*(tf.constant(a) for a in plan)),
             tf.constant(row_labels(plan, labels, head)) if head else self._empty,
             tf.constant(np.float32(count)),
-            [_value(w) for w in self.weights],
-            [_value(w) for w in fixed],
+            [value(w) for w in self.weights],
+            [value(w) for w in self.gradient_pass.fixed],
         )
         return float(loss), list(grads), bool(finite)
 
@@ -332,8 +322,3 @@ class LocalRunner(Runner):
             return loss, finite
         loss, applied = self._graph_call(plan, ids, labels, len(seqs), True)
         return float(loss), bool(applied)
-
-
-def _value(variable: Any) -> tf.Tensor:
-    """A variable's current value, as a tensor (TensorFlow's raw read)."""
-    return tf.raw_ops.ReadVariableOp(resource=handle(variable), dtype=tf.as_dtype(variable.dtype))
