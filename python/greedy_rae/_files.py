@@ -25,3 +25,15 @@ def check_output(path: str, name: str, suffixes: tuple[str, ...]) -> None:
         raise ValueError(f"{name}: folder {folder!r} is not writable")
     if os.path.isdir(path):
         raise ValueError(f"{name}: {path!r} is a folder")
+
+
+def check_folder(path: str, name: str) -> None:
+    """A ValueError naming ``name`` unless ``path`` is a writable folder, or one
+    that can be made (its parent exists and is writable)."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"{name} {path!r} is a file, not a folder")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(path) and not os.path.isdir(parent):
+        raise ValueError(f"{name}: folder {parent!r} does not exist")
+    if not os.access(path if os.path.isdir(path) else parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{name}: {path!r} is not writable")

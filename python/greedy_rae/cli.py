@@ -222,17 +222,6 @@ class _Data:
                 )
 
 
-def _check_folder(path: str, option: str) -> None:
-    """A checkpoint folder that exists or can be made."""
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise UsageError(f"{option} {path!r} is a file, not a folder")
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(path) and not os.path.isdir(parent):
-        raise UsageError(f"{option}: folder {parent!r} does not exist")
-    if not os.access(path if os.path.isdir(path) else parent, os.W_OK | os.X_OK):
-        raise UsageError(f"{option}: {path!r} is not writable")
-
-
 def cmd_fit(args: argparse.Namespace) -> int:
     # every file is checked and read before TensorFlow is imported (seconds)
     # and before training (minutes): the output's folder first
@@ -245,7 +234,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             " saved, so a resumed search would not repeat an uninterrupted one"
         )
     if args.checkpoint_dir is not None:
-        _check_folder(args.checkpoint_dir, "--checkpoint-dir")
+        _files.check_folder(args.checkpoint_dir, "--checkpoint-dir")
     if not args.text:
         _check_exists(args.sequences, "file or folder")
     data = _Data(args)

@@ -146,13 +146,8 @@ class LocalRunner(Runner):
         self, shared: SharedGradients, plan: Plan, labels: np.ndarray | None, count: int
     ) -> tuple[float, list[tf.Tensor], bool]:
         """The loss, gradients and finiteness by the configuration's shared pass."""
-        head = self.gradient_pass.classifier is not None
-        if self._empty is None:
-            self._empty = tf.constant(np.zeros(0, np.int32))
         loss, grads, finite = shared.function(plan.depth)(
-            Plan(*(tf.constant(a) for a in plan)),
-            tf.constant(row_labels(plan, labels, head)) if head else self._empty,
-            tf.constant(np.float32(count)),
+            *self._plan_arguments(plan, labels, count),
             [value(w) for w in self.weights],
             [value(w) for w in self.gradient_pass.fixed],
         )
@@ -217,17 +212,26 @@ class LocalRunner(Runner):
         leaves, ids = self._leaves(seqs)
         return self.planner(leaves), ids
 
-    def _graph_call(
-        self, plan: Plan, ids: np.ndarray, labels: np.ndarray | None, count: int, train: bool
-    ) -> Any:
+    def _plan_arguments(
+        self, plan: Plan, labels: np.ndarray | None, count: int
+    ) -> tuple[Plan, tf.Tensor, tf.Tensor]:
+        """A compiled pass's first arguments: the plan, the rows' labels and the count."""
         head = self.gradient_pass.classifier is not None
         if self._empty is None:  # the row labels without a head, the ids without a table
             self._empty = tf.constant(np.zeros(0, np.int32))
-        return self._function(plan.depth, train)(
+        return (
             Plan(*(tf.constant(a) for a in plan)),
             tf.constant(row_labels(plan, labels, head)) if head else self._empty,
             tf.constant(np.float32(count)),
-            tf.constant(ids) if len(ids) else self._empty,
+        )
+
+    def _graph_call(
+        self, plan: Plan, ids: np.ndarray, labels: np.ndarray | None, count: int, train: bool
+    ) -> Any:
+        arguments = self._plan_arguments(plan, labels, count)
+        assert self._empty is not None  # made by _plan_arguments
+        return self._function(plan.depth, train)(
+            *arguments, tf.constant(ids) if len(ids) else self._empty
         )
 
     def _numpy_call(
