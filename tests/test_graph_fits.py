@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 from greedy_rae.build.plan import Plan
 from greedy_rae.replay import local
+from greedy_rae.replay.numpy_adam import AdamSlots, adam_slots, adam_step
 from greedy_rae.replay.runner import row_labels
 
 
@@ -89,6 +90,55 @@ def test_the_shared_pass_gives_the_instances_own_gradients(options):
     assert loss == pytest.approx(float(own[0]), rel=1e-6)
     for mine, theirs in zip(grads, own[1]):
         np.testing.assert_allclose(np.asarray(mine), np.asarray(theirs), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(learning_rate=0.01),
+        dict(amsgrad=True, beta_1=0.8, epsilon=1e-4),
+        dict(learning_rate=keras.optimizers.schedules.ExponentialDecay(0.05, 1, 0.5)),
+    ],
+)
+def test_the_compiled_adam_step_is_the_numpy_adam_step(settings):
+    # a training step by the configuration's one compiled call (pass and Adam)
+    # against the shared pass's gradients stepped by the numpy Adam, which
+    # tests/test_numpy_pass.py pins to Keras's own apply
+    seqs, y = data(9, 8)
+    ours, reference = (fresh(4, optimizer=keras.optimizers.Adam(**settings)) for _ in range(2))
+    for _ in range(3):
+        ours._runner.train_step(seqs, y)
+        runner = reference._runner
+        runner._build_optimizer()
+        shared = runner._shared_gradients()
+        loss, grads, finite = runner._shared_call(shared, runner.planner(seqs), y, len(seqs))
+        assert finite
+        adam_step(
+            runner.optimizer, adam_slots(runner.optimizer, runner.weights), grads, runner.weights
+        )
+    assert isinstance(ours._runner._adam, AdamSlots)  # it took the compiled Adam step
+    assert int(ours._runner.optimizer.iterations.numpy()) == 3
+    for mine, theirs in zip(
+        [*ours._runner.weights, *ours._runner.optimizer.variables],
+        [*reference._runner.weights, *reference._runner.optimizer.variables],
+    ):
+        np.testing.assert_allclose(np.asarray(mine), np.asarray(theirs), rtol=1e-6, atol=1e-7)
+
+
+def test_a_non_finite_step_leaves_the_weights_as_they_were():
+    seqs, y = data(6, 9)
+    rae = fresh(5)
+    rae.fit(seqs, labels=y, epochs=1, verbose=0)
+    before = [
+        np.asarray(w).copy() for w in [*rae._runner.weights, *rae._runner.optimizer.variables]
+    ]
+    bad = [s.copy() for s in seqs]
+    bad[0][0, 0] = np.float32(3e38)  # finite input whose squares overflow
+    with pytest.raises(FloatingPointError):
+        rae._runner.train_step(bad, y)
+    after = [np.asarray(w) for w in [*rae._runner.weights, *rae._runner.optimizer.variables]]
+    for b, a in zip(before, after):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_the_cache_keeps_no_model_alive():

@@ -12,7 +12,8 @@ back into its weights and its children. Summed over the levels, that is the
 chain rule over the whole tree: the gradient of taping the whole greedy search
 with the trees held fixed, without the discarded candidates. With a label
 head, the head is applied to every node (leaves and merges) and its
-cross-entropy added (see :mod:`greedy_rae.losses`).
+cross-entropy added (see :mod:`greedy_rae.losses`): in one call over all the
+plan's nodes, whose gradient at each merge joins what its parent passes down.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import keras
 import tensorflow as tf
 
 from greedy_rae.build.plan import Plan
-from greedy_rae.losses import combine, cross_entropy, reconstruction_errors
+from greedy_rae.losses import cross_entropy, reconstruction_errors
 
 # Trees up to this depth replay in an unrolled graph, traced once per depth
 # bucket (empty levels pad it). Deeper ones use a while loop, whose
@@ -158,6 +159,21 @@ class GradientPass:
             sizes = tf.pad(sizes, [[0, depth - tf.size(sizes)]])
         ends = tf.cumsum(sizes)
 
+        grads = [tf.zeros_like(w) for w in weights]
+        total = tf.constant(0.0)
+        own: tf.Tensor | None = None  # each node's own cross-entropy gradient
+        if head:
+            # the head on every node (leaves and merges) at once, at the built
+            # embeddings: its cross-entropy reaches the head's weights here, and
+            # each node through its gradient, which the levels add to what the
+            # parents pass down (and, for an embedding table, the leaves get)
+            with self._tape() as tape:
+                tape.watch(table)
+                total = (1.0 - alpha) * self._head_loss(table, row_labels)
+            got = tape.gradient(total, [*weights, table])
+            grads = [g if d is None else g + d for g, d in zip(grads, got[: len(weights)])]
+            own = got[-1]
+
         def level(
             k: tf.Tensor, passed: tf.Tensor, grads: list[tf.Tensor], total: tf.Tensor
         ) -> tuple[tf.Tensor, list[tf.Tensor], tf.Tensor]:
@@ -170,15 +186,13 @@ class GradientPass:
                 tape.watch([a, b])
                 h, c, y = merge([a, b])
                 share = plan.left_share[start:stop] if self.weighted else None
-                part = tf.reduce_sum(reconstruction_errors(c, y, share, dim))
-                if head:
-                    labels = row_labels[n_leaves + start : n_leaves + stop]
-                    part = combine(part, self._head_loss(h, labels), alpha)
-                else:
-                    part = alpha * part
+                part = alpha * tf.reduce_sum(reconstruction_errors(c, y, share, dim))
             # this level's errors, plus the gradient its parents passed down to h
-            # carried back through the merge network
+            # (and, with a head, its own cross-entropy's) carried back through
+            # the merge network
             from_above = tf.gather(passed, plan.parent[start:stop])
+            if own is not None:
+                from_above += own[n_leaves + start : n_leaves + stop]
             got = tape.gradient(
                 [part, h], [*weights, a, b], output_gradients=[tf.ones_like(part), from_above]
             )
@@ -186,21 +200,6 @@ class GradientPass:
             to_children = [tf.zeros_like(a) if d is None else d for d in got[-2:]]
             return tf.concat([passed, *to_children], axis=0), grads, total + part
 
-        grads = [tf.zeros_like(w) for w in weights]
-        total = tf.constant(0.0)
-        leaves = table[:n_leaves]
-        own: tf.Tensor | None = None  # the leaves' own cross-entropy gradient
-        if head:
-            # the leaves' cross-entropy reaches the head's weights (and, for an
-            # embedding table, the leaves)
-            targets = [*weights, leaves] if self.leaf_gradients else weights
-            with self._tape() as tape:
-                tape.watch(leaves)
-                total = combine(0.0, self._head_loss(leaves, row_labels[:n_leaves]), alpha)
-            got = tape.gradient(total, targets)
-            grads = [g if d is None else g + d for g, d in zip(grads, got[: len(weights)])]
-            if self.leaf_gradients:
-                own = got[-1]
         passed = tf.zeros([1, dim], tf.float32)
 
         def from_parents(passed: tf.Tensor) -> tf.Tensor | None:
@@ -208,7 +207,7 @@ class GradientPass:
             if not self.leaf_gradients:
                 return None
             down = tf.gather(passed, plan.leaf_parent)
-            return down if own is None else down + own
+            return down if own is None else down + own[:n_leaves]
 
         if depth <= UNROLL:
             for k in reversed(range(depth)):

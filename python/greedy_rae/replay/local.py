@@ -11,11 +11,18 @@ import numpy as np
 import tensorflow as tf
 
 from greedy_rae import _shared
-from greedy_rae._variables import specs, value
+from greedy_rae._variables import handle, specs, value
 from greedy_rae.build.plan import Plan
 from greedy_rae.replay import graph_pass
 from greedy_rae.replay.graph_pass import GradientPass, bucket, plan_signature
-from greedy_rae.replay.numpy_adam import AdamSlots, adam_slots, adam_step
+from greedy_rae.replay.numpy_adam import (
+    AdamScalars,
+    AdamSlots,
+    adam_scalars,
+    adam_slots,
+    adam_step,
+    graph_adam_step,
+)
 from greedy_rae.replay.numpy_pass import NumpyPass, find_blas, numpy_pass
 from greedy_rae.replay.runner import Planner, Runner, row_labels
 from greedy_rae.table import EmbeddingTable
@@ -34,7 +41,13 @@ class SharedGradients:
         self.gradient_pass = GradientPass(
             network, g.dim, weighted=g.weighted, classifier=classifier, alpha=g.alpha
         )
-        self.functions: dict[tuple[int, int], Any] = {}
+        # by depth bucket and unrolled depth (and amsgrad, for the Adam steps)
+        self.functions: dict[tuple[Any, ...], Any] = {}
+        # where each gradient lies in the function's one output, after the
+        # loss and the finiteness flag
+        sizes = [int(w.shape.num_elements()) for w in self.gradient_pass.weights]
+        self.offsets = np.cumsum([2, *sizes]).tolist()
+        self.shapes = [tuple(w.shape) for w in self.gradient_pass.weights]
 
     def stands_for(self, gradient_pass: GradientPass) -> bool:
         """Whether the templates compute what ``gradient_pass``'s network and head do."""
@@ -47,34 +60,108 @@ class SharedGradients:
             head is not None and _shared.computes_like(head, g.classifier, a)
         )
 
+    def _signature(self) -> list[tf.TensorSpec]:
+        """The compiled pass's first arguments: the plan, the rows' labels, the count."""
+        return [
+            *plan_signature(self.gradient_pass.dim),
+            tf.TensorSpec([None], tf.int32),
+            tf.TensorSpec([], tf.float32),
+        ]
+
+    def _gradients(self, flat: tuple[tf.Tensor, ...], depth: int) -> Any:
+        """The pass's :class:`Gradients` from a compiled function's arguments:
+        :meth:`_signature`'s, then the weights' values and the fixed ones'."""
+        g, n_plan, n_weights = self.gradient_pass, len(Plan._fields), len(self.shapes)
+        plan = Plan(*flat[:n_plan])
+        labels, count = flat[n_plan], flat[n_plan + 1]
+        values = list(flat[n_plan + 2 : n_plan + 2 + n_weights])
+        constants = list(flat[n_plan + 2 + n_weights :])
+        return g.with_values(values, constants).loss_and_gradients(plan, labels, count, depth)
+
     def function(self, depth: int) -> Any:
-        """The compiled loss and gradients for plans of ``depth`` levels."""
-        key = bucket(depth)
-        if (key, graph_pass.UNROLL) not in self.functions:
+        """The compiled loss and gradients for plans of ``depth`` levels, as one
+        float32 vector: the loss, 1 if all are finite (else 0), then each
+        gradient flattened (see :meth:`split`). One output costs one transfer
+        a step, where a tensor each cost as much as the pass of a small tree.
+        Its arguments are flat (a nested signature costs its matching at every
+        call): :meth:`_signature`'s, the weights' values and the fixed ones'."""
+        key = (bucket(depth), graph_pass.UNROLL)
+        if key not in self.functions:
             g = self.gradient_pass
 
             @tf.function(
-                input_signature=[
-                    plan_signature(g.dim),
-                    tf.TensorSpec([None], tf.int32),
-                    tf.TensorSpec([], tf.float32),
-                    specs(g.weights),
-                    specs(g.fixed),
-                ],
+                input_signature=[*self._signature(), *specs(g.weights), *specs(g.fixed)],
                 autograph=False,
             )
-            def run(
-                plan: Plan,
-                labels: tf.Tensor,
-                count: tf.Tensor,
-                values: list[tf.Tensor],
-                constants: list[tf.Tensor],
-            ) -> Any:
-                out = g.with_values(values, constants).loss_and_gradients(plan, labels, count, key)
-                return out.loss, out.weights, out.finite
+            def run(*flat: tf.Tensor) -> Any:
+                out = self._gradients(flat, key[0])
+                head = [tf.reshape(out.loss, [1]), tf.reshape(tf.cast(out.finite, tf.float32), [1])]
+                return tf.concat([*head, *(tf.reshape(d, [-1]) for d in out.weights)], axis=0)
 
-            self.functions[key, graph_pass.UNROLL] = run.get_concrete_function()
-        return self.functions[key, graph_pass.UNROLL]
+            self.functions[key] = run.get_concrete_function()
+        return self.functions[key]
+
+    def adam_step(self, depth: int, amsgrad: bool) -> Any:
+        """The pass and a plain Adam's step in one compiled call, for plans of
+        ``depth`` levels: the weights, their moments and the step count are
+        its arguments as resource handles, so the call reads and writes them
+        itself, where the numpy step took a read and a write of each per step.
+        Arguments: :meth:`_signature`'s, then handles of the weights, the
+        fixed weights, the first moments, the second ones (and with
+        ``amsgrad`` their largest), the step count, and last
+        :class:`~greedy_rae.replay.numpy_adam.AdamScalars` as float32 scalars.
+        Returns the loss and whether the step was applied (1 or 0), float32."""
+        key = (bucket(depth), graph_pass.UNROLL, amsgrad)
+        if key not in self.functions:
+            n_weights, n_fixed = len(self.shapes), len(self.gradient_pass.fixed)
+            n_slots = n_weights * (3 if amsgrad else 2)
+            handles = [tf.TensorSpec([], tf.resource)] * (n_weights + n_fixed + n_slots + 1)
+            scalars = [tf.TensorSpec([], tf.float32)] * len(AdamScalars._fields)
+
+            @tf.function(input_signature=[*self._signature(), *handles, *scalars], autograph=False)
+            def run(*flat: tf.Tensor) -> Any:
+                n = len(self._signature())
+                weights = list(flat[n : n + n_weights])
+                fixed = list(flat[n + n_weights : n + n_weights + n_fixed])
+                slots = list(flat[n + n_weights + n_fixed : n + n_weights + n_fixed + n_slots])
+                iterations = flat[n + n_weights + n_fixed + n_slots]
+                scalars = list(flat[-len(AdamScalars._fields) :])
+
+                def read_(h: tf.Tensor, like: Any) -> tf.Tensor:
+                    out = tf.raw_ops.ReadVariableOp(resource=h, dtype=tf.as_dtype(like.dtype))
+                    out.set_shape(like.shape)  # a handle's value has no static shape
+                    return out
+
+                g = self.gradient_pass
+                values = [read_(h, w) for h, w in zip([*weights, *fixed], [*g.weights, *g.fixed])]
+                out = self._gradients((*flat[:n], *values), key[0])
+
+                def apply() -> tf.Tensor:
+                    graph_adam_step(
+                        out.weights,
+                        weights,
+                        slots[:n_weights],
+                        slots[n_weights : 2 * n_weights],
+                        slots[2 * n_weights :] if amsgrad else None,
+                        iterations,
+                        scalars,
+                    )
+                    return tf.constant(1.0)
+
+                applied = tf.cond(out.finite, apply, lambda: tf.constant(0.0))
+                return tf.stack([out.loss, applied])
+
+            self.functions[key] = run.get_concrete_function()
+        return self.functions[key]
+
+    def split(self, out: tf.Tensor) -> tuple[float, list[np.ndarray], bool]:
+        """The loss, the gradients and their finiteness from :meth:`function`'s output."""
+        flat = np.asarray(out)
+        grads = [
+            flat[a:b].reshape(shape)
+            for a, b, shape in zip(self.offsets[:-1], self.offsets[1:], self.shapes)
+        ]
+        return float(flat[0]), grads, bool(flat[1] == 1)
 
 
 # one SharedGradients a configuration, for the life of the process
@@ -144,14 +231,41 @@ class LocalRunner(Runner):
 
     def _shared_call(
         self, shared: SharedGradients, plan: Plan, labels: np.ndarray | None, count: int
-    ) -> tuple[float, list[tf.Tensor], bool]:
+    ) -> tuple[float, list[np.ndarray], bool]:
         """The loss, gradients and finiteness by the configuration's shared pass."""
-        loss, grads, finite = shared.function(plan.depth)(
-            *self._plan_arguments(plan, labels, count),
-            [value(w) for w in self.weights],
-            [value(w) for w in self.gradient_pass.fixed],
+        plan_tensors, labels_tensor, count_tensor = self._plan_arguments(plan, labels, count)
+        return shared.split(
+            shared.function(plan.depth)(
+                *plan_tensors,
+                labels_tensor,
+                count_tensor,
+                *(value(w) for w in self.weights),
+                *(value(w) for w in self.gradient_pass.fixed),
+            )
         )
-        return float(loss), list(grads), bool(finite)
+
+    def _shared_adam_step(
+        self,
+        shared: SharedGradients,
+        slots: AdamSlots,
+        plan: Plan,
+        labels: np.ndarray | None,
+        count: int,
+    ) -> tuple[float, bool]:
+        """The configuration's pass and Adam step on this RAE's variables: the loss
+        and whether the step was applied."""
+        plan_tensors, labels_tensor, count_tensor = self._plan_arguments(plan, labels, count)
+        moments = [*slots.momentums, *slots.velocities, *(slots.velocity_hats or [])]
+        variables = [*self.weights, *self.gradient_pass.fixed, *moments, self.optimizer.iterations]
+        out = shared.adam_step(plan.depth, slots.velocity_hats is not None)(
+            *plan_tensors,
+            labels_tensor,
+            count_tensor,
+            *(handle(v) for v in variables),
+            *(tf.constant(x) for x in adam_scalars(self.optimizer)),
+        )
+        loss, applied = np.asarray(out)
+        return float(loss), bool(applied == 1)
 
     def _function(self, depth: int, train: bool) -> Any:
         key = (bucket(depth), train)
@@ -290,7 +404,8 @@ class LocalRunner(Runner):
         shared = self._shared_gradients() if self.numpy is None else None
         if shared is not None:
             plan, _ = self._plan(seqs)
-            return self._shared_call(shared, plan, labels, len(seqs))
+            loss, arrays, finite = self._shared_call(shared, plan, labels, len(seqs))
+            return loss, [tf.convert_to_tensor(g) for g in arrays], finite
         if self.numpy is not None:
             loss, grads, row_grads, rows, finite = self._numpy_call(seqs, labels)
         else:
@@ -318,11 +433,15 @@ class LocalRunner(Runner):
         plan, ids = self._plan(seqs)
         shared = self._shared_gradients()
         if shared is not None:
-            # the configuration's compiled pass, then the optimizer's step
-            # (Adam in numpy, others by their own apply)
+            if self._adam is None:  # found once, the optimizer being built
+                self._adam = adam_slots(self.optimizer, self.weights) or False
+            if isinstance(self._adam, AdamSlots):
+                # the configuration's compiled pass and Adam step, in one call
+                return self._shared_adam_step(shared, self._adam, plan, labels, len(seqs))
+            # the configuration's compiled pass, then the optimizer's own apply
             loss, grads, finite = self._shared_call(shared, plan, labels, len(seqs))
             if finite:
-                self._apply([np.asarray(g) for g in grads])
+                self._apply(grads)
             return loss, finite
         loss, applied = self._graph_call(plan, ids, labels, len(seqs), True)
         return float(loss), bool(applied)

@@ -11,6 +11,9 @@ known gradients, and each of its variables is matched to the formula's value
 (:func:`adam_slots`). When that fails (a Keras whose Adam differs), the numpy
 replay steps the optimizer by its own ``apply`` instead, and a test pins the
 numpy step to Keras's own ``apply``, so a change cannot go unnoticed.
+
+The graph replay's shared step (:mod:`greedy_rae.replay.local`) takes the same
+step as graph code (:func:`graph_adam_step`), pinned by a test to this one.
 """
 
 from __future__ import annotations
@@ -141,6 +144,28 @@ def _positions(optimizer: keras.optimizers.Optimizer, weights: list[Any]) -> Ada
     )
 
 
+class AdamScalars(NamedTuple):
+    """The scalars of one Adam step, float32, as :func:`adam_step` uses them."""
+
+    step_size: np.float32  # the rate, bias-corrected for this step
+    keep_1: np.float32  # 1 - beta_1
+    keep_2: np.float32  # 1 - beta_2
+    epsilon: np.float32
+
+
+def adam_scalars(optimizer: keras.optimizers.Adam) -> AdamScalars:
+    """This step's scalars: the learning rate is the optimizer's current one (a
+    schedule's value at this step), so callbacks that change it act as usual."""
+    f32 = np.float32
+    rate = current_rate(optimizer)
+    step = f32(int(read(optimizer.iterations, tf.int64)) + 1)
+    beta_1, beta_2 = f32(optimizer.beta_1), f32(optimizer.beta_2)
+    step_size = rate * np.sqrt(f32(1) - np.power(beta_2, step)) / (f32(1) - np.power(beta_1, step))
+    return AdamScalars(
+        f32(step_size), f32(1 - optimizer.beta_1), f32(1 - optimizer.beta_2), f32(optimizer.epsilon)
+    )
+
+
 def adam_step(
     optimizer: keras.optimizers.Adam,
     slots: AdamSlots,
@@ -150,16 +175,8 @@ def adam_step(
     """Keras's ``Adam.apply(grads, weights)`` computed in numpy, float32, with
     the same operations in the same order (``update_step``), the results
     written to the weights, to their moments (``slots``, from
-    :func:`adam_slots`) and to the optimizer's step count. The learning rate
-    is the optimizer's current one (a schedule's value at this step), so
-    callbacks that change it act as usual."""
-    f32 = np.float32
-    rate = current_rate(optimizer)
-    step = f32(int(read(optimizer.iterations, tf.int64)) + 1)
-    beta_1, beta_2 = f32(optimizer.beta_1), f32(optimizer.beta_2)
-    step_size = rate * np.sqrt(f32(1) - np.power(beta_2, step)) / (f32(1) - np.power(beta_1, step))
-    keep_1, keep_2 = f32(1 - optimizer.beta_1), f32(1 - optimizer.beta_2)
-    epsilon = f32(optimizer.epsilon)
+    :func:`adam_slots`) and to the optimizer's step count."""
+    step_size, keep_1, keep_2, epsilon = adam_scalars(optimizer)
     for k, (g, w) in enumerate(zip(grads, weights)):
         m_var, v_var = slots.momentums[k], slots.velocities[k]
         m = read(m_var)
@@ -174,3 +191,38 @@ def adam_step(
             write(hat_var, v)
         write(w, read(w) - (m * step_size) / (np.sqrt(v) + epsilon))
     tf.raw_ops.AssignAddVariableOp(resource=handle(optimizer.iterations), value=np.int64(1))
+
+
+def graph_adam_step(
+    grads: list[tf.Tensor],
+    weights: list[tf.Tensor],
+    momentums: list[tf.Tensor],
+    velocities: list[tf.Tensor],
+    velocity_hats: list[tf.Tensor] | None,
+    iterations: tf.Tensor,
+    scalars: list[tf.Tensor],
+) -> None:
+    """:func:`adam_step` as graph code, on variables given by their resource
+    handles (``scalars``: :class:`AdamScalars` as float32 tensors): the same
+    operations in the same order, for a compiled step that serves every RAE of
+    one configuration (the variables are its arguments, not captured state)."""
+    step_size, keep_1, keep_2, epsilon = scalars
+
+    def read_(h: tf.Tensor) -> tf.Tensor:
+        return tf.raw_ops.ReadVariableOp(resource=h, dtype=tf.float32)
+
+    def write_(h: tf.Tensor, value: tf.Tensor) -> Any:
+        return tf.raw_ops.AssignVariableOp(resource=h, value=value)
+
+    for k, (g, w) in enumerate(zip(grads, weights)):
+        m = read_(momentums[k])
+        m = m + (g - m) * keep_1
+        v = read_(velocities[k])
+        v = v + (tf.square(g) - v) * keep_2
+        write_(momentums[k], m)
+        write_(velocities[k], v)
+        if velocity_hats is not None:
+            v = tf.maximum(read_(velocity_hats[k]), v)
+            write_(velocity_hats[k], v)
+        write_(w, read_(w) - (m * step_size) / (tf.sqrt(v) + epsilon))
+    tf.raw_ops.AssignAddVariableOp(resource=iterations, value=tf.constant(1, tf.int64))
