@@ -154,6 +154,25 @@ def test_save_load_round_trip(tmp_path, suffix):
         np.testing.assert_array_equal(a.embeddings, b.embeddings)
 
 
+def test_the_head_options_are_saved_and_checked(tmp_path):
+    rae = gr.RAE(3, classes=2, head_loss="squared", inner_weight=0.5)
+    seqs = [leaves(n, dim=3, seed=n) for n in (4, 6)]
+    y = np.array([0, 1])
+    rae.fit(seqs, labels=y, epochs=1, verbose=0)
+    rae.save(tmp_path / "m.keras")
+    back = gr.RAE.load(tmp_path / "m.keras")
+    assert (back.head_loss, back.inner_weight) == ("squared", 0.5)
+    assert back.evaluate(seqs, labels=y)["loss"] == pytest.approx(
+        rae.evaluate(seqs, labels=y)["loss"], rel=1e-6
+    )
+    assert "head_loss='squared', inner_weight=0.5" in repr(back)
+    with pytest.raises(ValueError, match="head_loss must be 'cross_entropy' or 'squared'"):
+        gr.RAE(3, classes=2, head_loss="mse")
+    for bad in (-1.0, float("nan"), "0.5"):
+        with pytest.raises(ValueError, match="inner_weight must be"):
+            gr.RAE(3, classes=2, inner_weight=bad)
+
+
 def test_failed_save_keeps_the_old_file(tmp_path):
     rae = gr.RAE(4)
     path = tmp_path / "model.keras"

@@ -179,6 +179,7 @@ def test_socher_s_objective_options_and_preset():
     assert (rae.dim, rae.pairs, rae.reconstruction, rae.alpha, rae.full_batch) == (
         50, "adjacent", "plain", 0.2, True,
     )  # fmt: skip
+    assert (rae.head_loss, rae.inner_weight) == ("squared", 0.5)
     assert rae._table.start is not None
     history = rae.fit(texts, labels=labels, epochs=2, verbose=0)
     assert len(history["loss"]) == 2

@@ -67,7 +67,35 @@ def test_numpy_gradients_equal_the_graph_pass(network, reconstruction, head, pai
 
 
 @pytest.mark.parametrize("reconstruction", ["plain", "weighted"])
-def test_both_passes_compute_the_loss_of_its_definition(reconstruction):
+@pytest.mark.parametrize("pairs", ["all", "adjacent"])
+def test_socher_head_options_give_the_graph_pass_gradients(reconstruction, pairs):
+    # the squared error and a weight on inner nodes, numpy against the graph pass
+    dim = 5
+    keras.utils.set_random_seed(4)
+    rae = gr.RAE(
+        dim, activation="tanh", normalize=True, pairs=pairs, reconstruction=reconstruction,
+        classes=3, head_loss="squared", inner_weight=0.5, replay="numpy",
+    )  # fmt: skip
+    randomised(rae, 5)
+    runner = rae._runner
+    assert runner.numpy is not None
+    data = sequences(9, dim, 6)
+    labels = np.array([0, 1, 2, -1, 0, 1, -1, 2, 2])
+    plan = runner.planner(data)
+    rows = row_labels(plan, labels, True)
+    got_loss, got, _ = runner.numpy.loss_and_gradients(plan, rows, len(data))
+    g = runner.gradient_pass.loss_and_gradients(
+        Plan(*(tf.constant(a) for a in plan)), tf.constant(rows), tf.constant(9.0), plan.depth
+    )
+    assert got_loss == pytest.approx(float(g.loss), rel=1e-5)
+    for mine, theirs in zip(got, g.weights):
+        theirs = np.asarray(theirs)
+        np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-5 * np.abs(theirs).max())
+
+
+@pytest.mark.parametrize("reconstruction", ["plain", "weighted"])
+@pytest.mark.parametrize("head_loss, inner_weight", [("cross_entropy", 1.0), ("squared", 0.5)])
+def test_both_passes_compute_the_loss_of_its_definition(reconstruction, head_loss, inner_weight):
     # the loss is written twice, in TensorFlow (losses.py, the graph pass) and fused
     # with its gradients in numpy (numpy_pass.py): both against one plain reference
     from socher_reference import merge_pair, weights_of
@@ -76,7 +104,7 @@ def test_both_passes_compute_the_loss_of_its_definition(reconstruction):
     keras.utils.set_random_seed(5)
     rae = gr.RAE(
         dim, activation="tanh", normalize=True, reconstruction=reconstruction,
-        classes=3, alpha=alpha, replay="numpy",
+        classes=3, alpha=alpha, head_loss=head_loss, inner_weight=inner_weight, replay="numpy",
     )  # fmt: skip
     randomised(rae, 6)
     data = sequences(7, dim, 8, lo=1, hi=9)
@@ -99,7 +127,12 @@ def test_both_passes_compute_the_loss_of_its_definition(reconstruction):
             z = np.stack(nodes) @ head_w + head_b
             p = np.exp(z - z.max(axis=1, keepdims=True))
             p /= p.sum(axis=1, keepdims=True)
-            loss += (1 - alpha) * -np.log(np.clip(p[:, label], 1e-7, 1.0)).sum()
+            if head_loss == "squared":
+                errors = 0.5 * ((np.eye(3)[label] - p) ** 2).sum(axis=1)
+            else:
+                errors = -np.log(np.clip(p[:, label], 1e-7, 1.0))
+            weights = [1.0] * len(seq) + [inner_weight] * (len(seq) - 1)  # words, then merges
+            loss += (1 - alpha) * (errors * weights).sum()
         want += loss / len(data)
     runner = rae._runner
     plan = runner.planner(data)
@@ -110,9 +143,12 @@ def test_both_passes_compute_the_loss_of_its_definition(reconstruction):
     )
     assert numpy_loss == pytest.approx(want, rel=1e-5)
     assert float(graph.loss) == pytest.approx(want, rel=1e-5)
+    # evaluate's loss: the same definition over the built trees
+    assert rae.evaluate(data, labels=labels)["loss"] == pytest.approx(want, rel=1e-5)
 
 
-def test_numpy_leaf_gradients_equal_the_graph_pass():
+@pytest.mark.parametrize("head_loss, inner_weight", [("cross_entropy", 1.0), ("squared", 0.5)])
+def test_numpy_leaf_gradients_equal_the_graph_pass(head_loss, inner_weight):
     # a text RAE trains its word table: each leaf's gradient goes to its row
     words = ["a", "b", "c", "d", "e", "f"]
     keras.utils.set_random_seed(4)
@@ -122,6 +158,8 @@ def test_numpy_leaf_gradients_equal_the_graph_pass():
         classes=2,
         network=gr.merge_network(3, "tanh", True),
         alpha=0.3,
+        head_loss=head_loss,
+        inner_weight=inner_weight,
         replay="numpy",
     )
     randomised(rae, 5)

@@ -94,6 +94,14 @@ def check_alpha(alpha: object) -> float:
     return float(alpha)
 
 
+def check_inner_weight(weight: object) -> float:
+    if isinstance(weight, bool) or not isinstance(weight, (int, float, np.number)):
+        raise ValueError(f"inner_weight must be a number >= 0, got {weight!r}")
+    if not 0.0 <= float(weight) < float("inf"):
+        raise ValueError(f"inner_weight must be a finite number >= 0, got {weight!r}")
+    return float(weight)
+
+
 def check_classes(classes: object) -> int | None:
     if classes is None:
         return None
@@ -164,8 +172,10 @@ PRESETS: dict[str, dict[str, object]] = {
     # Socher et al. (EMNLP 2011), their released code (codeDataMoviesEMNLP):
     # trainTestRAE.m (d = 50, alpha_cat = 0.2, lambda = [1e-5, 1e-4, 1e-7], minFunc's
     # L-BFGS for 70 iterations: fit(epochs=70)), forwardPropRAE.m (tanh parents
-    # of unit length, tanh reconstructions, the unweighted error), RAECost.m (the
-    # word table an offset from its random start, regularised toward it)
+    # of unit length, tanh reconstructions, the unweighted error, the sigmoid
+    # head's squared error, inner nodes weighted params.beta = 0.5 against
+    # words), RAECost.m (the word table an offset from its random start,
+    # regularised toward it)
     "socher2011": {
         "dim": 50,
         "pairs": "adjacent",
@@ -174,6 +184,8 @@ PRESETS: dict[str, dict[str, object]] = {
         "decoder_activation": "tanh",
         "reconstruction": "plain",
         "alpha": 0.2,
+        "head_loss": "squared",
+        "inner_weight": 0.5,
         "optimizer": "lbfgs",
         "l2": (1e-5, 1e-4, 1e-7),
         "embeddings_anchor": True,  # with a vocabulary

@@ -7,9 +7,12 @@ to a plain reference written from the definitions, and the numpy gradients to
 TensorFlow's.
 
 A sequence's loss is ``alpha * root score + (1 - alpha) * sum over its 2n - 1
-nodes of the head's cross-entropy against its label`` (no cross-entropy for an
-unlabelled sequence, label -1; ``alpha = 1`` without a head); a minibatch's is
-the mean over its sequences, plus the layers' weight regularisers in training.
+nodes of the head's error against its label`` (none for an unlabelled
+sequence, label -1; ``alpha = 1`` without a head); a minibatch's is the mean
+over its sequences, plus the layers' weight regularisers in training. The
+head's error is its cross-entropy (the default) or, as in Socher et al.'s
+code, the squared error of its probabilities (``head_loss="squared"``); an
+inner node's counts ``inner_weight`` times a word's (leaf's), 1 by default.
 """
 
 from __future__ import annotations
@@ -51,6 +54,34 @@ def cross_entropy(probs: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(target * -tf.math.log(tf.clip_by_value(probs, EPSILON, 1.0)), axis=1)
 
 
+# the head's errors (RAE's head_loss)
+HEAD_LOSSES = ("cross_entropy", "squared")
+
+
+def squared_error(probs: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    """Per-node ``|onehot(label) - probs|^2 / 2``; a label of -1 counts nothing.
+    Socher et al.'s ``forwardPropRAE.m`` puts ``(label - sigmoid)^2 / 2`` on one
+    sigmoid unit for two classes: a two-class softmax gives twice that."""
+    target = tf.one_hot(labels, tf.shape(probs)[1], dtype=probs.dtype)
+    known = tf.cast(labels >= 0, probs.dtype)
+    return 0.5 * tf.reduce_sum(tf.square(target - probs), axis=1) * known
+
+
+def head_errors(probs: tf.Tensor, labels: tf.Tensor, head_loss: str) -> tf.Tensor:
+    """Per-node error of the head: its cross-entropy or its squared error."""
+    if head_loss == "squared":
+        return squared_error(probs, labels)
+    return cross_entropy(probs, labels)
+
+
+def node_weights(rows: int, leaves: int, inner_weight: float) -> np.ndarray:
+    """The head's weight of each of a tree's nodes (leaves first): 1 at the
+    leaves, ``inner_weight`` at the merges."""
+    out = np.full(rows, inner_weight, np.float32)
+    out[:leaves] = 1.0
+    return out
+
+
 def combine(score: tf.Tensor, cross_entropy_sum: tf.Tensor, alpha: float) -> tf.Tensor:
     """``alpha * score + (1 - alpha) * cross_entropy_sum``: the loss of a head's RAE."""
     return alpha * score + (1.0 - alpha) * cross_entropy_sum
@@ -61,9 +92,11 @@ def tree_losses(
     labels: np.ndarray | None,
     classifier: keras.Model | None,
     alpha: float,
+    head_loss: str = "cross_entropy",
+    inner_weight: float = 1.0,
 ) -> np.ndarray:
     """Each built tree's loss (float64, without regularisers): its root score,
-    or with a head ``combine(root score, its nodes' cross-entropy, alpha)``."""
+    or with a head ``combine(root score, its nodes' head errors, alpha)``."""
     scores = np.array([t.score for t in trees], dtype=np.float64)
     if classifier is None:
         return scores
@@ -73,7 +106,11 @@ def tree_losses(
         assert labels is not None
         nodes = np.concatenate([trees[k].embeddings for k in known])
         owner = np.repeat(known, [len(trees[k].embeddings) for k in known])
+        weights = np.concatenate(
+            [node_weights(len(trees[k].embeddings), trees[k].n, inner_weight) for k in known]
+        )
         probs = classifier(tf.constant(nodes), training=False)
-        per_node = cross_entropy(probs, tf.constant(labels[owner], dtype=tf.int32))
-        ce = np.bincount(owner, np.asarray(per_node, dtype=np.float64), minlength=len(trees))
+        labels_ = tf.constant(labels[owner], dtype=tf.int32)
+        per_node = np.asarray(head_errors(probs, labels_, head_loss), dtype=np.float64) * weights
+        ce = np.bincount(owner, per_node, minlength=len(trees))
     return np.asarray(combine(scores, ce, alpha), dtype=np.float64)

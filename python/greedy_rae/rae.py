@@ -71,9 +71,18 @@ class RAE:
         (``None``: unsupervised).
     alpha : float
         With a head, a labelled sequence's loss is ``alpha * root score + (1 -
-        alpha) * sum over its 2n-1 nodes of the head's cross-entropy``, an
-        unlabelled one's ``alpha * root score``. Trees are still chosen by
-        reconstruction alone.
+        alpha) * sum over its 2n-1 nodes of the head's error``, an unlabelled
+        one's ``alpha * root score``. Trees are still chosen by reconstruction
+        alone.
+    head_loss : {"cross_entropy", "squared"}
+        The head's error at a node: its cross-entropy, or the squared error of
+        its probabilities, ``|onehot(label) - p|^2 / 2`` (Socher et al.'s
+        ``forwardPropRAE.m`` puts a squared error on a sigmoid unit: for two
+        classes, half this).
+    inner_weight : float
+        The weight of the head's error at an inner node (a merge) against a
+        word's (a leaf's, 1): Socher et al.'s ``params.beta``, 0.5 in
+        ``trainTestRAE.m``.
     classifier : keras.Model, optional
         A head of your own, from a ``(batch, dim)`` node embedding to
         ``(batch, classes)`` probabilities, instead of ``Dense(classes,
@@ -131,6 +140,8 @@ class RAE:
         reconstruction: str = _options.MODEL.reconstruction,
         classes: int | None = None,
         alpha: float = _options.MODEL.alpha,
+        head_loss: str = "cross_entropy",
+        inner_weight: float = 1.0,
         classifier: keras.Model | None = None,
         strategy: tf.distribute.Strategy | None = None,
         vocabulary: Vocabulary | list[str] | None = None,
@@ -190,6 +201,8 @@ class RAE:
             self.scorer = scorer
             self.classes = _options.check_classes(classes)
             self.alpha = _options.check_alpha(alpha)
+            self.head_loss = _options.check_choice("head_loss", head_loss, losses.HEAD_LOSSES)
+            self.inner_weight = _options.check_inner_weight(inner_weight)
             if classifier is not None and self.classes is None:
                 raise ValueError("a classifier needs classes=K (the number of classes)")
             if self.classes is not None and classifier is None:
@@ -226,6 +239,8 @@ class RAE:
                 classifier=classifier,
                 alpha=self.alpha,
                 leaf_gradients=self._table is not None and self._table.trainable,
+                head_loss=self.head_loss,
+                inner_weight=self.inner_weight,
             )
             self.replay = _options.check_replay(replay)
             self._runner = make_runner(
@@ -243,11 +258,10 @@ class RAE:
         ``"socher2011"``: Socher et al.'s released settings (EMNLP 2011,
         ``codeDataMoviesEMNLP``): width 50, adjacent pairs, tanh parents of
         unit length, tanh reconstructions with the unweighted error, ``alpha``
-        0.2, full-batch L-BFGS (train with ``fit(epochs=70)``), L2 weights
+        0.2, the head's squared error with inner nodes weighted 0.5 against
+        words, full-batch L-BFGS (train with ``fit(epochs=70)``), L2 weights
         ``(1e-5, 1e-4, 1e-7)`` and, for text, the word table regularised toward
-        its start. Not reproduced: their normalised reconstructions, the
-        sigmoid head with squared error and the separate weights of words and
-        inner nodes in the supervised loss.
+        its start. Not reproduced: their normalised reconstructions.
 
         >>> import greedy_rae as gr
         >>> rae = gr.RAE.from_preset("socher2011", classes=2, vocabulary=["a", "b"])
@@ -295,13 +309,15 @@ class RAE:
 
     def get_config(self) -> dict[str, Any]:
         """The options a model file keeps beside the networks (JSON-serialisable):
-        the pair mode, the reconstruction, the head's size and ``alpha``, and a
-        text RAE's vocabulary."""
+        the pair mode, the reconstruction, the head's size, ``alpha``,
+        ``head_loss`` and ``inner_weight``, and a text RAE's vocabulary."""
         config: dict[str, Any] = {
             "pairs": self.pairs,
             "reconstruction": self.reconstruction,
             "classes": self.classes,
             "alpha": self.alpha,
+            "head_loss": self.head_loss,
+            "inner_weight": self.inner_weight,
         }
         if self._table is not None:
             config["vocabulary"] = self._table.vocabulary.to_dict()
@@ -324,6 +340,10 @@ class RAE:
             parts.append(f"reconstruction={self.reconstruction!r}")
         if self.classes is not None:
             parts += [f"classes={self.classes}", f"alpha={self.alpha:g}"]
+            if self.head_loss != "cross_entropy":
+                parts.append(f"head_loss={self.head_loss!r}")
+            if self.inner_weight != 1.0:
+                parts.append(f"inner_weight={self.inner_weight:g}")
         if self._table is not None:
             parts.append(f"vocabulary={len(self._table.vocabulary)}")
             if not self._table.trainable:
@@ -619,7 +639,13 @@ class RAE:
     ) -> tuple[float, float]:
         """Mean loss (without regularisers) and the head's accuracy (nan without labels)."""
         trees = self._trees(seqs, batch_size)
-        loss = float(np.mean(losses.tree_losses(trees, labels, self.classifier, self.alpha)))
+        loss = float(
+            np.mean(
+                losses.tree_losses(
+                    trees, labels, self.classifier, self.alpha, self.head_loss, self.inner_weight
+                )
+            )
+        )
         if labels is None:
             return loss, float("nan")
         roots = np.stack([t.root for t in trees])

@@ -49,8 +49,8 @@ def save(rae: RAE, path: str | os.PathLike[str]) -> None:
     """Save the merge network, the head and the options to ``.keras`` or ``.h5``.
 
     The network is the file's Keras model, so ``keras.saving.load_model``
-    reads it too; the pair mode, the reconstruction, ``alpha`` and the
-    label head (a ``.keras`` file of its own) ride along. The file is
+    reads it too; the pair mode, the reconstruction, ``alpha``, the head's
+    loss options and the label head (a ``.keras`` file of its own) ride along. The file is
     written to a temporary name beside ``path`` and renamed over it, so an
     interrupted save never leaves a half-written file.
     """
@@ -146,6 +146,8 @@ def load(
         reconstruction=meta.get("reconstruction", "plain"),
         classes=meta.get("classes"),
         alpha=meta.get("alpha", 0.2),
+        head_loss=meta.get("head_loss", "cross_entropy"),
+        inner_weight=meta.get("inner_weight", 1.0),
         classifier=classifier,
         vocabulary=vocabulary,
         embeddings=table if vocabulary is not None else None,

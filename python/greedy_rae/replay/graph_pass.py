@@ -27,7 +27,7 @@ import keras
 import tensorflow as tf
 
 from greedy_rae.build.plan import Plan
-from greedy_rae.losses import cross_entropy, reconstruction_errors
+from greedy_rae.losses import head_errors, reconstruction_errors
 
 # Trees up to this depth replay in an unrolled graph, traced once per depth
 # bucket (empty levels pad it). Deeper ones use a while loop, whose
@@ -74,7 +74,7 @@ class GradientPass:
     """Loss and gradients of a plan under a merge network (and head), as graph code.
 
     The sum over a plan's sequences of ``alpha * root score + (1 - alpha) *
-    sum over every node of the head's cross-entropy`` (the cross-entropy only
+    sum over every node of the head's error`` (the error only
     for labelled sequences; ``alpha = 1`` without a head).
     """
 
@@ -87,8 +87,14 @@ class GradientPass:
         classifier: keras.Model | None,
         alpha: float,
         leaf_gradients: bool = False,
+        head_loss: str = "cross_entropy",
+        inner_weight: float = 1.0,
     ) -> None:
         self.network = network
+        # the head's error at each node (losses.head_errors), and an inner node's
+        # weight against a leaf's
+        self.head_loss = head_loss
+        self.inner_weight = float(inner_weight)
         # each leaf's gradient too (the rows of a trainable embedding table)
         self.leaf_gradients = leaf_gradients
         self.dim = dim
@@ -137,10 +143,14 @@ class GradientPass:
                 tape.watch(self.weights)
             yield tape
 
-    def _head_loss(self, nodes: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    def _head_loss(self, nodes: tf.Tensor, labels: tf.Tensor, n_leaves: tf.Tensor) -> tf.Tensor:
+        """The head's summed errors over a plan's nodes (its leaves first)."""
         assert self.classifier is not None
-        probs = self._classify(nodes)
-        return tf.reduce_sum(cross_entropy(probs, labels))
+        errors = head_errors(self._classify(nodes), labels, self.head_loss)
+        if self.inner_weight != 1.0:
+            inner = tf.range(tf.shape(errors)[0]) >= n_leaves
+            errors *= tf.where(inner, self.inner_weight, 1.0)
+        return tf.reduce_sum(errors)
 
     def sum_and_gradients(
         self, plan: Plan, row_labels: tf.Tensor, depth: int
@@ -169,7 +179,7 @@ class GradientPass:
             # parents pass down (and, for an embedding table, the leaves get)
             with self._tape() as tape:
                 tape.watch(table)
-                total = (1.0 - alpha) * self._head_loss(table, row_labels)
+                total = (1.0 - alpha) * self._head_loss(table, row_labels, n_leaves)
             got = tape.gradient(total, [*weights, table])
             grads = [g if d is None else g + d for g, d in zip(grads, got[: len(weights)])]
             own = got[-1]

@@ -39,7 +39,13 @@ class SharedGradients:
         network = _shared.clone(g.network)
         classifier = None if g.classifier is None else _shared.clone(g.classifier)
         self.gradient_pass = GradientPass(
-            network, g.dim, weighted=g.weighted, classifier=classifier, alpha=g.alpha
+            network,
+            g.dim,
+            weighted=g.weighted,
+            classifier=classifier,
+            alpha=g.alpha,
+            head_loss=g.head_loss,
+            inner_weight=g.inner_weight,
         )
         # by depth bucket and unrolled depth (and amsgrad, for the Adam steps)
         self.functions: dict[tuple[Any, ...], Any] = {}
@@ -174,7 +180,7 @@ def _configuration(gradient_pass: GradientPass) -> str | None:
     net, head = _shared.architecture(g.network), _shared.architecture(g.classifier)
     if net is None or head is None or g.leaf_gradients:
         return None
-    return f"{net}|{head}|{g.weighted}|{g.alpha!r}|{g.dim}"
+    return f"{net}|{head}|{g.weighted}|{g.alpha!r}|{g.head_loss}|{g.inner_weight!r}|{g.dim}"
 
 
 class LocalRunner(Runner):
@@ -202,6 +208,8 @@ class LocalRunner(Runner):
                 weighted=g.weighted,
                 alpha=g.alpha,
                 leaf_gradients=g.leaf_gradients,
+                head_loss=g.head_loss,
+                inner_weight=g.inner_weight,
             )
             if self.numpy is None and replay == "numpy":
                 raise ValueError(

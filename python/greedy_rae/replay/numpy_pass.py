@@ -75,6 +75,8 @@ def numpy_pass(
     weighted: bool,
     alpha: float,
     leaf_gradients: bool,
+    head_loss: str = "cross_entropy",
+    inner_weight: float = 1.0,
 ) -> NumpyPass | None:
     """The numpy pass of a network and head, or None when the graph pass is needed.
 
@@ -95,7 +97,14 @@ def numpy_pass(
     if any(_penalty_of(w) is None for w in weights):
         return None
     return NumpyPass(
-        spec, head, weights, weighted=weighted, alpha=alpha, leaf_gradients=leaf_gradients
+        spec,
+        head,
+        weights,
+        weighted=weighted,
+        alpha=alpha,
+        leaf_gradients=leaf_gradients,
+        head_loss=head_loss,
+        inner_weight=inner_weight,
     )
 
 
@@ -128,8 +137,12 @@ class NumpyPass:
         weighted: bool,
         alpha: float,
         leaf_gradients: bool,
+        head_loss: str = "cross_entropy",
+        inner_weight: float = 1.0,
     ) -> None:
         self.spec = spec
+        self.head_loss = head_loss
+        self.inner_weight = np.float32(inner_weight)
         self.head = head
         self.weights = weights
         self.weighted = weighted
@@ -184,10 +197,12 @@ class NumpyPass:
         return kernel, bias
 
     def _head(
-        self, nodes: np.ndarray, labels: np.ndarray, wc: np.ndarray, bc: np.ndarray
+        self, nodes: np.ndarray, labels: np.ndarray, wc: np.ndarray, bc: np.ndarray, leaves: int
     ) -> tuple[np.float32, np.ndarray]:
-        """The summed clipped cross-entropy of the head on ``nodes`` (label -1 counts
-        nothing) and its gradient at the softmax's input."""
+        """The head's summed errors on ``nodes`` (its leaves first; label -1
+        counts nothing; an inner node's times ``inner_weight``) and their
+        gradient at the softmax's input. The error: the clipped cross-entropy,
+        or with ``head_loss="squared"`` ``|onehot - p|^2 / 2``."""
         z = nodes @ wc + bc
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)
@@ -195,13 +210,21 @@ class NumpyPass:
         target = np.zeros_like(probs)
         known = labels >= 0
         target[np.flatnonzero(known), labels[known]] = 1
-        clipped = np.clip(probs, np.float32(EPSILON), np.float32(1))
-        ce = np.sum(target * -np.log(clipped), dtype=np.float32)
-        # the clip passes the gradient where EPSILON <= p <= 1
-        g = np.where((probs >= np.float32(EPSILON)) & (probs <= 1), -target / clipped, 0)
-        g = g.astype(np.float32)
+        weight = np.ones(len(nodes), np.float32)
+        weight[leaves:] = self.inner_weight
+        if self.head_loss == "squared":
+            diff = (target - probs) * known[:, None]
+            errors = np.float32(0.5) * np.sum(diff * diff, axis=1)
+            g = -diff
+        else:
+            clipped = np.clip(probs, np.float32(EPSILON), np.float32(1))
+            errors = np.sum(target * -np.log(clipped), axis=1)
+            # the clip passes the gradient where EPSILON <= p <= 1
+            g = np.where((probs >= np.float32(EPSILON)) & (probs <= 1), -target / clipped, 0)
+        total = np.sum(errors * weight, dtype=np.float32)
+        g = g.astype(np.float32) * weight[:, None]
         dz = probs * (g - np.sum(g * probs, axis=1, keepdims=True))
-        return ce, dz
+        return total, dz
 
     def loss_and_gradients(
         self, plan: Plan, row_labels: np.ndarray, count: int
@@ -293,7 +316,7 @@ class NumpyPass:
             wc, bc = self._values(self.head)
             rest = f32(1) - alpha
             nodes = np.concatenate([table[:n_leaves], h])
-            ce, dzc = self._head(nodes, row_labels, wc, bc)
+            ce, dzc = self._head(nodes, row_labels, wc, bc, n_leaves)
             total = total + rest * ce
             dzc = rest * dzc
             by_variable[id(self.head.kernel)] = nodes.T @ dzc
