@@ -2,7 +2,8 @@
 
 Float64 throughout, straight from the definitions: the parent is
 ``act(concat(a, b) W1 + b1)``, divided by its length when normalised; the
-reconstruction is ``dec(h W2 + b2)``; a merge's error is plain ``|y - c|^2 / 2``
+reconstruction is ``dec(h W2 + b2)``, each half divided by its length when
+normalised; a merge's error is plain ``|y - c|^2 / 2``
 or weighted by the children's leaf counts. The greedy loop is the seed
 algorithm's: every candidate is rescored at every step, the lowest score wins
 (ties to the earliest pair), the new node takes the left child's place.
@@ -20,24 +21,34 @@ ACT = {
 
 
 def weights_of(network):
-    """(W1, b1, W2, b2, activation, normalize, decoder_activation) of a merge_network."""
+    """(W1, b1, W2, b2, activation, normalize, decoder_activation,
+    normalize_reconstruction) of a merge_network."""
     enc = network.get_layer("encode")
     dec = network.get_layer("decode")
-    normalize = any(layer.name == "normalize" for layer in network.layers)
+    names = {layer.name for layer in network.layers}
     w1, b1 = (np.asarray(w, np.float64) for w in enc.get_weights())
     w2, b2 = (np.asarray(w, np.float64) for w in dec.get_weights())
-    return w1, b1, w2, b2, enc.activation.__name__, normalize, dec.activation.__name__
+    return (
+        w1, b1, w2, b2, enc.activation.__name__, "normalize" in names,
+        dec.activation.__name__, "normalize_halves" in names,
+    )  # fmt: skip
+
+
+def unit(x):
+    return x / max(np.sqrt(np.sum(x * x)), 1e-12)
 
 
 def merge_pair(spec, a, b, n1, n2, weighted):
     """Parent embedding and reconstruction error of (a, b)."""
-    w1, b1, w2, b2, act, normalize, dec = spec
+    w1, b1, w2, b2, act, normalize, dec, normalize_reconstruction = spec
     d = len(a)
     c = np.concatenate([a, b])
     h = ACT[act](c @ w1 + b1)
     if normalize:
-        h = h / max(np.sqrt(np.sum(h * h)), 1e-12)
+        h = unit(h)
     y = ACT[dec](h @ w2 + b2)
+    if normalize_reconstruction:  # each half of unit length
+        y = np.concatenate([unit(y[:d]), unit(y[d:])])
     e1 = 0.5 * np.sum((y[:d] - a) ** 2)
     e2 = 0.5 * np.sum((y[d:] - b) ** 2)
     err = (n1 * e1 + n2 * e2) / (n1 + n2) if weighted else e1 + e2

@@ -68,12 +68,15 @@ def test_numpy_gradients_equal_the_graph_pass(network, reconstruction, head, pai
 
 @pytest.mark.parametrize("reconstruction", ["plain", "weighted"])
 @pytest.mark.parametrize("pairs", ["all", "adjacent"])
-def test_socher_head_options_give_the_graph_pass_gradients(reconstruction, pairs):
-    # the squared error and a weight on inner nodes, numpy against the graph pass
+@pytest.mark.parametrize("decoder", ["linear", "tanh"])
+def test_socher_options_give_the_graph_pass_gradients(reconstruction, pairs, decoder):
+    # normalised reconstructions, the squared error and a weight on inner
+    # nodes, numpy against the graph pass
     dim = 5
     keras.utils.set_random_seed(4)
     rae = gr.RAE(
-        dim, activation="tanh", normalize=True, pairs=pairs, reconstruction=reconstruction,
+        dim, activation="tanh", normalize=True, decoder_activation=decoder,
+        normalize_reconstruction=True, pairs=pairs, reconstruction=reconstruction,
         classes=3, head_loss="squared", inner_weight=0.5, replay="numpy",
     )  # fmt: skip
     randomised(rae, 5)
@@ -94,8 +97,13 @@ def test_socher_head_options_give_the_graph_pass_gradients(reconstruction, pairs
 
 
 @pytest.mark.parametrize("reconstruction", ["plain", "weighted"])
-@pytest.mark.parametrize("head_loss, inner_weight", [("cross_entropy", 1.0), ("squared", 0.5)])
-def test_both_passes_compute_the_loss_of_its_definition(reconstruction, head_loss, inner_weight):
+@pytest.mark.parametrize(
+    "head_loss, inner_weight, normalize_reconstruction",
+    [("cross_entropy", 1.0, False), ("squared", 0.5, True)],
+)
+def test_both_passes_compute_the_loss_of_its_definition(
+    reconstruction, head_loss, inner_weight, normalize_reconstruction
+):
     # the loss is written twice, in TensorFlow (losses.py, the graph pass) and fused
     # with its gradients in numpy (numpy_pass.py): both against one plain reference
     from socher_reference import merge_pair, weights_of
@@ -104,7 +112,8 @@ def test_both_passes_compute_the_loss_of_its_definition(reconstruction, head_los
     keras.utils.set_random_seed(5)
     rae = gr.RAE(
         dim, activation="tanh", normalize=True, reconstruction=reconstruction,
-        classes=3, alpha=alpha, head_loss=head_loss, inner_weight=inner_weight, replay="numpy",
+        normalize_reconstruction=normalize_reconstruction, classes=3, alpha=alpha,
+        head_loss=head_loss, inner_weight=inner_weight, replay="numpy",
     )  # fmt: skip
     randomised(rae, 6)
     data = sequences(7, dim, 8, lo=1, hi=9)

@@ -59,6 +59,36 @@ def test_trees_match_numpy_reference(config, pairs):
             np.testing.assert_allclose(tree.embeddings, emb, rtol=1e-3, atol=1e-4)
 
 
+@pytest.mark.parametrize("pairs", ["all", "adjacent"])
+@pytest.mark.parametrize("rec", ["plain", "weighted"])
+def test_normalised_reconstructions_match_the_reference(pairs, rec):
+    # Socher et al.'s code: each half of the reconstruction of unit length
+    checked = 0
+    for seed in range(60):
+        keras.utils.set_random_seed(seed)
+        net = gr.merge_network(5, "tanh", True, "tanh", normalize_reconstruction=True)
+        rng = np.random.default_rng(seed)
+        net.set_weights([rng.normal(0, 0.6, w.shape).astype(np.float32) for w in net.get_weights()])
+        leaves = rng.normal(size=(int(rng.integers(2, 14)), 5)).astype(np.float32)
+        merges, scores, emb, gap = reference_tree(leaves, net, pairs, rec)
+        if gap <= 1e-4:
+            continue  # a near-tie float32 may break either way
+        for scorer in ("native", "tf"):
+            tree = gr.greedy_tree(leaves, net, pairs, rec, scorer=scorer)
+            assert tree.stats["scorer"] == scorer
+            np.testing.assert_array_equal(tree.merges, merges)
+            np.testing.assert_allclose(tree.scores, scores, rtol=2e-4, atol=1e-5)
+            np.testing.assert_allclose(tree.embeddings, emb, rtol=1e-3, atol=1e-4)
+        checked += 1
+        if checked == 4:
+            break
+    assert checked == 4
+    # the option changes the trees' errors
+    plain = gr.merge_network(5, "tanh", True, "tanh")
+    plain.set_weights(net.get_weights())
+    assert not np.allclose(gr.greedy_tree(leaves, plain).scores, tree.scores)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("pairs", ["all", "adjacent"])
 def test_native_equals_tf_on_longer_sequences(pairs):

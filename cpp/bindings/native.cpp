@@ -33,12 +33,14 @@ std::unique_ptr<Network> network_of(const DoubleArray& w1, const DoubleArray& b1
                                     const DoubleArray& w2, const DoubleArray& b2,
                                     const std::string& activation, bool normalize,
                                     const std::string& decoder_activation,
+                                    bool normalize_reconstruction,
                                     const std::string& reconstruction) {
     NetworkSpec spec;
     spec.dim = static_cast<int>(b1.size());
     spec.encoder = parse_activation(activation);
     spec.normalize = normalize;
     spec.decoder = parse_activation(decoder_activation);
+    spec.normalize_reconstruction = normalize_reconstruction;
     spec.reconstruction = parse_reconstruction(reconstruction);
     spec.w1 = values(w1);
     spec.b1 = values(b1);
@@ -93,11 +95,12 @@ void run_builds(const py::object& progress,
 py::list build_native_batch(const std::vector<FloatArray>& leaves, const DoubleArray& w1,
                             const DoubleArray& b1, const DoubleArray& w2, const DoubleArray& b2,
                             const std::string& activation, bool normalize,
-                            const std::string& decoder_activation,
+                            const std::string& decoder_activation, bool normalize_reconstruction,
                             const std::string& reconstruction, const std::string& pairs,
                             int threads, const py::object& progress) {
     const std::unique_ptr<Network> network =
-        network_of(w1, b1, w2, b2, activation, normalize, decoder_activation, reconstruction);
+        network_of(w1, b1, w2, b2, activation, normalize, decoder_activation,
+                   normalize_reconstruction, reconstruction);
     const PairMode mode = parse_pair_mode(pairs);
     const int d = network->dim();
 
@@ -128,10 +131,12 @@ py::list build_native_batch(const std::vector<FloatArray>& leaves, const DoubleA
 py::dict build_native_plan(const std::vector<FloatArray>& leaves, const DoubleArray& w1,
                            const DoubleArray& b1, const DoubleArray& w2, const DoubleArray& b2,
                            const std::string& activation, bool normalize,
-                           const std::string& decoder_activation, const std::string& reconstruction,
-                           const std::string& pairs, int threads) {
+                           const std::string& decoder_activation, bool normalize_reconstruction,
+                           const std::string& reconstruction, const std::string& pairs,
+                           int threads) {
     const std::unique_ptr<Network> network =
-        network_of(w1, b1, w2, b2, activation, normalize, decoder_activation, reconstruction);
+        network_of(w1, b1, w2, b2, activation, normalize, decoder_activation,
+                   normalize_reconstruction, reconstruction);
     const PairMode mode = parse_pair_mode(pairs);
     const bool weighted = parse_reconstruction(reconstruction) == Reconstruction::Weighted;
     std::vector<std::int64_t> lengths(leaves.size());
@@ -174,14 +179,15 @@ void register_native(py::module_& m) {
           "for the errors an outside scorer hands in).");
     m.def("build_native_batch", &build_native_batch, py::arg("leaves"), py::arg("w1"),
           py::arg("b1"), py::arg("w2"), py::arg("b2"), py::arg("activation"), py::arg("normalize"),
-          py::arg("decoder_activation"), py::arg("reconstruction"), py::arg("pairs"),
-          py::arg("threads") = 0, py::arg("progress") = py::none(),
+          py::arg("decoder_activation"), py::arg("normalize_reconstruction"),
+          py::arg("reconstruction"), py::arg("pairs"), py::arg("threads") = 0,
+          py::arg("progress") = py::none(),
           "Greedy trees of a batch of sequences under a native merge network.\n"
           "Returns, per sequence, (merges, scores, embeddings, pairs_scored, pairs_rescored).");
     m.def("build_native_plan", &build_native_plan, py::arg("leaves"), py::arg("w1"), py::arg("b1"),
           py::arg("w2"), py::arg("b2"), py::arg("activation"), py::arg("normalize"),
-          py::arg("decoder_activation"), py::arg("reconstruction"), py::arg("pairs"),
-          py::arg("threads") = 0,
+          py::arg("decoder_activation"), py::arg("normalize_reconstruction"),
+          py::arg("reconstruction"), py::arg("pairs"), py::arg("threads") = 0,
           "Builds a batch's trees as build_native_batch does and returns their replay plan\n"
           "instead of the trees: a dict of the fields of greedy_rae.build.plan.Plan.");
 }

@@ -21,7 +21,7 @@ void Network::merge_group(NodeScorer* const* scorers, const Step* steps, int cou
 std::unique_ptr<Network> make_network(const NetworkSpec& spec) {
     check_spec(spec);
     if (spec.encoder == Activation::Linear && !spec.normalize &&
-        spec.decoder == Activation::Linear) {
+        spec.decoder == Activation::Linear && !spec.normalize_reconstruction) {
         return std::make_unique<LinearNetwork>(spec);
     }
     return std::make_unique<NonlinearNetwork>(spec);

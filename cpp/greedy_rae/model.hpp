@@ -28,6 +28,8 @@ struct NetworkSpec {
     Activation encoder = Activation::Linear;
     bool normalize = false;
     Activation decoder = Activation::Linear;
+    // each half of the reconstruction divided by its length (Socher et al.'s code)
+    bool normalize_reconstruction = false;
     Reconstruction reconstruction = Reconstruction::Plain;
     std::vector<double> w1;  // (2d, d) row-major
     std::vector<double> b1;  // (d)

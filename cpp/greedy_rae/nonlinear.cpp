@@ -11,6 +11,7 @@ NonlinearNetwork::NonlinearNetwork(const NetworkSpec& w)
       encoder_(w.encoder),
       decoder_(w.decoder),
       normalize_(w.normalize),
+      normalize_reconstruction_(w.normalize_reconstruction),
       weighted_(w.reconstruction == Reconstruction::Weighted),
       w1_(w.w1.begin(), w.w1.end()),
       b1_(w.b1.begin(), w.b1.end()),
@@ -30,6 +31,14 @@ void NonlinearNetwork::split(const float* const* x, int count, float* const* p,
     k_.affine(x, count, w1_.data() + static_cast<std::size_t>(d) * d, zeros_.data(), d, d, q);
 }
 
+// x * min(1 / |x|, 1e12) over d values, as keras.ops.normalize (and the parent's)
+static void unit_length(float* x, int d) {
+    float squares = 0.0f;
+    for (int k = 0; k < d; ++k) squares += x[k] * x[k];
+    const float inv = std::min(1.0f / std::sqrt(squares), 1e12f);
+    for (int k = 0; k < d; ++k) x[k] *= inv;
+}
+
 void NonlinearNetwork::parent(const float* p, const float* q, float* h) const {
     k_.parent(p, q, h, d_, encoder_, normalize_);
 }
@@ -41,6 +50,10 @@ void NonlinearNetwork::errors(const float* const* h, const float* const* a, cons
     k_.affine(h, count, w2_.data(), b2_.data(), d, 2 * d, y);
     for (int r = 0; r < count; ++r) {
         k_.activate(y[r], 2 * d, decoder_);
+        if (normalize_reconstruction_) {
+            unit_length(y[r], d);
+            unit_length(y[r] + d, d);
+        }
         const float e1 = k_.half_square_of_difference(y[r], a[r], d);
         const float e2 = k_.half_square_of_difference(y[r] + d, b[r], d);
         out[r] = weighted_ ? weighted_error(e1, e2, n_left[r], n_right[r]) : e1 + e2;

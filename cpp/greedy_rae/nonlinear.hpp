@@ -1,6 +1,7 @@
 // Native forward of the general merge network (see model.hpp): an activation
 // on the encoder, an optional unit-length parent, an activation on the
-// decoder, and the plain or weighted reconstruction error.
+// decoder, optionally each half of the reconstruction of unit length, and the
+// plain or weighted reconstruction error.
 //
 // The first layer splits per node: [a; b] W1 + b1 = (a W1_top + b1) + b W1_bot,
 // so each node keeps P = x W1_top + b1 (its part as a left child) and Q =
@@ -44,6 +45,7 @@ private:
     const Kernels& k_;
     Activation encoder_, decoder_;
     bool normalize_;
+    bool normalize_reconstruction_;
     bool weighted_;
     std::vector<float> w1_, b1_, w2_, b2_, zeros_;
 };

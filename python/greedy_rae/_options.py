@@ -172,7 +172,7 @@ PRESETS: dict[str, dict[str, object]] = {
     # Socher et al. (EMNLP 2011), their released code (codeDataMoviesEMNLP):
     # trainTestRAE.m (d = 50, alpha_cat = 0.2, lambda = [1e-5, 1e-4, 1e-7], minFunc's
     # L-BFGS for 70 iterations: fit(epochs=70)), forwardPropRAE.m (tanh parents
-    # of unit length, tanh reconstructions, the unweighted error, the sigmoid
+    # of unit length, tanh reconstructions of unit length, the unweighted error, the sigmoid
     # head's squared error, inner nodes weighted params.beta = 0.5 against
     # words), RAECost.m (the word table an offset from its random start,
     # regularised toward it)
@@ -182,6 +182,7 @@ PRESETS: dict[str, dict[str, object]] = {
         "activation": "tanh",
         "normalize": True,
         "decoder_activation": "tanh",
+        "normalize_reconstruction": True,
         "reconstruction": "plain",
         "alpha": 0.2,
         "head_loss": "squared",

@@ -24,6 +24,7 @@ def merge_network(
     normalize: bool = False,
     decoder_activation: str = "linear",
     *,
+    normalize_reconstruction: bool = False,
     kernel_regularizer: Any = None,
 ) -> keras.Model:
     """The built-in merge network of the greedy RAE.
@@ -44,6 +45,10 @@ def merge_network(
         reconstruction).
     normalize : bool
         Divide the parent by its Euclidean length (``keras.layers.UnitNormalization``).
+    normalize_reconstruction : bool
+        Divide each half of the reconstruction (``y1``, ``y2``) by its length, as
+        Socher et al.'s ``forwardPropRAE.m`` does: ``y`` is reshaped to ``(2,
+        dim)``, unit-normalised over the last axis and flattened back.
     kernel_regularizer : keras regularizer, optional
         Weight decay on both kernels, e.g. ``keras.regularizers.L2(1e-4)``;
         training adds it to the loss.
@@ -61,8 +66,12 @@ def merge_network(
         raise ValueError(f"dim must be a positive integer, got {dim}")
     check_activation("activation", activation)
     check_activation("decoder_activation", decoder_activation)
-    if not isinstance(normalize, (bool, np.bool_)):
-        raise ValueError(f"normalize must be True or False, got {normalize!r}")
+    for name, flag in (
+        ("normalize", normalize),
+        ("normalize_reconstruction", normalize_reconstruction),
+    ):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise ValueError(f"{name} must be True or False, got {flag!r}")
     dim = int(dim)
     a = keras.Input(shape=(dim,), name="left")
     b = keras.Input(shape=(dim,), name="right")
@@ -78,6 +87,10 @@ def merge_network(
         kernel_regularizer=kernel_regularizer,
         name="decode",
     )(h)
+    if normalize_reconstruction:
+        y = keras.layers.Reshape((2, dim), name="halves")(y)
+        y = keras.layers.UnitNormalization(axis=-1, name="normalize_halves")(y)
+        y = keras.layers.Reshape((2 * dim,), name="reconstruction")(y)
     return keras.Model(inputs=[a, b], outputs=[h, c, y], name="merge_network")
 
 
@@ -130,15 +143,17 @@ class NativeSpec(NamedTuple):
     decoder_activation: str
     encoder: keras.layers.Dense
     decoder: keras.layers.Dense
+    normalize_reconstruction: bool = False
 
     @property
     def linear(self) -> bool:
         """The post's linear network (the engine's O(d)-a-pair form)."""
-        return (self.activation, self.normalize, self.decoder_activation) == (
-            "linear",
-            False,
-            "linear",
-        )
+        return (
+            self.activation,
+            self.normalize,
+            self.decoder_activation,
+            self.normalize_reconstruction,
+        ) == ("linear", False, "linear", False)
 
     @property
     def kind(self) -> str:
@@ -161,10 +176,17 @@ class NativeSpec(NamedTuple):
 
     def core_args(
         self,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, bool, str]:
-        """``(W1, b1, W2, b2, activation, normalize, decoder_activation)``: the
-        network as the core's builds take it, with the current weights."""
-        return (*self.weights(), self.activation, self.normalize, self.decoder_activation)
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, bool, str, bool]:
+        """``(W1, b1, W2, b2, activation, normalize, decoder_activation,
+        normalize_reconstruction)``: the network as the core's builds take it,
+        with the current weights."""
+        return (
+            *self.weights(),
+            self.activation,
+            self.normalize,
+            self.decoder_activation,
+            self.normalize_reconstruction,
+        )
 
 
 _native_specs: weakref.WeakKeyDictionary[keras.Model, NativeSpec | None] = (
@@ -178,7 +200,8 @@ def native_spec(network: keras.Model) -> NativeSpec | None:
     The engine computes every network :func:`merge_network` builds and any
     Keras network of the same structure (Concatenate of the two inputs, Dense
     of width ``dim`` with a linear, tanh or relu activation, optionally
-    UnitNormalization over the last axis, Dense of width ``2 * dim``; outputs
+    UnitNormalization over the last axis, Dense of width ``2 * dim``,
+    optionally its halves unit-normalised as :func:`merge_network` does; outputs
     ``[h, c, y]``). The structure is read once per network; the weights at
     every build.
     """
@@ -209,7 +232,22 @@ def _native_spec_of(network: keras.Model) -> NativeSpec | None:
             (enc_layer,) = _parents(h_layer)
         else:
             enc_layer = h_layer
-        expected = {id(c_layer), id(enc_layer), id(h_layer), id(y_layer)}
+        halves: list[Any] = []  # the reconstruction's normalisation, when present
+        if isinstance(y_layer, keras.layers.Reshape):
+            flat = y_layer
+            (unit,) = _parents(flat)
+            (split,) = _parents(unit)
+            if not (
+                tuple(flat.target_shape) == (2 * dim,)
+                and isinstance(unit, keras.layers.UnitNormalization)
+                and unit.axis in (-1, 2, [-1], [2], (-1,), (2,))
+                and isinstance(split, keras.layers.Reshape)
+                and tuple(split.target_shape) == (2, dim)
+            ):
+                return None
+            halves = [flat, unit, split]
+            (y_layer,) = _parents(split)
+        expected = {id(c_layer), id(enc_layer), id(h_layer), id(y_layer), *map(id, halves)}
         if len(layers) != len(expected) or {id(x) for x in layers} != expected:
             return None
         activation = _activation_name(enc_layer, dim)
@@ -220,4 +258,4 @@ def _native_spec_of(network: keras.Model) -> NativeSpec | None:
             return None
     except (AttributeError, IndexError, TypeError, ValueError):
         return None
-    return NativeSpec(activation, normalize, decoder_activation, enc_layer, y_layer)
+    return NativeSpec(activation, normalize, decoder_activation, enc_layer, y_layer, bool(halves))

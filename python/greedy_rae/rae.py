@@ -60,7 +60,7 @@ class RAE:
         ``"auto"``: ``"numpy"`` where it applies, on one device with no GPU
         visible; else ``"graph"``. Both give the same gradients (up to float32
         rounding).
-    activation, normalize, decoder_activation
+    activation, normalize, decoder_activation, normalize_reconstruction
         Options of the built network (see :func:`merge_network`); with
         ``network`` given they must stay at their defaults.
     reconstruction : {"plain", "weighted"}
@@ -137,6 +137,7 @@ class RAE:
         activation: str = _options.MODEL.activation,
         normalize: bool = _options.MODEL.normalize,
         decoder_activation: str = _options.MODEL.decoder_activation,
+        normalize_reconstruction: bool = False,
         reconstruction: str = _options.MODEL.reconstruction,
         classes: int | None = None,
         alpha: float = _options.MODEL.alpha,
@@ -175,6 +176,7 @@ class RAE:
                     activation,
                     normalize,
                     decoder_activation,
+                    normalize_reconstruction=normalize_reconstruction,
                     kernel_regularizer=regularizers.network,
                 )
             else:
@@ -183,13 +185,15 @@ class RAE:
                         f"dim={dim} but the network takes width {network_dim(network)}"
                     )
                 model = (_options.MODEL.activation, _options.MODEL.normalize)
-                if (activation, normalize, decoder_activation) != (
+                if (activation, normalize, decoder_activation, normalize_reconstruction) != (
                     *model,
                     _options.MODEL.decoder_activation,
+                    False,
                 ):
                     raise ValueError(
-                        "activation, normalize and decoder_activation build a network: give them"
-                        " to merge_network, or give dim instead of network"
+                        "activation, normalize, decoder_activation and normalize_reconstruction"
+                        " build a network: give them to merge_network, or give dim instead of"
+                        " network"
                     )
             self.network = network
             self.dim = network_dim(network)
@@ -257,11 +261,11 @@ class RAE:
 
         ``"socher2011"``: Socher et al.'s released settings (EMNLP 2011,
         ``codeDataMoviesEMNLP``): width 50, adjacent pairs, tanh parents of
-        unit length, tanh reconstructions with the unweighted error, ``alpha``
-        0.2, the head's squared error with inner nodes weighted 0.5 against
-        words, full-batch L-BFGS (train with ``fit(epochs=70)``), L2 weights
-        ``(1e-5, 1e-4, 1e-7)`` and, for text, the word table regularised toward
-        its start. Not reproduced: their normalised reconstructions.
+        unit length, tanh reconstructions, each half of unit length, with the
+        unweighted error, ``alpha`` 0.2, the head's squared error with inner
+        nodes weighted 0.5 against words, full-batch L-BFGS (train with
+        ``fit(epochs=70)``), L2 weights ``(1e-5, 1e-4, 1e-7)`` and, for text,
+        the word table regularised toward its start.
 
         >>> import greedy_rae as gr
         >>> rae = gr.RAE.from_preset("socher2011", classes=2, vocabulary=["a", "b"])
@@ -272,7 +276,13 @@ class RAE:
         if options.get("vocabulary") is None:
             preset.pop("embeddings_anchor", None)
         if "network" in options:
-            for key in ("dim", "activation", "normalize", "decoder_activation"):
+            for key in (
+                "dim",
+                "activation",
+                "normalize",
+                "decoder_activation",
+                "normalize_reconstruction",
+            ):
                 preset.pop(key, None)
             preset["l2"] = (0.0, *preset["l2"][1:])  # type: ignore[index]
         return cls(**{**preset, **options})
@@ -336,6 +346,8 @@ class RAE:
                 parts.append("normalize=True")
             if spec.decoder_activation != "linear":
                 parts.append(f"decoder_activation={spec.decoder_activation!r}")
+            if spec.normalize_reconstruction:
+                parts.append("normalize_reconstruction=True")
         if self.reconstruction != "plain":
             parts.append(f"reconstruction={self.reconstruction!r}")
         if self.classes is not None:

@@ -287,7 +287,15 @@ class NumpyPass:
         slope = None if spec.activation == "linear" else _slope(spec.activation, p)
         z2 = self._product(h, w2, self._buffer("z2", (merges, 2 * dim)))
         z2 += b2
-        if spec.decoder_activation == "linear":
+        unit = None  # with normalised reconstructions: (u, 1/|y| a half, where passed)
+        if spec.normalize_reconstruction:
+            y = _activate(spec.decoder_activation, z2, out=z2)
+            halves = y.reshape(merges, 2, dim)
+            inverse_y = np.minimum(f32(1) / np.sqrt(np.einsum("ijk,ijk->ij", halves, halves)), _CAP)
+            u = (halves * inverse_y[:, :, None]).reshape(merges, 2 * dim)
+            unit = (u, inverse_y, (inverse_y < _CAP).astype(np.float32))
+            r = np.subtract(u, c, out=self._buffer("r", (merges, 2 * dim)))
+        elif spec.decoder_activation == "linear":
             r = np.subtract(z2, c, out=z2)  # y = z2 is not needed again
         else:
             y = _activate(spec.decoder_activation, z2, out=z2)
@@ -304,7 +312,16 @@ class NumpyPass:
             total = alpha * half * f32(np.vdot(r, r))
         # the gradient at each parent from its own error and from its head
         dy = r if alpha == 1 else np.multiply(r, alpha, out=r)
-        if spec.decoder_activation == "linear":
+        if unit is not None:
+            # through each half's y / |y|: the part along u removed, scaled by 1/|y|
+            u, inverse_y, passed = unit
+            g = dy.reshape(merges, 2, dim)
+            along = np.einsum("ijk,ijk->ij", g, u.reshape(merges, 2, dim)) * passed
+            dz2 = (g - u.reshape(merges, 2, dim) * along[:, :, None]) * inverse_y[:, :, None]
+            dz2 = dz2.reshape(merges, 2 * dim)
+            if spec.decoder_activation != "linear":
+                dz2 *= _slope(spec.decoder_activation, y)
+        elif spec.decoder_activation == "linear":
             dz2 = dy
         else:
             dz2 = np.multiply(dy, _slope(spec.decoder_activation, y), out=z2)
