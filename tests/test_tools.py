@@ -221,6 +221,16 @@ def test_command_line_fit_encode_tree(tmp_path):
     assert r.stdout.count("loss") >= 3
     rae = gr.RAE.load(tmp_path / "model.keras")
     assert (rae.pairs, rae.classes) == ("adjacent", 3)
+    # Socher et al.'s objective options, named as the API's
+    r = run_cli(
+        "fit", "seqs.npz", "-o", "socher.keras", "--epochs", "1", "--activation", "tanh",
+        "--normalize", "--normalize-reconstruction", "--labels", "labels.npy",
+        "--head-loss", "squared", "--inner-weight", "0.5", cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    socher = gr.RAE.load(tmp_path / "socher.keras")
+    assert (socher.head_loss, socher.inner_weight) == ("squared", 0.5)
+    assert "normalize_reconstruction=True" in repr(socher)
 
     r = run_cli("encode", "model.keras", "seqs.npz", "-o", "f.npy", "--features", "root+mean",
                 cwd=tmp_path)  # fmt: skip

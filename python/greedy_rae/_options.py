@@ -30,6 +30,8 @@ NETWORK_KINDS = ("linear", "nonlinear")
 # that an outside (TF) scorer fills
 BUILD_KINDS = (*NETWORK_KINDS, "cache")
 RECONSTRUCTIONS = ("plain", "weighted")
+# the head's error at a node (RAE's head_loss; see greedy_rae.losses)
+HEAD_LOSSES = ("cross_entropy", "squared")
 ACTIVATIONS = ("linear", "tanh", "relu")
 # a tree's features: its root, the mean of its 2n - 1 nodes, the mean of its n leaves (mean
 # pooling), or several of them side by side in this order

@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 
 from greedy_rae import _files, _options
-from greedy_rae._options import ACTIVATIONS, FEATURES, OPTIMIZERS, PAIR_MODES, RECONSTRUCTIONS
+from greedy_rae._options import (
+    ACTIVATIONS,
+    FEATURES,
+    HEAD_LOSSES,
+    OPTIMIZERS,
+    PAIR_MODES,
+    RECONSTRUCTIONS,
+)
 
 SEQUENCES_HELP = (
     "an .npz whose arrays are the sequences, in the order np.savez saved them,"
@@ -275,9 +282,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
         activation=args.activation,
         normalize=args.normalize,
         decoder_activation=args.decoder_activation,
+        normalize_reconstruction=args.normalize_reconstruction,
         reconstruction=args.reconstruction,
         classes=classes,
         alpha=args.alpha,
+        head_loss=args.head_loss,
+        inner_weight=args.inner_weight,
         optimizer=optimizer,
         **text,
     )
@@ -443,6 +453,11 @@ def parser() -> argparse.ArgumentParser:
     )
     f.add_argument("--normalize", action="store_true", help="unit-length parents")
     f.add_argument(
+        "--normalize-reconstruction",
+        action="store_true",
+        help="each half of the reconstruction of unit length (Socher et al.'s code)",
+    )
+    f.add_argument(
         "--reconstruction", choices=RECONSTRUCTIONS, default=m.reconstruction, help="its error"
     )
     f.add_argument(
@@ -454,6 +469,19 @@ def parser() -> argparse.ArgumentParser:
     )
     f.add_argument("--classes", type=_positive, help="label head size (default: from the labels)")
     f.add_argument("--alpha", type=float, default=m.alpha, help="weight of the reconstruction")
+    f.add_argument(
+        "--head-loss",
+        choices=HEAD_LOSSES,
+        default="cross_entropy",
+        help="the head's error at a node: its cross-entropy, or the squared error of its"
+        " probabilities (Socher et al.'s code)",
+    )
+    f.add_argument(
+        "--inner-weight",
+        type=float,
+        default=1.0,
+        help="weight of the head's error at inner nodes against words' (Socher et al.: 0.5)",
+    )
     f.add_argument("--seed", type=int, default=0, help="initial weights and shuffling")
     f.add_argument(
         "--checkpoint-dir", metavar="DIR", help="save every epoch; rerun to resume (default: none)"

@@ -54,10 +54,6 @@ def cross_entropy(probs: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(target * -tf.math.log(tf.clip_by_value(probs, EPSILON, 1.0)), axis=1)
 
 
-# the head's errors (RAE's head_loss)
-HEAD_LOSSES = ("cross_entropy", "squared")
-
-
 def squared_error(probs: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
     """Per-node ``|onehot(label) - probs|^2 / 2``; a label of -1 counts nothing.
     Socher et al.'s ``forwardPropRAE.m`` puts ``(label - sigmoid)^2 / 2`` on one

@@ -205,7 +205,7 @@ class RAE:
             self.scorer = scorer
             self.classes = _options.check_classes(classes)
             self.alpha = _options.check_alpha(alpha)
-            self.head_loss = _options.check_choice("head_loss", head_loss, losses.HEAD_LOSSES)
+            self.head_loss = _options.check_choice("head_loss", head_loss, _options.HEAD_LOSSES)
             self.inner_weight = _options.check_inner_weight(inner_weight)
             if classifier is not None and self.classes is None:
                 raise ValueError("a classifier needs classes=K (the number of classes)")
