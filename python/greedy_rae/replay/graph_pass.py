@@ -12,7 +12,7 @@ back into its weights and its children. Summed over the levels, that is the
 chain rule over the whole tree: the gradient of taping the whole greedy search
 with the trees held fixed, without the discarded candidates. With a label
 head, the head is applied to every node (leaves and merges) and its
-cross-entropy added (see :mod:`greedy_rae.losses`): in one call over all the
+error added (see :mod:`greedy_rae.losses`): in one call over all the
 plan's nodes, whose gradient at each merge joins what its parent passes down.
 """
 
@@ -171,10 +171,10 @@ class GradientPass:
 
         grads = [tf.zeros_like(w) for w in weights]
         total = tf.constant(0.0)
-        own: tf.Tensor | None = None  # each node's own cross-entropy gradient
+        own: tf.Tensor | None = None  # each node's own head-error gradient
         if head:
             # the head on every node (leaves and merges) at once, at the built
-            # embeddings: its cross-entropy reaches the head's weights here, and
+            # embeddings: its error reaches the head's weights here, and
             # each node through its gradient, which the levels add to what the
             # parents pass down (and, for an embedding table, the leaves get)
             with self._tape() as tape:
@@ -198,7 +198,7 @@ class GradientPass:
                 share = plan.left_share[start:stop] if self.weighted else None
                 part = alpha * tf.reduce_sum(reconstruction_errors(c, y, share, dim))
             # this level's errors, plus the gradient its parents passed down to h
-            # (and, with a head, its own cross-entropy's) carried back through
+            # (and, with a head, its own error's) carried back through
             # the merge network
             from_above = tf.gather(passed, plan.parent[start:stop])
             if own is not None:
