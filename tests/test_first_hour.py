@@ -312,6 +312,9 @@ def test_front_ends_take_their_defaults_from_one_table():
     assert cli["learning_rate"] is None  # Adam's, 0.001 (said in --help); none for lbfgs
     for name in ("activation", "decoder_activation", "reconstruction", "alpha", "optimizer"):
         assert cli[name] == getattr(_options.MODEL, name), name
+    # Socher et al.'s objective options: the API's and the command line's
+    for name, value in _options.OBJECTIVE._asdict().items():
+        assert rae[name].default == value and cli[name] == value, name
     estimators = [sklearn.RAEEncoder, sklearn.RAEClassifier, sktime.RAETransformer,
                   sktime.RAEClassifier, aeon.RAETransformer, aeon.RAEClassifier]  # fmt: skip
     for cls in estimators:
@@ -328,7 +331,8 @@ def test_front_ends_take_their_defaults_from_one_table():
 def test_help_shows_every_default():
     for command, options in [
         ("fit", ["--epochs", "--pairs", "--batch-size", "--alpha", "--min-count", "--seed",
-                 "--learning-rate", "--activation", "--reconstruction"]),
+                 "--learning-rate", "--activation", "--reconstruction", "--head-loss",
+                 "--inner-weight"]),
         ("encode", ["--features"]),
         ("tree", ["--format", "--index"]),
         ("demo", ["--steps", "--pairs", "--seed"]),

@@ -32,6 +32,7 @@ BUILD_KINDS = (*NETWORK_KINDS, "cache")
 RECONSTRUCTIONS = ("plain", "weighted")
 # the head's error at a node (RAE's head_loss; see greedy_rae.losses)
 HEAD_LOSSES = ("cross_entropy", "squared")
+
 ACTIVATIONS = ("linear", "tanh", "relu")
 # a tree's features: its root, the mean of its 2n - 1 nodes, the mean of its n leaves (mean
 # pooling), or several of them side by side in this order
@@ -148,6 +149,21 @@ MODEL = Defaults(
     batch_size=32,
     features="root",
 )
+
+
+class ObjectiveDefaults(NamedTuple):
+    """Socher et al.'s objective options of ``gr.RAE`` and the command line."""
+
+    normalize_reconstruction: bool
+    head_loss: str
+    inner_weight: float
+
+
+# off, so that the post's model and the softmax head stay as they were; the
+# estimators do not take them (their RAEs keep these)
+OBJECTIVE = ObjectiveDefaults(
+    normalize_reconstruction=False, head_loss="cross_entropy", inner_weight=1.0
+)
 # a text RAE keeps word order: only neighbours merge (every RAE for sentences does)
 TEXT_PAIRS = "adjacent"
 # the command line's fit: the RAE's model, trained to the end in one call
@@ -242,6 +258,11 @@ def defaults_table() -> str:
         " before `RAE()`) | `--seed 0`: the weights and the shuffling |"
         " `random_state=None`: the weights and the shuffling |"
     )
+    for name, value in OBJECTIVE._asdict().items():
+        rows.append(
+            f"| `{name}` | {cell(value)} | {cell(value)} | {cell(value)} (the RAE's; not a"
+            " parameter) |"
+        )
     rows.append(
         f"| `min_count` (text) | `Vocabulary.from_texts(min_count=1)` | `--min-count 1` |"
         f" `{TEXT_MIN_COUNT}` |"

@@ -472,14 +472,14 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--head-loss",
         choices=HEAD_LOSSES,
-        default="cross_entropy",
+        default=_options.OBJECTIVE.head_loss,
         help="the head's error at a node: its cross-entropy, or the squared error of its"
         " probabilities (Socher et al.'s code)",
     )
     f.add_argument(
         "--inner-weight",
         type=float,
-        default=1.0,
+        default=_options.OBJECTIVE.inner_weight,
         help="weight of the head's error at inner nodes against words' (Socher et al.: 0.5)",
     )
     f.add_argument("--seed", type=int, default=0, help="initial weights and shuffling")
