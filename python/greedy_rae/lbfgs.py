@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from greedy_rae._inputs import Labelled
 from greedy_rae._variables import read, write
+from greedy_rae.trainer import callback_list
 
 NAME = "lbfgs"
 
@@ -97,16 +98,7 @@ def fit(
         return total, grad
 
     history: dict[str, list[float]] = {"loss": []}
-    cbs = keras.callbacks.CallbackList(
-        callbacks,
-        add_history=False,
-        add_progbar=verbose != 0,
-        model=model,
-        verbose=verbose,
-        epochs=iterations,
-        steps=1,
-    )
-    model.stop_training = False
+    cbs = callback_list(callbacks, model, verbose, iterations, 1)
     x0 = np.concatenate([read(w).reshape(-1).astype(np.float64) for w in weights])
     best = x0.copy()
     state = {"iteration": 0, "loss": math.nan}

@@ -51,6 +51,24 @@ def validation_logs(trainee: Trainee, val: Labelled) -> dict[str, float]:
     return logs
 
 
+def callback_list(
+    callbacks: list[Any] | None, model: keras.Model, verbose: int, epochs: int, steps: int
+) -> keras.callbacks.CallbackList:
+    """Keras's callbacks as ``keras.Model.fit`` runs them (a progress bar unless
+    ``verbose=0``; the caller keeps the history), the model's stop flag cleared."""
+    cbs = keras.callbacks.CallbackList(
+        callbacks,
+        add_history=False,
+        add_progbar=verbose != 0,
+        model=model,
+        verbose=verbose,
+        epochs=epochs,
+        steps=steps,
+    )
+    model.stop_training = False
+    return cbs
+
+
 def fit(
     trainee: Trainee,
     data: Labelled,
@@ -84,16 +102,7 @@ def fit(
             for key in history:
                 history[key].extend(state["history"].get(key, []))
             first_epoch = int(state["epoch"])
-    cbs = keras.callbacks.CallbackList(
-        callbacks,
-        add_history=False,
-        add_progbar=verbose != 0,
-        model=model,
-        verbose=verbose,
-        epochs=epochs,
-        steps=batches,
-    )
-    model.stop_training = False
+    cbs = callback_list(callbacks, model, verbose, epochs, batches)
     model._initial_epoch = None
     cbs.on_train_begin()
     # BackupAndRestore sets where an interrupted run resumes

@@ -45,15 +45,9 @@ class _TFScorer:
             _, c, y = call([a, b], w, k)
             return reconstruction_errors(c, y, left_share if weighted else None, dim)
 
-        @tf.function(input_signature=[spec, spec, share, values, fixed], autograph=False)
-        def errors(
-            a: tf.Tensor,
-            b: tf.Tensor,
-            left_share: tf.Tensor,
-            w: list[tf.Tensor],
-            k: list[tf.Tensor],
-        ) -> tf.Tensor:
-            return pair_errors(a, b, left_share, w, k)
+        errors = tf.function(
+            pair_errors, input_signature=[spec, spec, share, values, fixed], autograph=False
+        )
 
         @tf.function(
             input_signature=[tf.TensorSpec([None], tf.float32), values, fixed], autograph=False

@@ -252,6 +252,13 @@ class LocalRunner(Runner):
             )
         )
 
+    def _adam_slots(self) -> AdamSlots | None:
+        """The moments of a plain Adam, found once (the optimizer being built);
+        None: the optimizer steps by its own ``apply``."""
+        if self._adam is None:
+            self._adam = adam_slots(self.optimizer, self.weights) or False
+        return self._adam if isinstance(self._adam, AdamSlots) else None
+
     def _shared_adam_step(
         self,
         shared: SharedGradients,
@@ -388,10 +395,9 @@ class LocalRunner(Runner):
         """The optimizer step of the numpy pass's gradients: Keras's Adam in numpy
         (nothing to compile); any other optimizer by its own ``apply``, compiled
         once (eagerly, a step would cost more than the pass)."""
-        if self._adam is None:  # found once, the optimizer being built
-            self._adam = adam_slots(self.optimizer, self.weights) or False
-        if isinstance(self._adam, AdamSlots):
-            adam_step(self.optimizer, self._adam, grads, self.weights)
+        slots = self._adam_slots()
+        if slots is not None:
+            adam_step(self.optimizer, slots, grads, self.weights)
             return
         if self._apply_function is None:
             optimizer, weights = self.optimizer, self.weights
@@ -441,11 +447,10 @@ class LocalRunner(Runner):
         plan, ids = self._plan(seqs)
         shared = self._shared_gradients()
         if shared is not None:
-            if self._adam is None:  # found once, the optimizer being built
-                self._adam = adam_slots(self.optimizer, self.weights) or False
-            if isinstance(self._adam, AdamSlots):
+            slots = self._adam_slots()
+            if slots is not None:
                 # the configuration's compiled pass and Adam step, in one call
-                return self._shared_adam_step(shared, self._adam, plan, labels, len(seqs))
+                return self._shared_adam_step(shared, slots, plan, labels, len(seqs))
             # the configuration's compiled pass, then the optimizer's own apply
             loss, grads, finite = self._shared_call(shared, plan, labels, len(seqs))
             if finite:
