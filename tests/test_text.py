@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from greedy_rae.text import UNKNOWN, Vocabulary, load_word_vectors
+from greedy_rae.text import UNKNOWN, Vocabulary, load_word_vectors, words
 from text_data import TEXTS
 
 LABELS = np.array([1, 0, 1, 0, 1])
@@ -192,6 +192,44 @@ def test_vocabulary():
         vocab.ids(np.array([5]))
 
 
+def test_default_tokeniser_cuts_words_from_punctuation():
+    # the tokens written out by hand
+    text = "Great car!! Don't :-) x_1 été"
+    expected = ["Great", "car", "!!", "Don", "'", "t", ":-)", "x_1", "été"]
+    assert words(text) == expected
+    assert Vocabulary([]).tokens(text) == expected
+    assert Vocabulary([], tokenizer="whitespace").tokens(text) == text.split()
+    assert Vocabulary([], lower=True).tokens("Car!") == ["car", "!"]
+    vocab = Vocabulary.from_texts(["car!", "car .", "a car"])
+    assert vocab.words == [UNKNOWN, "car", "!", ".", "a"]  # car!, car and car share a row
+    np.testing.assert_array_equal(vocab.ids("a car!"), [4, 1, 2])
+    assert "tokenizer=words" in repr(vocab)
+    with pytest.raises(ValueError, match="tokenizer must be 'words' or 'whitespace'.*'spaces'"):
+        Vocabulary([], tokenizer="spaces")
+    with pytest.raises(TypeError, match="tokenizer must be a name or a callable.*int"):
+        Vocabulary([], tokenizer=3)
+
+
+def test_model_files_keep_the_tokeniser(tmp_path):
+    for name, tokens in [("words", ["a", "car", "!"]), ("whitespace", ["a", "car!"])]:
+        keras.utils.set_random_seed(0)
+        rae = gr.RAE(4, vocabulary=Vocabulary(["a", "car", "!", "car!"], tokenizer=name))
+        rae.save(tmp_path / f"{name}.keras")
+        back = gr.RAE.load(tmp_path / f"{name}.keras")
+        assert back.vocabulary.tokenizer == name
+        assert back.vocabulary.words_of(back.vocabulary.ids("a car!")) == tokens
+    # files written before the tokeniser was kept were tokenised on whitespace
+    old = Vocabulary.from_dict({"words": [UNKNOWN, "car!"], "lower": False})
+    assert old.tokenizer == "whitespace" and old.tokens("car!") == ["car!"]
+    # a tokeniser of one's own is code: not in the file, strings split on whitespace
+    own = Vocabulary(["a|b"], tokenizer=lambda t: t.split("|"))
+    assert own.to_dict()["tokenizer"] is None
+    back = Vocabulary.from_dict(own.to_dict())
+    assert back.tokens("a|b c") == ["a|b", "c"]
+    back.tokenizer = lambda t: t.split("|")
+    assert back.tokens("a|b c") == ["a", "b c"]
+
+
 def test_bad_text_input():
     rae = fresh()
     with pytest.raises(ValueError, match="sequences: text 1 has no tokens"):
@@ -283,6 +321,9 @@ def test_command_line_on_text(tmp_path, capsys):
     names = tmp_path / "names.txt"
     names.write_text("\n".join("x" if y else "y" for y in LABELS) + "\n")
     assert main(["fit", str(plain), "--text", "-o", str(model), "--labels", str(names)]) == 0
+    assert gr.RAE.load(model).vocabulary.tokenizer == "words"
+    assert main([*args, "--tokenizer", "whitespace"]) == 0
+    assert gr.RAE.load(model).vocabulary.tokenizer == "whitespace"
     # bad input: exit 2 and one line
     empty = tmp_path / "empty.txt"
     empty.write_text("a film\n\nanother\n")
@@ -319,6 +360,27 @@ def test_sklearn_encoder_on_texts():
     assert features.shape == (2, 12)
     back = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(back.transform(TEXTS), fitted.transform(TEXTS))
+
+
+def test_estimator_defaults_resolve_by_text():
+    from greedy_rae.sklearn import RAEClassifier, RAEEncoder
+
+    seqs = [np.random.default_rng(i).normal(size=(4, 3)) for i in range(6)]
+    # learning_rate=None: Adam(0.001) for texts, Adam(0.01) for vectors; a number is kept
+    for model, data, rate in [
+        (RAEEncoder(text=True, dim=4, epochs=1), TEXTS, 0.001),
+        (RAEEncoder(epochs=1), seqs, 0.01),
+        (RAEEncoder(text=True, dim=4, epochs=1, learning_rate=0.05), TEXTS, 0.05),
+    ]:
+        fitted = model.fit(data)
+        assert float(fitted.rae_.optimizer.learning_rate) == pytest.approx(rate)
+    # the texts' own tokeniser: "film!" is the words film and !
+    clf = RAEClassifier(text=True, dim=4, epochs=1, min_count=1).fit(TEXTS, LABELS)
+    assert clf.encoder_.rae_.vocabulary.tokenizer == "words"
+    assert clf.encoder_.rae_.vocabulary.tokens("film!") == ["film", "!"]
+    for bad in (0.0, -1.0, float("nan"), "fast"):
+        with pytest.raises(ValueError, match="learning_rate must be a positive"):
+            RAEEncoder(text=True, dim=4, epochs=1, learning_rate=bad).fit(TEXTS)
 
 
 def test_table_regularizer_counts_the_rows_used():

@@ -126,7 +126,7 @@ class Defaults(NamedTuple):
     decoder_activation: str
     reconstruction: str
     alpha: float
-    learning_rate: float
+    learning_rate: float | None
     optimizer: str
     epochs: int | None
     batch_size: int
@@ -177,7 +177,7 @@ ESTIMATOR = Defaults(
     decoder_activation="linear",
     reconstruction="weighted",
     alpha=0.2,
-    learning_rate=0.01,
+    learning_rate=None,  # SERIES_LEARNING_RATE, or TEXT_LEARNING_RATE with text=True
     optimizer="adam",
     epochs=None,  # SERIES_EPOCHS, or TEXT_EPOCHS with text=True
     batch_size=32,
@@ -222,16 +222,33 @@ def check_preset(name: object) -> dict[str, object]:
 # tables overfit (chosen once on the tweets and the movie sentences of
 # bench/classify_text.py: see the benchmarks page)
 SERIES_EPOCHS = 50
-TEXT_EPOCHS = 10
+TEXT_EPOCHS = 5
+# the estimators' Adam: a word table (a row a word) takes smaller steps than a network
+# over vectors (chosen with TEXT_EPOCHS: see the defaults page)
+SERIES_LEARNING_RATE = 0.01
+TEXT_LEARNING_RATE = 0.001
 # the estimators' text=True vocabulary: words seen once are <unk>
 TEXT_MIN_COUNT = 2
+# every vocabulary's tokeniser unless told (greedy_rae.text.TOKENIZERS)
+TOKENIZER = "words"
 
 
 def estimator_epochs(epochs: object, text: bool) -> int:
-    """An estimator's ``epochs``, None resolved: 50, or 10 for texts."""
+    """An estimator's ``epochs``, None resolved: 50, or 5 for texts."""
     if epochs is None:
         return TEXT_EPOCHS if text else SERIES_EPOCHS
     return check_positive("epochs", epochs)
+
+
+def estimator_learning_rate(rate: object, text: bool) -> float:
+    """An estimator's ``learning_rate``, None resolved: 0.01, or 0.001 for texts."""
+    if rate is None:
+        return TEXT_LEARNING_RATE if text else SERIES_LEARNING_RATE
+    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.number)):
+        raise ValueError(f"learning_rate must be a positive number or None, got {rate!r}")
+    if not 0.0 < float(rate) < float("inf"):
+        raise ValueError(f"learning_rate must be a positive finite number, got {rate!r}")
+    return float(rate)
 
 
 def defaults_table() -> str:
@@ -244,6 +261,12 @@ def defaults_table() -> str:
     def cell(value: object) -> str:
         return f"`{value!r}`" if not isinstance(value, bool) else f"`{value}`"
 
+    # the estimators' None, resolved by text=
+    resolved = {
+        "epochs": (SERIES_EPOCHS, TEXT_EPOCHS),
+        "learning_rate": (SERIES_LEARNING_RATE, TEXT_LEARNING_RATE),
+    }
+
     for name in Defaults._fields:
         model = getattr(MODEL, name)
         cli: object = CLI_EPOCHS if name == "epochs" else model
@@ -252,7 +275,11 @@ def defaults_table() -> str:
             cli_cell = f"{cell(cli)}; {cell(TEXT_PAIRS)} with `--text`"
         else:
             model_cell, cli_cell = cell(model), cell(cli)
-        rows.append(f"| `{name}` | {model_cell} | {cli_cell} | {cell(getattr(ESTIMATOR, name))} |")
+        estimator = cell(getattr(ESTIMATOR, name))
+        if name in resolved:
+            series, text = resolved[name]
+            estimator += f": {cell(series)}, {cell(text)} with `text=True`"
+        rows.append(f"| `{name}` | {model_cell} | {cli_cell} | {estimator} |")
     rows.append(
         "| seed | `fit(seed=)`: the shuffling (the weights: `keras.utils.set_random_seed`"
         " before `RAE()`) | `--seed 0`: the weights and the shuffling |"
@@ -266,6 +293,10 @@ def defaults_table() -> str:
     rows.append(
         f"| `min_count` (text) | `Vocabulary.from_texts(min_count=1)` | `--min-count 1` |"
         f" `{TEXT_MIN_COUNT}` |"
+    )
+    rows.append(
+        f"| tokeniser (text) | `Vocabulary(tokenizer={TOKENIZER!r})` | `--tokenizer {TOKENIZER}` |"
+        f" `{TOKENIZER!r}` (the vocabulary's) |"
     )
     rows.append(
         "| unlabelled mark | `-1` | `-1` in an `.npy`; no `__label__` prefix (or an empty"

@@ -26,6 +26,7 @@ from greedy_rae._options import (
     PAIR_MODES,
     RECONSTRUCTIONS,
 )
+from greedy_rae.text import DEFAULT_TOKENIZER, TOKENIZERS
 
 SEQUENCES_HELP = (
     "an .npz whose arrays are the sequences, in the order np.savez saved them,"
@@ -267,7 +268,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
         from greedy_rae.text import Vocabulary
 
         vocab = Vocabulary.from_texts(
-            data.sequences, min_count=args.min_count, max_size=args.max_size, lower=args.lower
+            data.sequences,
+            min_count=args.min_count,
+            max_size=args.max_size,
+            lower=args.lower,
+            tokenizer=args.tokenizer,
         )
         text = {"vocabulary": vocab, "embeddings": data.vectors}
     classes = args.classes
@@ -500,7 +505,7 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--text",
         action="store_true",
-        help="SEQUENCES is a text file, one text a line (whitespace tokens), optionally"
+        help="SEQUENCES is a text file, one text a line (tokens: see --tokenizer), optionally"
         " with a fastText-style __label__X prefix; trains a word table too",
     )
     f.add_argument("--min-count", type=_positive, default=1, help="text: rarer words are <unk>")
@@ -508,6 +513,12 @@ def parser() -> argparse.ArgumentParser:
         "--max-size", type=_positive, help="text: keep the most frequent words (default: all)"
     )
     f.add_argument("--lower", action="store_true", help="text: lower-case the words")
+    f.add_argument(
+        "--tokenizer",
+        choices=tuple(TOKENIZERS),
+        default=DEFAULT_TOKENIZER,
+        help="text: words and runs of punctuation, or whitespace alone (kept in the model)",
+    )
     f.add_argument(
         "--embeddings",
         metavar="PATH",

@@ -99,7 +99,7 @@ class RAE:
         arrays of ids), their leaves the rows of a word-embedding table of
         ``len(vocabulary)`` rows (see :mod:`greedy_rae.text`; row 0 is the
         out-of-vocabulary ``<unk>``). A list of words makes a
-        :class:`Vocabulary` (whitespace tokens, case kept).
+        :class:`Vocabulary` (its default tokeniser, case kept).
     embeddings : array, mapping or word vectors, optional
         The table's start (see :func:`greedy_rae.text.initial_table`): a
         ``(len(vocabulary), dim)`` array, or word vectors (a mapping, a

@@ -70,11 +70,11 @@ class RAEEncoder(PicklesModelFile, TransformerMixin, BaseEstimator):  # type: ig
         the reconstruction only. Default None: every label is a class.
     epochs : int, optional
         Passes over the data (iterations with ``optimizer="lbfgs"``); default
-        50, or 10 with ``text`` (a word table overfits sooner).
+        50, or 5 with ``text`` (a word table overfits sooner).
     batch_size : int
         Minibatch size.
-    learning_rate : float
-        Adam's learning rate.
+    learning_rate : float, optional
+        Adam's learning rate; default 0.01, or 0.001 with ``text``.
     optimizer : {"adam", "lbfgs"}
         ``"adam"``: ``epochs`` passes of minibatch steps; ``"lbfgs"``: full-batch
         L-BFGS, ``epochs`` iterations over the whole training set (Socher et
@@ -124,7 +124,7 @@ class RAEEncoder(PicklesModelFile, TransformerMixin, BaseEstimator):  # type: ig
         alpha: float = _options.ESTIMATOR.alpha,
         epochs: int | None = _options.ESTIMATOR.epochs,
         batch_size: int = _options.ESTIMATOR.batch_size,
-        learning_rate: float = _options.ESTIMATOR.learning_rate,
+        learning_rate: float | None = _options.ESTIMATOR.learning_rate,
         optimizer: str = _options.ESTIMATOR.optimizer,
         features: str = _options.ESTIMATOR.features,
         standardize: bool = True,
@@ -279,13 +279,14 @@ class RAEEncoder(PicklesModelFile, TransformerMixin, BaseEstimator):  # type: ig
         """The RAE's optimizer: Adam at ``learning_rate``, or ``"lbfgs"``."""
         _options.check_choice("optimizer", self.optimizer, _options.OPTIMIZERS)
         if self.optimizer == "lbfgs":
-            if self.learning_rate != _options.ESTIMATOR.learning_rate:
+            if self.learning_rate is not None:
                 raise ValueError(
                     "learning_rate is Adam's: optimizer='lbfgs' chooses its steps by a line"
-                    " search; leave learning_rate at its default"
+                    " search; leave learning_rate at its default (None)"
                 )
             return "lbfgs"
-        return keras.optimizers.Adam(self.learning_rate)
+        rate = _options.estimator_learning_rate(self.learning_rate, self.text)
+        return keras.optimizers.Adam(rate)
 
     def transform(self, X: Any) -> np.ndarray:
         """The features of each sequence, float32 ``(len(X), n_features_out_)``."""
@@ -347,7 +348,7 @@ class RAEClassifier(PicklesModelFile, ClassifierMixin, BaseEstimator):  # type: 
         alpha: float = _options.ESTIMATOR.alpha,
         epochs: int | None = _options.ESTIMATOR.epochs,
         batch_size: int = _options.ESTIMATOR.batch_size,
-        learning_rate: float = _options.ESTIMATOR.learning_rate,
+        learning_rate: float | None = _options.ESTIMATOR.learning_rate,
         optimizer: str = _options.ESTIMATOR.optimizer,
         features: str = _options.ESTIMATOR.features,
         standardize: bool = True,

@@ -1,10 +1,13 @@
 """Text: a vocabulary, token ids, pretrained word vectors (no TensorFlow here).
 
 A text sequence is a string, a list of tokens, or a 1-D integer array of ids.
-The default tokeniser splits on whitespace and keeps everything else as it is:
-data such as Socher et al.'s is already tokenised, and punctuation such as
-``!`` carries sentiment. ``lower=True`` lower-cases first; ``tokenizer=`` takes
-any callable from a string to a list of tokens.
+The default tokeniser, :func:`words`, cuts a text into words (runs of letters,
+digits and ``_``) and runs of other characters (punctuation), each a token of
+its own: ``"Great car!!"`` is ``["Great", "car",
+"!!"]``, so that ``car`` and ``car!!`` share a row while ``!!``, which carries
+sentiment, keeps one. ``tokenizer="whitespace"`` splits on whitespace alone
+(for text tokenised already); ``lower=True`` lower-cases; ``tokenizer=`` also
+takes any callable from a string to a list of tokens.
 
 Row 0 of every vocabulary is the out-of-vocabulary token ``<unk>``: every
 unknown token maps to it, and :attr:`Vocabulary.unknown` counts how many did.
@@ -14,11 +17,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from greedy_rae import _options
 
 UNKNOWN = "<unk>"
 log = logging.getLogger("greedy_rae")
@@ -26,8 +32,41 @@ Tokenizer = Callable[[str], Sequence[str]]
 
 
 def whitespace(text: str) -> list[str]:
-    """The default tokeniser: ``text.split()``."""
+    """The tokeniser ``"whitespace"``: ``text.split()``."""
     return text.split()
+
+
+_WORDS = re.compile(r"\w+|[^\w\s]+")
+
+
+def words(text: str) -> list[str]:
+    """The default tokeniser, ``"words"``: runs of letters, digits and ``_``, and
+    runs of other non-space characters, in order (``"don't!"``: ``don ' t !``)."""
+    return _WORDS.findall(text)
+
+
+# the tokenisers a model file can name
+TOKENIZERS: dict[str, Tokenizer] = {"words": words, "whitespace": whitespace}
+DEFAULT_TOKENIZER = _options.TOKENIZER
+
+
+def _tokenizer(tokenizer: object) -> tuple[str | None, Tokenizer]:
+    """A tokeniser's name (None for a callable of one's own) and the function."""
+    if tokenizer is None:
+        tokenizer = DEFAULT_TOKENIZER
+    if isinstance(tokenizer, str):
+        if tokenizer not in TOKENIZERS:
+            raise ValueError(
+                f"tokenizer must be {' or '.join(map(repr, TOKENIZERS))} or a callable,"
+                f" got {tokenizer!r}"
+            )
+        return tokenizer, TOKENIZERS[tokenizer]
+    if not callable(tokenizer):
+        raise TypeError(
+            f"tokenizer must be a name or a callable from a string to tokens, got"
+            f" {type(tokenizer).__name__}"
+        )
+    return None, tokenizer
 
 
 class Vocabulary:
@@ -40,8 +79,11 @@ class Vocabulary:
         unless ``words[0]`` is ``<unk>`` already).
     lower : bool
         Lower-case texts and tokens before looking them up.
-    tokenizer : callable, optional
-        From a string to its tokens; default :func:`whitespace`.
+    tokenizer : {"words", "whitespace"} or callable, optional
+        From a string to its tokens: :func:`words` (default), :func:`whitespace`,
+        or a callable of your own (not kept in model files: a loaded model
+        splits strings on whitespace until its ``vocabulary.tokenizer`` is set
+        again).
     """
 
     def __init__(
@@ -49,8 +91,9 @@ class Vocabulary:
         words: Iterable[str],
         *,
         lower: bool = False,
-        tokenizer: Tokenizer | None = None,
+        tokenizer: str | Tokenizer | None = None,
     ) -> None:
+        self.tokenizer = tokenizer
         words = list(words)
         if words and words[0] == UNKNOWN:
             words = words[1:]
@@ -66,7 +109,6 @@ class Vocabulary:
                 raise ValueError(f"vocabulary word {w!r} appears twice")
             self.index[w] = i
         self.lower = bool(lower)
-        self.tokenizer = tokenizer
         self.unknown = 0  # unknown tokens met by ids() since the last reset
 
     @classmethod
@@ -77,7 +119,7 @@ class Vocabulary:
         min_count: int = 1,
         max_size: int | None = None,
         lower: bool = False,
-        tokenizer: Tokenizer | None = None,
+        tokenizer: str | Tokenizer | None = None,
     ) -> Vocabulary:
         """The words of ``texts`` seen at least ``min_count`` times, most frequent
         first (ties in order of first appearance), at most ``max_size`` of them
@@ -99,6 +141,16 @@ class Vocabulary:
             words = words[:max_size]
         return cls(words, lower=lower, tokenizer=tokenizer)
 
+    @property
+    def tokenizer(self) -> str | Tokenizer:
+        """The tokeniser: a name of :data:`TOKENIZERS` or a callable (settable)."""
+        return self._tokenizer
+
+    @tokenizer.setter
+    def tokenizer(self, tokenizer: str | Tokenizer | None) -> None:
+        self.tokenizer_name, self._tokenize = _tokenizer(tokenizer)
+        self._tokenizer: str | Tokenizer = self.tokenizer_name or self._tokenize
+
     def __len__(self) -> int:
         return len(self.words)
 
@@ -106,7 +158,8 @@ class Vocabulary:
         return isinstance(word, str) and self._key(word) in self.index
 
     def __repr__(self) -> str:
-        return f"Vocabulary({len(self)} rows, lower={self.lower})"
+        tokens = self.tokenizer_name or "a callable"
+        return f"Vocabulary({len(self)} rows, lower={self.lower}, tokenizer={tokens})"
 
     def _key(self, token: str) -> str:
         return token.lower() if self.lower else token
@@ -114,7 +167,7 @@ class Vocabulary:
     def tokens(self, text: str | Sequence[str], what: str = "text") -> list[str]:
         """A text's tokens (a list of tokens passes through, lower-cased if asked)."""
         if isinstance(text, str):
-            tokens = list((self.tokenizer or whitespace)(text))
+            tokens = list(self._tokenize(text))
         elif isinstance(text, (list, tuple)) and all(isinstance(t, str) for t in text):
             tokens = list(text)
         else:
@@ -148,12 +201,16 @@ class Vocabulary:
         return [self.words[int(i)] for i in ids]
 
     def to_dict(self) -> dict[str, Any]:
-        """What the model file keeps (a custom tokeniser is not kept)."""
-        return {"words": self.words, "lower": self.lower}
+        """What the model file keeps (a tokeniser of one's own is not kept: None)."""
+        return {"words": self.words, "lower": self.lower, "tokenizer": self.tokenizer_name}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Vocabulary:
-        return cls(data["words"], lower=bool(data.get("lower", False)))
+        # files from before the key were tokenised on whitespace; a tokeniser of
+        # one's own (None) is not in the file: strings split on whitespace until
+        # the loaded vocabulary's tokenizer is set again
+        name = data.get("tokenizer") or "whitespace"
+        return cls(data["words"], lower=bool(data.get("lower", False)), tokenizer=name)
 
 
 def _texts(texts: object) -> list[Any]:
