@@ -24,18 +24,25 @@ Rows, each a test accuracy:
   more than two classes);
 * logistic regression on the mean of the word vectors the default text RAE
   trained (its word table);
-* ``RAEClassifier(text=True)`` with every default; and with
+* ``RAEClassifier(text=True)`` with every default; with the text defaults
+  it had before (whitespace tokens, Adam(0.01), 10 epochs); and with
   ``optimizer="lbfgs"`` (full-batch L-BFGS, ``--lbfgs-iterations``
-  iterations), the rest default;
+  iterations; 0 leaves the row out), the rest default;
 * with ``--objective``, the default estimator again with each of Socher et
   al.'s objective options set on the RAE it trains (options of ``gr.RAE``
   that the estimator does not take: the bench wraps the class it builds).
 
-Seconds are those of each fit. One run on a shared machine.
+Seconds are those of each fit. One run on a shared machine. ``--seed`` seeds
+the split or the folds (default 0).
+
+``--curve`` prints, instead of the table, how the default estimator's test
+accuracy moves with training on the split: its RAE trained one epoch a call
+(the shuffling seeded by the epoch), the estimator's logistic regression fitted
+again after each, for the previous and the present text settings side by side.
 
     pip install ".[bench]"
     python bench/classify_text.py [--data tweets|movies] [--protocol split|cv10]
-        [--objective] [--quick]
+        [--seed N] [--objective] [--curve] [--quick]
 """
 
 from __future__ import annotations
@@ -178,6 +185,59 @@ OBJECTIVE: list[dict[str, Any]] = [
 ]
 
 
+def previous_defaults(**options: Any) -> Model:
+    """The text RAEClassifier with the text defaults it had before: whitespace
+    tokens, Adam(0.01), 10 epochs (``min_count=2`` as now)."""
+
+    def run(x: list[str], y: np.ndarray, x_test: list[str]) -> np.ndarray:
+        from greedy_rae.sklearn import RAEClassifier
+        from greedy_rae.text import Vocabulary
+
+        vocabulary = Vocabulary.from_texts(x, min_count=2, tokenizer="whitespace")
+        settings = {"learning_rate": 0.01, "epochs": 10, **options}
+        clf = RAEClassifier(text=True, random_state=0, vocabulary=vocabulary, **settings)
+        return np.asarray(clf.fit(x, y).predict(x_test))
+
+    return run
+
+
+# --curve: (name, tokeniser, Adam's learning rate, min_count)
+CURVES = [
+    ("whitespace tokens, Adam(0.01)", "whitespace", 0.01, 2),
+    ("default tokens, Adam(0.01)", "words", 0.01, 2),
+    ("default tokens, Adam(0.001) (the defaults)", "words", 0.001, 2),
+    ("default tokens, Adam(0.001), min_count=1", "words", 0.001, 1),
+]
+
+
+def curve(x: list[str], y: np.ndarray, x_test: list[str], y_test: np.ndarray, epochs: int) -> None:
+    """Test accuracy of the default text estimator after each epoch, per setting."""
+    from greedy_rae.sklearn import RAEClassifier
+    from greedy_rae.text import Vocabulary
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    print(f"{'setting':<48} " + " ".join(f"{e:>6}" for e in range(1, epochs + 1)))
+    for name, tokenizer, rate, min_count in CURVES:
+        vocabulary = Vocabulary.from_texts(x, min_count=min_count, tokenizer=tokenizer)
+        clf = RAEClassifier(
+            text=True, random_state=0, vocabulary=vocabulary, learning_rate=rate, epochs=1
+        )
+        accuracies = []
+        for epoch in range(epochs):
+            if epoch == 0:
+                clf.fit(x, y)
+            else:
+                rae = clf.encoder_.rae_
+                rae.fit(x, labels=np.searchsorted(clf.classes_, y), verbose=0, seed=epoch)
+                clf.regression_ = make_pipeline(
+                    StandardScaler(), LogisticRegression(C=clf.C, max_iter=5000)
+                ).fit(clf.encoder_.transform(x), y)
+            accuracies.append(float(np.mean(clf.predict(x_test) == y_test)))
+        print(f"{name:<48} " + " ".join(f"{a:>6.3f}" for a in accuracies), flush=True)
+
+
 def rae_with(rae_options: dict[str, Any], **options: Any) -> Model:
     """The text RAEClassifier, its RAE built with ``rae_options`` on top of its own."""
     inner = rae(**options)
@@ -231,6 +291,9 @@ def main() -> None:
     p.add_argument("--protocol", choices=("split", "cv10"), default="split")
     p.add_argument("--lbfgs-iterations", type=int, default=30)
     p.add_argument("--objective", action="store_true", help="rows of Socher's objective options")
+    p.add_argument("--seed", type=int, default=0, help="the split's (or the folds') seed")
+    p.add_argument("--curve", action="store_true", help="accuracy after each epoch, on the split")
+    p.add_argument("--curve-epochs", type=int, default=7)
     p.add_argument("--quick", action="store_true", help="2,000 tweets, 2 epochs: a smoke run")
     args = p.parse_args()
     from sklearn.model_selection import StratifiedKFold, train_test_split
@@ -243,7 +306,7 @@ def main() -> None:
             texts, _, labels, _ = train_test_split(
                 texts, labels, train_size=2000, stratify=labels, random_state=0
             )
-        rae_options, args.lbfgs_iterations = {"epochs": 2}, 2
+        rae_options, args.lbfgs_iterations, args.curve_epochs = {"epochs": 2}, 2, 2
     default = rae(**rae_options)
     rows: list[tuple[str, Model]] = [
         ("logistic regression, binary bag of words", bag_of_words(None)),
@@ -254,27 +317,34 @@ def main() -> None:
         ("RAEClassifier(text=True), every default", default),
         ("  logistic regression, mean of its trained word vectors", mean_vectors(default)),
         (
-            f"RAEClassifier(text=True, optimizer='lbfgs', epochs={args.lbfgs_iterations})",
-            rae(**{**rae_options, "optimizer": "lbfgs", "epochs": args.lbfgs_iterations}),
+            "  its previous text defaults (whitespace tokens, Adam(0.01), 10 epochs)",
+            previous_defaults(**rae_options),
         ),
     ]
+    if args.lbfgs_iterations:
+        rows.append(
+            (
+                f"RAEClassifier(text=True, optimizer='lbfgs', epochs={args.lbfgs_iterations})",
+                rae(**{**rae_options, "optimizer": "lbfgs", "epochs": args.lbfgs_iterations}),
+            )
+        )
     if args.objective:
         for extra in OBJECTIVE:
             shown = ", ".join(f"{k}={v!r}" for k, v in extra.items())
             if len(extra) > 3:
                 shown = "socher2011's objective, Adam"
             rows.append((f"  default + RAE({shown})", rae_with(extra, **rae_options)))
-    if args.protocol == "split":
+    if args.protocol == "split" or args.curve:
         x, x_test, y, y_test = train_test_split(
-            texts, labels, test_size=0.2, stratify=labels, random_state=0
+            texts, labels, test_size=0.2, stratify=labels, random_state=args.seed
         )
         folds = [(x, y, x_test, y_test)]
-        how = f"80/20 stratified split, seed 0: {len(x)} train / {len(x_test)} test"
+        how = f"80/20 stratified split, seed {args.seed}: {len(x)} train / {len(x_test)} test"
     else:
-        splitter = StratifiedKFold(10, shuffle=True, random_state=0)
+        splitter = StratifiedKFold(10, shuffle=True, random_state=args.seed)
         t, lab = np.asarray(texts, dtype=object), labels
         folds = [(list(t[a]), lab[a], list(t[b]), lab[b]) for a, b in splitter.split(texts, labels)]
-        how = "10-fold stratified cross-validation, seed 0: the mean over the folds"
+        how = f"10-fold stratified cross-validation, seed {args.seed}: the mean over the folds"
     from greedy_rae.text import words
 
     counts = np.bincount(labels)
@@ -282,6 +352,10 @@ def main() -> None:
         f"{args.data}: {len(texts)} texts (classes {', '.join(map(str, counts))}),"
         f" {np.mean([len(words(s)) for s in texts]):.1f} tokens each; {how}"
     )
+    if args.curve:
+        print("test accuracy after each epoch:")
+        curve(x, y, x_test, y_test, args.curve_epochs)
+        return
     print(f"{'model':<76} {'accuracy':>8} {'seconds a fit':>14}")
     for name, model in rows:
         accuracies, seconds = [], []

