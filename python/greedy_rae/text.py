@@ -4,9 +4,10 @@ A text sequence is a string, a list of tokens, or a 1-D integer array of ids.
 The default tokeniser, :func:`words`, cuts a text into words (runs of letters,
 digits and ``_``) and runs of other characters (punctuation), each a token of
 its own: ``"Great car!!"`` is ``["Great", "car", "!!"]``, so that ``car`` and
-``car!!`` share a row while ``!!``, which carries sentiment, keeps one. ``tokenizer="whitespace"`` splits on whitespace alone
-(for text tokenised already); ``lower=True`` lower-cases; ``tokenizer=`` also
-takes any callable from a string to a list of tokens.
+``car!!`` share a row while ``!!``, which carries sentiment, keeps one.
+``tokenizer="whitespace"`` splits on whitespace alone (for text tokenised
+already); ``lower=True`` lower-cases; ``tokenizer=`` also takes any callable
+from a string to a list of tokens.
 
 Row 0 of every vocabulary is the out-of-vocabulary token ``<unk>``: every
 unknown token maps to it, and :attr:`Vocabulary.unknown` counts how many did.
