@@ -33,7 +33,12 @@ Rows, each a test accuracy:
   that the estimator does not take: the bench wraps the class it builds).
 
 Seconds are those of each fit. One run on a shared machine. ``--seed`` seeds
-the split or the folds (default 0).
+the split or the folds (default 0); ``--sample N`` takes a stratified N texts.
+
+``--characters`` gives every model each text as the list of its characters
+(spaces dropped), as a character-level set such as Chinese reviews is given:
+the bag of words is then one of characters, TF-IDF and NBSVM-bi take
+characters and pairs of neighbours, and the rows of other tokens are left out.
 
 ``--curve`` prints, instead of the table, how the default estimator's test
 accuracy moves with training on the split: its RAE trained one epoch a call
@@ -42,7 +47,7 @@ again after each, for the previous and the present text settings side by side.
 
     pip install ".[bench]"
     python bench/classify_text.py [--data tweets|movies] [--protocol split|cv10]
-        [--seed N] [--objective] [--curve] [--quick]
+        [--seed N] [--sample N] [--characters] [--objective] [--curve] [--quick]
 """
 
 from __future__ import annotations
@@ -101,13 +106,26 @@ def movies() -> tuple[list[str], np.ndarray]:
 Model = Callable[[list[str], np.ndarray, list[str]], np.ndarray]  # fit on train, predict test
 
 
-def tokens_of(pattern: str | None) -> dict[str, Any]:
-    """A scikit-learn vectorizer's tokens: ``pattern``, or (None) the text RAE's."""
+# --characters: every model sees each text as the list of its characters
+CHARACTERS = [False]
+
+
+def tokens_of(pattern: str | None, bigrams: bool = False) -> dict[str, Any]:
+    """A scikit-learn vectorizer's tokens: ``pattern``, or (None) the text RAE's
+    (with ``--characters``, the characters), unigrams or unigrams and bigrams."""
+    if CHARACTERS[0]:
+
+        def grams(chars: list[str]) -> list[str]:
+            pairs = [a + b for a, b in zip(chars, chars[1:])] if bigrams else []
+            return list(chars) + pairs
+
+        return {"analyzer": grams}
+    ngrams = {"ngram_range": (1, 2) if bigrams else (1, 1)}
     if pattern is None:
         from greedy_rae.text import words
 
-        return {"tokenizer": words, "token_pattern": None}
-    return {"token_pattern": pattern}
+        return {"tokenizer": words, "token_pattern": None, **ngrams}
+    return {"token_pattern": pattern, **ngrams}
 
 
 def bag_of_words(pattern: str | None) -> Model:
@@ -126,7 +144,7 @@ def tfidf(x: list[str], y: np.ndarray, x_test: list[str]) -> np.ndarray:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    v = TfidfVectorizer(ngram_range=(1, 2), **tokens_of(None))
+    v = TfidfVectorizer(**tokens_of(None, bigrams=True))
     model = LogisticRegression(max_iter=2000).fit(v.fit_transform(x), y)
     return np.asarray(model.predict(v.transform(x_test)))
 
@@ -137,7 +155,7 @@ def nbsvm(x: list[str], y: np.ndarray, x_test: list[str]) -> np.ndarray:
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    v = CountVectorizer(binary=True, ngram_range=(1, 2), **tokens_of(None))
+    v = CountVectorizer(binary=True, **tokens_of(None, bigrams=True))
     train, test = v.fit_transform(x), v.transform(x_test)
     classes = np.unique(y)
     scores = []
@@ -294,6 +312,10 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0, help="the split's (or the folds') seed")
     p.add_argument("--curve", action="store_true", help="accuracy after each epoch, on the split")
     p.add_argument("--curve-epochs", type=int, default=7)
+    p.add_argument(
+        "--characters", action="store_true", help="texts as their characters (spaces dropped)"
+    )
+    p.add_argument("--sample", type=int, help="a stratified sample of this many texts")
     p.add_argument("--quick", action="store_true", help="2,000 tweets, 2 epochs: a smoke run")
     args = p.parse_args()
     from sklearn.model_selection import StratifiedKFold, train_test_split
@@ -301,23 +323,33 @@ def main() -> None:
     print_device()
     texts, labels = tweets() if args.data == "tweets" else movies()
     rae_options: dict[str, Any] = {}
-    if args.quick:  # a stratified 2,000 (the file is sorted by class)
-        if len(texts) > 2000:
-            texts, _, labels, _ = train_test_split(
-                texts, labels, train_size=2000, stratify=labels, random_state=0
-            )
+    if args.quick:
+        args.sample = min(args.sample or 2000, 2000)
         rae_options, args.lbfgs_iterations, args.curve_epochs = {"epochs": 2}, 2, 2
+    if args.sample and args.sample < len(texts):  # stratified: the file is sorted by class
+        texts, _, labels, _ = train_test_split(
+            texts, labels, train_size=args.sample, stratify=labels, random_state=0
+        )
+    if args.characters:
+        CHARACTERS[0] = True
+        texts = [[c for c in t if not c.isspace()] for t in texts]  # type: ignore[misc]
     default = rae(**rae_options)
-    rows: list[tuple[str, Model]] = [
-        ("logistic regression, binary bag of words", bag_of_words(None)),
-        ("  the same, whitespace tokens", bag_of_words(WHITESPACE)),
-        ("  the same, scikit-learn's default tokens", bag_of_words(SKLEARN)),
+    bow = ("logistic regression, binary bag of words", bag_of_words(None))
+    rows: list[tuple[str, Model]] = [bow]
+    if not args.characters:
+        rows += [
+            ("  the same, whitespace tokens", bag_of_words(WHITESPACE)),
+            ("  the same, scikit-learn's default tokens", bag_of_words(SKLEARN)),
+        ]
+    rows += [
         ("logistic regression, TF-IDF unigrams + bigrams", tfidf),
         ("NBSVM-bi (log-count ratio, logistic regression)", nbsvm),
         ("RAEClassifier(text=True), every default", default),
         ("  logistic regression, mean of its trained word vectors", mean_vectors(default)),
         (
-            "  its previous text defaults (whitespace tokens, Adam(0.01), 10 epochs)",
+            "  its previous text defaults (whitespace tokens, Adam(0.01), 10 epochs)"
+            if not args.characters
+            else "  its previous text defaults (Adam(0.01), 10 epochs)",
             previous_defaults(**rae_options),
         ),
     ]
@@ -347,10 +379,13 @@ def main() -> None:
         how = f"10-fold stratified cross-validation, seed {args.seed}: the mean over the folds"
     from greedy_rae.text import words
 
+    def tokens(text: Any) -> int:
+        return len(text) if args.characters else len(words(text))
+
     counts = np.bincount(labels)
     print(
         f"{args.data}: {len(texts)} texts (classes {', '.join(map(str, counts))}),"
-        f" {np.mean([len(words(s)) for s in texts]):.1f} tokens each; {how}"
+        f" {np.mean([tokens(s) for s in texts]):.1f} tokens each; {how}"
     )
     if args.curve:
         print("test accuracy after each epoch:")
