@@ -90,7 +90,10 @@ class RAEEncoder(PicklesModelFile, TransformerMixin, BaseEstimator):  # type: ig
         Seed of the initial weights and of the shuffling.
     text : bool
         ``X`` holds texts (strings, token lists or 1-D id arrays): a word table
-        is trained with the network (see :class:`~greedy_rae.RAE`).
+        is trained with the network (see :class:`~greedy_rae.RAE`). Strings are
+        cut by the default tokeniser (words and runs of punctuation apart, see
+        :mod:`greedy_rae.text`); give token lists, or a ``vocabulary`` with a
+        tokeniser of your own, for others.
     min_count : int
         With ``text``, words seen fewer times in the training texts are
         ``<unk>`` (default 2: words seen once are).
