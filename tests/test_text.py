@@ -7,6 +7,7 @@ the loss (root score, or the head's mix) differentiated with respect to the
 table and the weights.
 """
 
+import json
 import os
 
 import greedy_rae as gr
@@ -218,9 +219,19 @@ def test_model_files_keep_the_tokeniser(tmp_path):
         back = gr.RAE.load(tmp_path / f"{name}.keras")
         assert back.vocabulary.tokenizer == name
         assert back.vocabulary.words_of(back.vocabulary.ids("a car!")) == tokens
-    # files written before the tokeniser was kept were tokenised on whitespace
-    old = Vocabulary.from_dict({"words": [UNKNOWN, "car!"], "lower": False})
-    assert old.tokenizer == "whitespace" and old.tokens("car!") == ["car!"]
+    # a file written before the tokeniser was kept (format 2) was tokenised on
+    # whitespace: this one, rewritten as such a file, loads so
+    import h5py
+
+    keras.utils.set_random_seed(0)
+    path = tmp_path / "format2.h5"
+    gr.RAE(4, vocabulary=Vocabulary(["a", "car!"])).save(path)
+    with h5py.File(path, "a") as f:
+        meta = json.loads(f.attrs["greedy_rae.json"])
+        assert meta["format"] == 3 and meta["vocabulary"].pop("tokenizer") == "words"
+        f.attrs["greedy_rae.json"] = json.dumps({**meta, "format": 2})
+    old = gr.RAE.load(path).vocabulary
+    assert old.tokenizer == "whitespace" and old.words_of(old.ids("a car!")) == ["a", "car!"]
     # a tokeniser of one's own is code: not in the file, strings split on whitespace
     own = Vocabulary(["a|b"], tokenizer=lambda t: t.split("|"))
     assert own.to_dict()["tokenizer"] is None

@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 _META = "greedy_rae.json"
 _HEAD = "greedy_rae_classifier.keras"  # the label head, a .keras file inside the model file
 _TABLE = "greedy_rae_embeddings.npy"  # a text RAE's word table, an .npy file inside
-# the layout of the options a file carries; a file of a later format is refused
-FORMAT = 2
+# the layout of the options a file carries; a file of a later format is refused.
+# 3: a text RAE's vocabulary names its tokeniser (format 2 files were tokenised on
+# whitespace, and load so; a reader of format 2 would tokenise a 3 on whitespace)
+FORMAT = 3
 
 
 _T = TypeVar("_T")
