@@ -331,7 +331,7 @@ def test_a_model_file_of_a_later_format_is_refused(tmp_path):
             data = src.read(item)
             if item.filename == "greedy_rae.json":
                 meta = json.loads(data)
-                assert meta["format"] == 2
+                assert meta["format"] == 3
                 data = json.dumps({**meta, "format": 99}).encode()
             dst.writestr(item, data)
     with pytest.raises(ValueError, match="format 99, written by a later greedy-rae"):
