@@ -26,7 +26,7 @@ from greedy_rae._options import (
     PAIR_MODES,
     RECONSTRUCTIONS,
 )
-from greedy_rae.text import DEFAULT_TOKENIZER, TOKENIZERS
+from greedy_rae.text import TOKENIZERS
 
 SEQUENCES_HELP = (
     "an .npz whose arrays are the sequences, in the order np.savez saved them,"
@@ -516,7 +516,7 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--tokenizer",
         choices=tuple(TOKENIZERS),
-        default=DEFAULT_TOKENIZER,
+        default=_options.TOKENIZER,
         help="text: words and runs of punctuation, or whitespace alone (kept in the model)",
     )
     f.add_argument(

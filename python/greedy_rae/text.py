@@ -45,15 +45,14 @@ def words(text: str) -> list[str]:
     return _WORDS.findall(text)
 
 
-# the tokenisers a model file can name
+# the tokenisers a model file can name (the default: _options.TOKENIZER)
 TOKENIZERS: dict[str, Tokenizer] = {"words": words, "whitespace": whitespace}
-DEFAULT_TOKENIZER = _options.TOKENIZER
 
 
 def _tokenizer(tokenizer: object) -> tuple[str | None, Tokenizer]:
     """A tokeniser's name (None for a callable of one's own) and the function."""
     if tokenizer is None:
-        tokenizer = DEFAULT_TOKENIZER
+        tokenizer = _options.TOKENIZER
     if isinstance(tokenizer, str):
         if tokenizer not in TOKENIZERS:
             raise ValueError(
@@ -144,12 +143,11 @@ class Vocabulary:
     @property
     def tokenizer(self) -> str | Tokenizer:
         """The tokeniser: a name of :data:`TOKENIZERS` or a callable (settable)."""
-        return self._tokenizer
+        return self.tokenizer_name or self._tokenize
 
     @tokenizer.setter
     def tokenizer(self, tokenizer: str | Tokenizer | None) -> None:
         self.tokenizer_name, self._tokenize = _tokenizer(tokenizer)
-        self._tokenizer: str | Tokenizer = self.tokenizer_name or self._tokenize
 
     def __len__(self) -> int:
         return len(self.words)
