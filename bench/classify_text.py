@@ -106,18 +106,15 @@ def movies() -> tuple[list[str], np.ndarray]:
 Model = Callable[[list[str], np.ndarray, list[str]], np.ndarray]  # fit on train, predict test
 
 
-# --characters: every model sees each text as the list of its characters
-CHARACTERS = [False]
+def tokens_of(pattern: str | None, x: list[Any], bigrams: bool = False) -> dict[str, Any]:
+    """A scikit-learn vectorizer's tokens for the texts ``x``: ``pattern``, or (None)
+    the text RAE's; texts given as token lists (``--characters``) keep their
+    tokens. Unigrams, or unigrams and bigrams."""
+    if not isinstance(x[0], str):
 
-
-def tokens_of(pattern: str | None, bigrams: bool = False) -> dict[str, Any]:
-    """A scikit-learn vectorizer's tokens: ``pattern``, or (None) the text RAE's
-    (with ``--characters``, the characters), unigrams or unigrams and bigrams."""
-    if CHARACTERS[0]:
-
-        def grams(chars: list[str]) -> list[str]:
-            pairs = [a + b for a, b in zip(chars, chars[1:])] if bigrams else []
-            return list(chars) + pairs
+        def grams(tokens: list[str]) -> list[str]:
+            pairs = [a + b for a, b in zip(tokens, tokens[1:])] if bigrams else []
+            return list(tokens) + pairs
 
         return {"analyzer": grams}
     ngrams = {"ngram_range": (1, 2) if bigrams else (1, 1)}
@@ -133,7 +130,7 @@ def bag_of_words(pattern: str | None) -> Model:
         from sklearn.feature_extraction.text import CountVectorizer
         from sklearn.linear_model import LogisticRegression
 
-        v = CountVectorizer(binary=True, **tokens_of(pattern))
+        v = CountVectorizer(binary=True, **tokens_of(pattern, x))
         model = LogisticRegression(max_iter=2000).fit(v.fit_transform(x), y)
         return np.asarray(model.predict(v.transform(x_test)))
 
@@ -144,7 +141,7 @@ def tfidf(x: list[str], y: np.ndarray, x_test: list[str]) -> np.ndarray:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    v = TfidfVectorizer(**tokens_of(None, bigrams=True))
+    v = TfidfVectorizer(**tokens_of(None, x, bigrams=True))
     model = LogisticRegression(max_iter=2000).fit(v.fit_transform(x), y)
     return np.asarray(model.predict(v.transform(x_test)))
 
@@ -155,7 +152,7 @@ def nbsvm(x: list[str], y: np.ndarray, x_test: list[str]) -> np.ndarray:
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    v = CountVectorizer(binary=True, **tokens_of(None, bigrams=True))
+    v = CountVectorizer(binary=True, **tokens_of(None, x, bigrams=True))
     train, test = v.fit_transform(x), v.transform(x_test)
     classes = np.unique(y)
     scores = []
@@ -325,13 +322,13 @@ def main() -> None:
     rae_options: dict[str, Any] = {}
     if args.quick:
         args.sample = min(args.sample or 2000, 2000)
-        rae_options, args.lbfgs_iterations, args.curve_epochs = {"epochs": 2}, 2, 2
+        rae_options, args.curve_epochs = {"epochs": 2}, 2
+        args.lbfgs_iterations = min(args.lbfgs_iterations, 2)  # 0 still leaves the row out
     if args.sample and args.sample < len(texts):  # stratified: the file is sorted by class
         texts, _, labels, _ = train_test_split(
             texts, labels, train_size=args.sample, stratify=labels, random_state=0
         )
     if args.characters:
-        CHARACTERS[0] = True
         texts = [[c for c in t if not c.isspace()] for t in texts]  # type: ignore[misc]
     default = rae(**rae_options)
     bow = ("logistic regression, binary bag of words", bag_of_words(None))
