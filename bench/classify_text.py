@@ -27,13 +27,17 @@ Rows, each a test accuracy:
 * ``RAEClassifier(text=True)`` with every default; with the text defaults
   it had before (whitespace tokens, Adam(0.01), 10 epochs); and with
   ``optimizer="lbfgs"`` (full-batch L-BFGS, ``--lbfgs-iterations``
-  iterations; 0 leaves the row out), the rest default;
+  iterations; 0 leaves the row out), the rest default; and with its table
+  started from the training texts' own word vectors
+  (``embeddings="cooccurrence"``);
 * with ``--objective``, the default estimator again with each of Socher et
   al.'s objective options set on the RAE it trains (options of ``gr.RAE``
   that the estimator does not take: the bench wraps the class it builds).
 
 Seconds are those of each fit. One run on a shared machine. ``--seed`` seeds
-the split or the folds (default 0); ``--sample N`` takes a stratified N texts.
+the split or the folds (default 0); ``--random-state K`` is the RAE estimators'
+``random_state`` (default 0: their start and shuffling); ``--sample N`` takes
+a stratified N texts.
 
 ``--characters`` gives every model each text as the list of its characters
 (spaces dropped), as a character-level set such as Chinese reviews is given:
@@ -47,7 +51,8 @@ again after each, for the previous and the present text settings side by side.
 
     pip install ".[bench]"
     python bench/classify_text.py [--data tweets|movies] [--protocol split|cv10]
-        [--seed N] [--sample N] [--characters] [--objective] [--curve] [--quick]
+        [--seed N] [--random-state K] [--sample N] [--characters] [--objective]
+        [--curve] [--quick]
 """
 
 from __future__ import annotations
@@ -171,7 +176,7 @@ def rae(**options: Any) -> Model:
     def run(x: list[str], y: np.ndarray, x_test: list[str]) -> np.ndarray:
         from greedy_rae.sklearn import RAEClassifier
 
-        clf = RAEClassifier(text=True, random_state=0, **options).fit(x, y)
+        clf = RAEClassifier(**{"text": True, "random_state": 0, **options}).fit(x, y)
         fitted.append(clf)  # the word vectors' row reads them, fold by fold
         return np.asarray(clf.predict(x_test))
 
@@ -209,8 +214,8 @@ def previous_defaults(**options: Any) -> Model:
         from greedy_rae.text import Vocabulary
 
         vocabulary = Vocabulary.from_texts(x, min_count=2, tokenizer="whitespace")
-        settings = {"learning_rate": 0.01, "epochs": 10, **options}
-        clf = RAEClassifier(text=True, random_state=0, vocabulary=vocabulary, **settings)
+        settings = {"random_state": 0, "learning_rate": 0.01, "epochs": 10, **options}
+        clf = RAEClassifier(text=True, vocabulary=vocabulary, **settings)
         return np.asarray(clf.fit(x, y).predict(x_test))
 
     return run
@@ -225,7 +230,9 @@ CURVES = [
 ]
 
 
-def curve(x: list[str], y: np.ndarray, x_test: list[str], y_test: np.ndarray, epochs: int) -> None:
+def curve(
+    x: list[str], y: np.ndarray, x_test: list[str], y_test: np.ndarray, epochs: int, seed: int
+) -> None:
     """Test accuracy of the default text estimator after each epoch, per setting."""
     from greedy_rae.sklearn import RAEClassifier
     from greedy_rae.text import Vocabulary
@@ -237,7 +244,7 @@ def curve(x: list[str], y: np.ndarray, x_test: list[str], y_test: np.ndarray, ep
     for name, tokenizer, rate, min_count in CURVES:
         vocabulary = Vocabulary.from_texts(x, min_count=min_count, tokenizer=tokenizer)
         clf = RAEClassifier(
-            text=True, random_state=0, vocabulary=vocabulary, learning_rate=rate, epochs=1
+            text=True, random_state=seed, vocabulary=vocabulary, learning_rate=rate, epochs=1
         )
         accuracies = []
         for epoch in range(epochs):
@@ -307,6 +314,9 @@ def main() -> None:
     p.add_argument("--lbfgs-iterations", type=int, default=30)
     p.add_argument("--objective", action="store_true", help="rows of Socher's objective options")
     p.add_argument("--seed", type=int, default=0, help="the split's (or the folds') seed")
+    p.add_argument(
+        "--random-state", type=int, default=0, help="the RAE estimators' random_state (their start)"
+    )
     p.add_argument("--curve", action="store_true", help="accuracy after each epoch, on the split")
     p.add_argument("--curve-epochs", type=int, default=7)
     p.add_argument(
@@ -319,10 +329,10 @@ def main() -> None:
 
     print_device()
     texts, labels = tweets() if args.data == "tweets" else movies()
-    rae_options: dict[str, Any] = {}
+    rae_options: dict[str, Any] = {"random_state": args.random_state}
     if args.quick:
         args.sample = min(args.sample or 2000, 2000)
-        rae_options, args.curve_epochs = {"epochs": 2}, 2
+        rae_options["epochs"], args.curve_epochs = 2, 2
         args.lbfgs_iterations = min(args.lbfgs_iterations, 2)  # 0 still leaves the row out
     if args.sample and args.sample < len(texts):  # stratified: the file is sorted by class
         texts, _, labels, _ = train_test_split(
@@ -348,6 +358,10 @@ def main() -> None:
             if not args.characters
             else "  its previous text defaults (Adam(0.01), 10 epochs)",
             previous_defaults(**rae_options),
+        ),
+        (
+            "  default + embeddings='cooccurrence' (the texts' own word vectors)",
+            rae(**rae_options, embeddings="cooccurrence"),
         ),
     ]
     if args.lbfgs_iterations:
@@ -386,7 +400,7 @@ def main() -> None:
     )
     if args.curve:
         print("test accuracy after each epoch:")
-        curve(x, y, x_test, y_test, args.curve_epochs)
+        curve(x, y, x_test, y_test, args.curve_epochs, args.random_state)
         return
     print(f"{'model':<76} {'accuracy':>8} {'seconds a fit':>14}")
     for name, model in rows:

@@ -394,6 +394,102 @@ def test_estimator_defaults_resolve_by_text():
             RAEEncoder(text=True, dim=4, epochs=1, learning_rate=bad).fit(TEXTS)
 
 
+def reference_cooccurrence_cosines(texts, vocab, dim, window):
+    """Cosines between the words' vectors, from plain-Python counts: PPMI with
+    contexts to the power 0.75, and U S U^T of its first ``dim`` singular
+    directions taken as the square root of the top of P P^T (no SVD; free of the
+    directions' signs)."""
+    import math
+    from collections import Counter
+
+    pairs = Counter()
+    for text in texts:
+        ids = [vocab.index.get(t, 0) for t in vocab.tokens(text)]
+        for i, a in enumerate(ids):
+            for j in range(max(0, i - window), min(len(ids), i + window + 1)):
+                if j != i:
+                    pairs[a, ids[j]] += 1
+    total = sum(pairs.values())
+    word, context = Counter(), Counter()
+    for (a, b), n in pairs.items():
+        word[a] += n
+        context[b] += n
+    smooth = {b: n**0.75 for b, n in context.items()}
+    norm = sum(smooth.values())
+    ppmi = np.zeros((len(vocab), len(vocab)))
+    for (a, b), n in pairs.items():
+        ppmi[a, b] = max(0.0, math.log(n * total / (word[a] * smooth[b] / norm * total)))
+    values, vectors = np.linalg.eigh(ppmi @ ppmi.T)
+    top = np.argsort(values)[::-1][:dim]
+    gram = (vectors[:, top] * np.sqrt(np.clip(values[top], 0, None))) @ vectors[:, top].T
+    d = np.sqrt(np.clip(np.diag(gram), 0, None))
+    found = d > 1e-9
+    d = np.where(found, d, 1.0)
+    return gram / np.outer(d, d), found
+
+
+@pytest.mark.parametrize("size,dim,window", [(None, 4, 2), (None, 30, 1), (700, 6, 3)])
+def test_cooccurrence_vectors_match_plain_counts(size, dim, window):
+    from greedy_rae.text import cooccurrence_vectors, initial_table
+
+    texts = TEXTS
+    if size is not None:  # a vocabulary past the whole decomposition's size: the truncated one
+        rng = np.random.default_rng(1)
+        texts = [" ".join(f"w{k}" for k in rng.zipf(1.3, 12) % size) for _ in range(900)]
+    vocab = Vocabulary.from_texts(texts)
+    table = cooccurrence_vectors(texts, vocab, dim, window=window, seed=3)
+    assert table.shape == (len(vocab), dim) and table.dtype == np.float32
+    cosines, found = reference_cooccurrence_cosines(texts, vocab, dim, window)
+    found[0] = False
+    rows = table[found]
+    np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(rows @ rows.T, cosines[np.ix_(found, found)], atol=1e-4)
+    # <unk> and words that never meet another keep the seeded random start
+    start, _ = initial_table(vocab, dim, seed=3)
+    np.testing.assert_array_equal(table[~found], start[~found])
+    np.testing.assert_array_equal(
+        cooccurrence_vectors(texts, vocab, dim, window=window, seed=3), table
+    )
+
+
+def test_cooccurrence_vectors_bad_input():
+    from greedy_rae.text import cooccurrence_vectors
+
+    vocab = Vocabulary.from_texts(TEXTS)
+    with pytest.raises(TypeError, match="vocabulary must be a Vocabulary"):
+        cooccurrence_vectors(TEXTS, ["film"], 4)
+    with pytest.raises(ValueError, match="window must be a positive integer"):
+        cooccurrence_vectors(TEXTS, vocab, 4, window=0)
+    with pytest.raises(ValueError, match="dim must be a positive integer"):
+        cooccurrence_vectors(TEXTS, vocab, 0)
+    with pytest.raises(ValueError, match="texts is empty"):
+        cooccurrence_vectors([], vocab, 4)
+    # a single word per text meets nothing: the random start, as initial_table gives it
+    from greedy_rae.text import initial_table
+
+    np.testing.assert_array_equal(
+        cooccurrence_vectors(["film", "dull"], vocab, 4, seed=0), initial_table(vocab, 4, seed=0)[0]
+    )
+
+
+def test_estimators_start_the_table_from_the_texts_when_asked():
+    from greedy_rae.sklearn import RAEEncoder
+    from greedy_rae.text import cooccurrence_vectors
+
+    # a learning rate too small to move the table: it stays at its start
+    tiny = dict(text=True, dim=4, epochs=1, min_count=1, learning_rate=1e-12, random_state=5)
+    vocab = Vocabulary.from_texts(TEXTS)
+    expected = cooccurrence_vectors(TEXTS, vocab, 4, seed=5)
+    fitted = RAEEncoder(embeddings="cooccurrence", **tiny).fit(TEXTS)
+    np.testing.assert_allclose(fitted.rae_.embeddings, expected, atol=1e-6)
+    random = RAEEncoder(**tiny).fit(TEXTS).rae_.embeddings  # the default start
+    assert np.abs(random).max() < 0.01  # Socher et al.'s 0.001 * normal
+    with pytest.raises(ValueError, match="embeddings must be None .* 'cooccurrence' or word"):
+        RAEEncoder(embeddings="glove", **tiny).fit(TEXTS)
+    with pytest.raises(ValueError, match="cooccurrence_vectors"):
+        gr.RAE(4, vocabulary=vocab, embeddings="cooccurrence")
+
+
 def test_table_regularizer_counts_the_rows_used():
     reg = keras.regularizers.L2(0.01)
     keras.utils.set_random_seed(0)

@@ -20,10 +20,18 @@ if TYPE_CHECKING:
     from greedy_rae.build import greedy_tree
     from greedy_rae.network import merge_network
     from greedy_rae.rae import RAE
-    from greedy_rae.text import Vocabulary, load_word_vectors
+    from greedy_rae.text import Vocabulary, cooccurrence_vectors, load_word_vectors
     from greedy_rae.tree import Tree
 
-__all__ = ["RAE", "Tree", "Vocabulary", "greedy_tree", "load_word_vectors", "merge_network"]
+__all__ = [
+    "RAE",
+    "Tree",
+    "Vocabulary",
+    "cooccurrence_vectors",
+    "greedy_tree",
+    "load_word_vectors",
+    "merge_network",
+]
 _WHERE = {
     "RAE": "greedy_rae.rae",
     "Tree": "greedy_rae.tree",
@@ -31,6 +39,7 @@ _WHERE = {
     "merge_network": "greedy_rae.network",
     "Vocabulary": "greedy_rae.text",  # text.py needs no TensorFlow
     "load_word_vectors": "greedy_rae.text",
+    "cooccurrence_vectors": "greedy_rae.text",
 }
 
 try:

@@ -229,6 +229,22 @@ SERIES_LEARNING_RATE = 0.01
 TEXT_LEARNING_RATE = 0.001
 # the estimators' text=True vocabulary: words seen once are <unk>
 TEXT_MIN_COUNT = 2
+# the estimators' text=True word table: Socher et al.'s small random start (None), or
+# "cooccurrence", the training texts' own word vectors (greedy_rae.text.cooccurrence_vectors;
+# measured on the tweets beside the default: see the benchmarks page)
+TABLE_STARTS = ("cooccurrence",)
+
+
+def check_table_start(embeddings: object) -> object:
+    """An estimator's ``embeddings``: None, a name of :data:`TABLE_STARTS`, or vectors."""
+    if isinstance(embeddings, str) and embeddings not in TABLE_STARTS:
+        raise ValueError(
+            f"embeddings must be None (a small random start), {_words(TABLE_STARTS)} or word"
+            f" vectors, got {embeddings!r}"
+        )
+    return embeddings
+
+
 # every vocabulary's tokeniser unless told (greedy_rae.text.TOKENIZERS)
 TOKENIZER = "words"
 
@@ -297,6 +313,11 @@ def defaults_table() -> str:
     rows.append(
         f"| tokeniser (text) | `Vocabulary(tokenizer={TOKENIZER!r})` | `--tokenizer {TOKENIZER}` |"
         f" `{TOKENIZER!r}` (the vocabulary's) |"
+    )
+    rows.append(
+        "| word table's start (text) | small and random (`embeddings=None`) | small and random"
+        " (`--embeddings PATH` for vectors) | `embeddings=None`: small and random;"
+        f" `embeddings={TABLE_STARTS[0]!r}`: the training texts' own vectors |"
     )
     rows.append(
         "| unlabelled mark | `-1` | `-1` in an `.npy`; no `__label__` prefix (or an empty"

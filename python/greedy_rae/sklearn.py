@@ -97,9 +97,15 @@ class RAEEncoder(PicklesModelFile, TransformerMixin, BaseEstimator):  # type: ig
     min_count : int
         With ``text``, words seen fewer times in the training texts are
         ``<unk>`` (default 2: words seen once are).
-    vocabulary, embeddings : optional
+    vocabulary : Vocabulary, optional
         With ``text``: a vocabulary of your own (default: the training texts'
-        words) and the table's start (see :class:`~greedy_rae.RAE`).
+        words seen ``min_count`` times).
+    embeddings : "cooccurrence" or word vectors, optional
+        With ``text``, the word table's start: by default (None) small random
+        rows, as Socher et al.'s; ``"cooccurrence"``, word vectors of the
+        training texts themselves (:func:`~greedy_rae.text.cooccurrence_vectors`,
+        unlabelled texts included); or vectors of your own, as
+        :class:`~greedy_rae.RAE` takes them.
     window : int, optional
         With a 2-D ``X``: samples a leaf (default 10, or the row's length when
         shorter); windows do not overlap, except the last, which ends at the
@@ -233,8 +239,15 @@ class RAEEncoder(PicklesModelFile, TransformerMixin, BaseEstimator):  # type: ig
             vocabulary = self.vocabulary
             if vocabulary is None:  # the training texts' words
                 vocabulary = Vocabulary.from_texts(sequences, min_count=self.min_count)
-            text = {"vocabulary": vocabulary, "embeddings": self.embeddings}
             dim = self.dim if self.dim is not None else 50
+            embeddings = _options.check_table_start(self.embeddings)
+            if isinstance(embeddings, str):  # the training texts' own word vectors
+                from greedy_rae.text import cooccurrence_vectors
+
+                embeddings = cooccurrence_vectors(
+                    sequences, vocabulary, dim, seed=seed_of(self.random_state)
+                )
+            text = {"vocabulary": vocabulary, "embeddings": embeddings}
         else:
             dim = sequences[0].shape[1]
             if self.standardize:

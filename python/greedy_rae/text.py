@@ -323,6 +323,12 @@ def initial_table(
     table = (0.001 * rng.standard_normal((len(vocabulary), dim))).astype(np.float32)
     if embeddings is None:
         return table, 0
+    if isinstance(embeddings, str):
+        raise ValueError(
+            f"embeddings must be word vectors, got the string {embeddings!r}; for the texts'"
+            " own vectors give those of greedy_rae.text.cooccurrence_vectors(texts,"
+            " vocabulary, dim) (the estimators take embeddings='cooccurrence')"
+        )
     if hasattr(embeddings, "index_to_key") and hasattr(embeddings, "vectors"):
         embeddings = (list(embeddings.index_to_key), np.asarray(embeddings.vectors))
     if isinstance(embeddings, tuple) and len(embeddings) == 2:
@@ -352,6 +358,72 @@ def initial_table(
     table = np.array(matrix, dtype=np.float32)
     _check_table(table, "embeddings")
     return table, len(vocabulary)
+
+
+def cooccurrence_vectors(
+    texts: object,
+    vocabulary: Vocabulary,
+    dim: int,
+    *,
+    window: int = 2,
+    seed: int | None = None,
+) -> np.ndarray:
+    """Word vectors from the texts themselves: a table start, ``(len(vocabulary),
+    dim)`` float32, for ``RAE(vocabulary=..., embeddings=...)``.
+
+    Count how often each pair of words occurs at most ``window`` tokens apart,
+    weight the counts by positive pointwise mutual information (contexts
+    smoothed to the power 0.75), and keep the first ``dim`` singular directions,
+    each word's row ``U sqrt(S)`` scaled to unit length (the SVD vectors of Levy,
+    Goldberg and Dagan, TACL 2015). ``<unk>`` and words that never meet
+    another keep the random start of :func:`initial_table` (drawn from ``seed``,
+    which also starts the solver; None: numpy's global generator). Needs scipy.
+    """
+    try:
+        import scipy.sparse as sparse
+        from scipy.sparse.linalg import svds
+    except ImportError:  # pragma: no cover - the message is the point
+        raise ImportError("cooccurrence_vectors needs scipy: pip install scipy") from None
+    if not isinstance(vocabulary, Vocabulary):
+        raise TypeError(f"vocabulary must be a Vocabulary, got {type(vocabulary).__name__}")
+    dim = _options.check_positive("dim", dim)
+    window = _options.check_positive("window", window)
+    if seed is None:
+        seed = int(np.random.randint(2**31 - 1))
+    table, _ = initial_table(vocabulary, dim, seed=seed)
+    size = len(vocabulary)
+    rows, cols = [], []
+    for ids in as_token_ids(texts, vocabulary, "texts"):
+        ids = ids.astype(np.int64)
+        for shift in range(1, min(window, len(ids) - 1) + 1):
+            rows += [ids[:-shift], ids[shift:]]
+            cols += [ids[shift:], ids[:-shift]]
+    if not rows:
+        return table  # no text has two tokens
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    counts = sparse.csr_matrix((np.ones(len(r)), (r, c)), shape=(size, size))
+    counts.sum_duplicates()
+    total = counts.sum()
+    word = np.asarray(counts.sum(axis=1)).ravel()
+    context = np.asarray(counts.sum(axis=0)).ravel() ** 0.75
+    context *= total / context.sum()
+    pairs = counts.tocoo()
+    pmi = np.log(pairs.data * total / (word[pairs.row] * context[pairs.col]))
+    keep = pmi > 0
+    ppmi = sparse.csr_matrix((pmi[keep], (pairs.row[keep], pairs.col[keep])), shape=(size, size))
+    if size <= max(500, dim + 2):  # small: the whole decomposition
+        u, s, _ = np.linalg.svd(ppmi.toarray())
+        u, s = u[:, :dim], s[:dim]
+    else:
+        start = np.random.default_rng(seed).uniform(-1.0, 1.0, size)
+        u, s, _ = svds(ppmi, k=dim, v0=start)
+    vectors = np.zeros((size, dim))
+    vectors[:, : len(s)] = u * np.sqrt(s)
+    norms = np.linalg.norm(vectors, axis=1)
+    found = norms > 1e-12
+    found[0] = False  # <unk> keeps its random start
+    table[found] = (vectors[found] / norms[found, None]).astype(np.float32)
+    return table
 
 
 def _check_table(table: np.ndarray, what: str) -> None:
