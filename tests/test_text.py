@@ -335,6 +335,14 @@ def test_command_line_on_text(tmp_path, capsys):
     assert gr.RAE.load(model).vocabulary.tokenizer == "words"
     assert main([*args, "--tokenizer", "whitespace"]) == 0
     assert gr.RAE.load(model).vocabulary.tokenizer == "whitespace"
+    # the table started from the texts' own vectors (a step too small to move it)
+    from greedy_rae.text import cooccurrence_vectors
+
+    still = ["--learning-rate", "1e-12", "--dim", "4", "--seed", "3"]
+    assert main(["fit", str(plain), "--text", "-o", str(model), "--cooccurrence", *still]) == 0
+    loaded = gr.RAE.load(model)
+    expected = cooccurrence_vectors(TEXTS, loaded.vocabulary, 4, seed=3)
+    np.testing.assert_allclose(loaded.embeddings, expected, atol=1e-6)
     # bad input: exit 2 and one line
     empty = tmp_path / "empty.txt"
     empty.write_text("a film\n\nanother\n")
@@ -346,6 +354,10 @@ def test_command_line_on_text(tmp_path, capsys):
         (["fit", str(plain), "--text", "-o", str(model), "--labels", str(short)], "has 1 labels"),
         (["fit", str(plain), "--text", "-o", str(model), "--embeddings", str(empty)], "first line"),
         (["fit", str(plain), "--text", "-o", str(model), *wide], "width 4, not --dim 6"),
+        (
+            ["fit", str(plain), "--text", "-o", str(model), "--cooccurrence", *wide[:2]],
+            "give --embeddings or --cooccurrence, not both",
+        ),
     ]:
         capsys.readouterr()
         assert main(argv) == 2

@@ -316,7 +316,8 @@ def defaults_table() -> str:
     )
     rows.append(
         "| word table's start (text) | small and random (`embeddings=None`) | small and random"
-        " (`--embeddings PATH` for vectors) | `embeddings=None`: small and random;"
+        " (`--embeddings PATH` for vectors; `--cooccurrence`: the texts' own) |"
+        " `embeddings=None`: small and random;"
         f" `embeddings={TABLE_STARTS[0]!r}`: the training texts' own vectors |"
     )
     rows.append(

@@ -243,6 +243,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
         )
     if args.checkpoint_dir is not None:
         _files.check_folder(args.checkpoint_dir, "--checkpoint-dir")
+    if args.text and args.cooccurrence:
+        if args.embeddings is not None:
+            raise UsageError("give --embeddings or --cooccurrence, not both: each starts the table")
+        try:
+            import scipy  # noqa: F401  # cooccurrence_vectors' SVD
+        except ImportError:
+            raise UsageError("--cooccurrence needs scipy: pip install scipy") from None
     if not args.text:
         _check_exists(args.sequences, "file or folder")
     data = _Data(args)
@@ -274,7 +281,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
             lower=args.lower,
             tokenizer=args.tokenizer,
         )
-        text = {"vocabulary": vocab, "embeddings": data.vectors}
+        embeddings: Any = data.vectors
+        if args.cooccurrence:  # the training texts' own word vectors
+            from greedy_rae.text import cooccurrence_vectors
+
+            embeddings = cooccurrence_vectors(data.sequences, vocab, dim, seed=args.seed)
+        text = {"vocabulary": vocab, "embeddings": embeddings}
     classes = args.classes
     if data.labels is not None and classes is None:
         classes = max(int(np.max(data.labels)) + 1, 2)
@@ -524,6 +536,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="text: word2vec vectors (text or binary) to start the table from (default:"
         " small and random)",
+    )
+    f.add_argument(
+        "--cooccurrence",
+        action="store_true",
+        help="text: start the table from the texts' own word vectors (positive PMI of words"
+        " within two tokens, cut by an SVD; needs scipy)",
     )
     f.add_argument("--encoding", default="utf-8", help="text: the files' encoding")
     f.set_defaults(run=cmd_fit)
