@@ -136,6 +136,82 @@ def test_sklearn_classifier():
     assert semi.encoder_.rae_.classes == 2
 
 
+def reference_cross_fit(X, y, test, folds, seed, mark):
+    """The cross-fitted classifier's probabilities, by hand: K stratified folds of
+    the labelled sequences; an RAEEncoder on all but one fold and every unlabelled
+    sequence; a scaler and logistic regression on the features of the fold it did
+    not see; the mean of the K regressions' probabilities (classes sorted)."""
+    from greedy_rae.sklearn import RAEEncoder
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    classes = sorted(set(y) - {mark})
+    codes = np.array([classes.index(v) if v != mark else -1 for v in y])
+    labelled, unlabelled = np.flatnonzero(codes >= 0), np.flatnonzero(codes < 0)
+    cutter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    out = np.zeros((len(test), len(classes)))
+    for k, (a, b) in enumerate(cutter.split(labelled, codes[labelled])):
+        train = np.sort(np.concatenate([labelled[a], unlabelled]))
+        encoder = RAEEncoder(epochs=2, random_state=seed + k, unlabelled=-1)
+        encoder.fit([X[i] for i in train], codes[train])
+        held = labelled[b]
+        regression = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+        regression.fit(encoder.transform([X[i] for i in held]), codes[held])
+        out += regression.predict_proba(encoder.transform(test)) / folds
+    return out
+
+
+@pytest.mark.parametrize("folds", [1, 3])
+def test_classifier_cross_fitting_against_the_steps_by_hand(folds):
+    from greedy_rae.sklearn import RAEClassifier
+
+    X, y = two_classes(7, count=24, labels=("calm", "loud"))
+    y = np.where(np.arange(24) % 6 == 0, "?", y)  # four unlabelled sequences
+    test = two_classes(8, count=10)[0]
+    clf = RAEClassifier(epochs=2, random_state=3, cv=folds, unlabelled="?").fit(X, y)
+    assert len(clf.encoders_) == len(clf.regressions_) == folds
+    assert clf.encoder_ is clf.encoders_[0] and list(clf.classes_) == ["calm", "loud"]
+    if folds == 1:
+        # one RAE on every sequence, its regression on the labelled ones' features
+        from greedy_rae.sklearn import RAEEncoder
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        codes = np.array([{"calm": 0, "loud": 1}.get(v, -1) for v in y])
+        encoder = RAEEncoder(epochs=2, random_state=3, unlabelled=-1).fit(X, codes)
+        known = codes >= 0
+        regression = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+        regression.fit(encoder.transform([x for x, k in zip(X, known) if k]), codes[known])
+        expected = regression.predict_proba(encoder.transform(test))
+    else:
+        expected = reference_cross_fit(X, y, test, folds, 3, "?")
+    np.testing.assert_allclose(clf.predict_proba(test), expected, rtol=1e-6, atol=1e-9)
+    assert clf.predict(test).tolist() == [["calm", "loud"][k] for k in expected.argmax(axis=1)]
+    back = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(back.predict_proba(test), clf.predict_proba(test))
+
+
+def test_classifier_cv_resolves_by_text_and_says_what_is_wrong():
+    from greedy_rae.sklearn import RAEClassifier
+
+    X, y = two_classes(9, count=8)
+    # cv=None: one RAE for vectors; two cross-fitted for texts
+    assert len(RAEClassifier(epochs=1, random_state=0).fit(X, y).encoders_) == 1
+    texts = ["a good film", "a bad film", "good fun", "bad acting", "so good", "so bad"]
+    clf = RAEClassifier(text=True, dim=4, epochs=1, random_state=0).fit(texts, [1, 0] * 3)
+    assert len(clf.encoders_) == 2 and clf.predict(["good film"]).shape == (1,)
+    for bad in (0, -2, 1.5, "2", True):
+        with pytest.raises(ValueError, match="cv must be a whole number >= 1"):
+            RAEClassifier(epochs=1, cv=bad).fit(X, y)
+    y_few = np.array([0] * 6 + [1] * 2)
+    with pytest.raises(ValueError, match="cv=3 needs at least 3 labelled sequences of every"):
+        RAEClassifier(epochs=1, cv=3).fit(X, y_few)
+    assert len(RAEClassifier(epochs=1, cv=2, random_state=0).fit(X, y_few).encoders_) == 2
+
+
 def test_estimators_say_what_is_wrong_with_bad_input():
     from greedy_rae.sklearn import RAEClassifier, RAEEncoder
     from sklearn.exceptions import NotFittedError

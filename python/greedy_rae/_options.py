@@ -267,6 +267,23 @@ def estimator_learning_rate(rate: object, text: bool) -> float:
     return float(rate)
 
 
+# RAEClassifier's cross-fitting (cv=None resolved): with texts, two RAEs each trained on
+# half the labelled texts, each one's regression on the half it did not see (measured on
+# the tweets: see the benchmarks page); series keep one RAE, its regression on its own
+# training features (Socher et al.'s protocol)
+SERIES_CV = 1
+TEXT_CV = 2
+
+
+def estimator_cv(cv: object, text: bool) -> int:
+    """RAEClassifier's ``cv``, None resolved: 1, or 2 for texts."""
+    if cv is None:
+        return TEXT_CV if text else SERIES_CV
+    if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 1:
+        raise ValueError(f"cv must be a whole number >= 1 (folds) or None, got {cv!r}")
+    return int(cv)
+
+
 def defaults_table() -> str:
     """The front ends' defaults side by side, as a Markdown table (the docs print it)."""
     rows = [
@@ -319,6 +336,10 @@ def defaults_table() -> str:
         " (`--embeddings PATH` for vectors; `--cooccurrence`: the texts' own) |"
         " `embeddings=None`: small and random;"
         f" `embeddings={TABLE_STARTS[0]!r}`: the training texts' own vectors |"
+    )
+    rows.append(
+        "| cross-fitting (classifier) | - | - |"
+        f" `cv=None`: `{SERIES_CV}` (one RAE), `{TEXT_CV}` with `text=True` |"
     )
     rows.append(
         "| unlabelled mark | `-1` | `-1` in an `.npy`; no `__label__` prefix (or an empty"
