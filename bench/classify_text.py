@@ -37,8 +37,9 @@ Rows, each a test accuracy:
 
 Seconds are those of each fit. One run on a shared machine. ``--seed`` seeds
 the split or the folds (default 0); ``--random-state K`` is the RAE estimators'
-``random_state`` (default 0: their start and shuffling); ``--sample N`` takes
-a stratified N texts.
+``random_state`` (default 0: their start and shuffling); ``--cv K`` sets the
+RAE rows' ``cv`` (the ``cv=1`` rows keep theirs); ``--sample N`` takes a
+stratified N texts.
 
 ``--characters`` gives every model each text as the list of its characters
 (spaces dropped), as a character-level set such as Chinese reviews is given:
@@ -53,7 +54,7 @@ text settings side by side.
 
     pip install ".[bench]"
     python bench/classify_text.py [--data tweets|movies] [--protocol split|cv10]
-        [--seed N] [--random-state K] [--sample N] [--characters] [--objective]
+        [--seed N] [--random-state K] [--cv K] [--sample N] [--characters] [--objective]
         [--curve] [--quick]
 """
 
@@ -216,7 +217,7 @@ def previous_defaults(**options: Any) -> Model:
         from greedy_rae.text import Vocabulary
 
         vocabulary = Vocabulary.from_texts(x, min_count=2, tokenizer="whitespace")
-        settings = {"random_state": 0, "learning_rate": 0.01, "epochs": 10, "cv": 1, **options}
+        settings = {"random_state": 0, "learning_rate": 0.01, "epochs": 10, **options, "cv": 1}
         clf = RAEClassifier(text=True, vocabulary=vocabulary, **settings)
         return np.asarray(clf.fit(x, y).predict(x_test))
 
@@ -323,6 +324,7 @@ def main() -> None:
     p.add_argument(
         "--random-state", type=int, default=0, help="the RAE estimators' random_state (their start)"
     )
+    p.add_argument("--cv", type=int, help="the RAE rows' cv (default: the estimator's own)")
     p.add_argument("--curve", action="store_true", help="accuracy after each epoch, on the split")
     p.add_argument("--curve-epochs", type=int, default=7)
     p.add_argument(
@@ -336,6 +338,8 @@ def main() -> None:
     print_device()
     texts, labels = tweets() if args.data == "tweets" else movies()
     rae_options: dict[str, Any] = {"random_state": args.random_state}
+    if args.cv is not None:
+        rae_options["cv"] = args.cv
     if args.quick:
         args.sample = min(args.sample or 2000, 2000)
         rae_options["epochs"], args.curve_epochs = 2, 2
@@ -347,7 +351,7 @@ def main() -> None:
     if args.characters:
         texts = [[c for c in t if not c.isspace()] for t in texts]  # type: ignore[misc]
     default = rae(**rae_options)
-    one = rae(**rae_options, cv=1)
+    one = rae(**{**rae_options, "cv": 1})
     bow = ("logistic regression, binary bag of words", bag_of_words(None))
     rows: list[tuple[str, Model]] = [bow]
     if not args.characters:
@@ -358,7 +362,12 @@ def main() -> None:
     rows += [
         ("logistic regression, TF-IDF unigrams + bigrams", tfidf),
         ("NBSVM-bi (log-count ratio, logistic regression)", nbsvm),
-        ("RAEClassifier(text=True), every default (cv=2)", default),
+        (
+            "RAEClassifier(text=True), every default (cv=2)"
+            if args.cv is None
+            else f"RAEClassifier(text=True, cv={args.cv}), the rest default",
+            default,
+        ),
         ("  the same with cv=1 (one RAE, its regression on its own texts)", one),
         ("  logistic regression, mean of the cv=1 RAE's word vectors", mean_vectors(one)),
         (

@@ -437,7 +437,10 @@ class RAEClassifier(PicklesModelFile, ClassifierMixin, BaseEstimator):  # type: 
         folds = _options.estimator_cv(self.cv, self.text)
         # the codes below mark unlabelled sequences by -1
         params = {**shared_params(self, RAEEncoder), "unlabelled": -1}
-        sequences = RAEEncoder(**params)._check_X(X, fitted=False)
+        checker = RAEEncoder(**params)
+        sequences = checker._check_X(X, fitted=False)
+        # what the check learnt of X's form (rows: window_, n_features_in_), for every fold's
+        checked = {k: v for k, v in vars(checker).items() if k.endswith("_")}
         self.classes_, codes = class_codes(y, len(sequences), self.unlabelled)
         known = codes >= 0
         if folds == 1:
@@ -455,6 +458,7 @@ class RAEClassifier(PicklesModelFile, ClassifierMixin, BaseEstimator):  # type: 
         for k, (train, held) in enumerate(splits):
             fold = {} if seed is None else {"random_state": seed + k}
             encoder = RAEEncoder(**{**params, **fold})
+            encoder.__dict__.update(checked)
             encoder._fit([sequences[i] for i in train], codes[train])
             features = encoder._encode([sequences[i] for i in held])
             regression = make_pipeline(
