@@ -228,7 +228,7 @@ def previous_defaults(**options: Any) -> Model:
 CURVES = [
     ("whitespace tokens, Adam(0.01)", "whitespace", 0.01, 2),
     ("default tokens, Adam(0.01)", "words", 0.01, 2),
-    ("default tokens, Adam(0.001) (the defaults, cv=1)", "words", 0.001, 2),
+    ("default tokens, Adam(0.001) (the defaults' RAE)", "words", 0.001, 2),
     ("default tokens, Adam(0.001), min_count=1", "words", 0.001, 1),
 ]
 
