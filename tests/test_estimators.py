@@ -198,11 +198,13 @@ def test_classifier_cv_resolves_by_text_and_says_what_is_wrong():
     from greedy_rae.sklearn import RAEClassifier
 
     X, y = two_classes(9, count=8)
-    # cv=None: one RAE for vectors; two cross-fitted for texts
+    # cv=None: one RAE for vectors; three cross-fitted for texts
     assert len(RAEClassifier(epochs=1, random_state=0).fit(X, y).encoders_) == 1
     texts = ["a good film", "a bad film", "good fun", "bad acting", "so good", "so bad"]
     clf = RAEClassifier(text=True, dim=4, epochs=1, random_state=0).fit(texts, [1, 0] * 3)
-    assert len(clf.encoders_) == 2 and clf.predict(["good film"]).shape == (1,)
+    assert len(clf.encoders_) == 3 and clf.predict(["good film"]).shape == (1,)
+    with pytest.raises(ValueError, match="cv=3 needs at least 3 labelled sequences"):
+        RAEClassifier(text=True, dim=4, epochs=1).fit(texts[:5], [1, 0, 1, 0, 1])
     for bad in (0, -2, 1.5, "2", True):
         with pytest.raises(ValueError, match="cv must be a whole number >= 1"):
             RAEClassifier(epochs=1, cv=bad).fit(X, y)

@@ -398,7 +398,7 @@ def test_estimator_defaults_resolve_by_text():
         fitted = model.fit(data)
         assert float(fitted.rae_.optimizer.learning_rate) == pytest.approx(rate)
     # the texts' own tokeniser: "film!" is the words film and !
-    clf = RAEClassifier(text=True, dim=4, epochs=1, min_count=1).fit(TEXTS, LABELS)
+    clf = RAEClassifier(text=True, dim=4, epochs=1, min_count=1, cv=1).fit(TEXTS, LABELS)
     assert clf.encoder_.rae_.vocabulary.tokenizer == "words"
     assert clf.encoder_.rae_.vocabulary.tokens("film!") == ["film", "!"]
     for bad in (0.0, -1.0, float("nan"), "fast"):

@@ -362,11 +362,11 @@ class RAEClassifier(PicklesModelFile, ClassifierMixin, BaseEstimator):  # type: 
         trained on learns how the RAE fits them rather than how it carries over
         to new ones; out of fold, it learns the second. With ``cv=2`` the fit
         costs about what one RAE on every sequence costs (each RAE sees half of
-        them); each fold past that adds about one more. ``cv=1``: one RAE on
-        every sequence, its regression on those sequences' features (Socher et
-        al.'s protocol). Default None: 1, or 2 with ``text=True`` (measured on
-        the tweets of ``bench/classify_text.py``). Every class needs at least
-        ``cv`` labelled sequences.
+        them); each fold past that adds about one more (``cv=3``: about twice).
+        ``cv=1``: one RAE on every sequence, its regression on those sequences'
+        features (Socher et al.'s protocol). Default None: 1, or 3 with
+        ``text=True`` (measured on the tweets of ``bench/classify_text.py``).
+        Every class needs at least ``cv`` labelled sequences.
 
     Attributes
     ----------
