@@ -22,8 +22,8 @@ Rows, each a test accuracy:
 * NBSVM-bi (Wang and Manning 2012): binary unigrams and bigrams scaled by
   their log-count ratio, then a logistic regression (one against the rest for
   more than two classes);
-* ``RAEClassifier(text=True)`` with every default (two RAEs cross-fitted,
-  ``cv=2``); with ``cv=1`` (one RAE on every training text, its logistic
+* ``RAEClassifier(text=True)`` with every default (three RAEs cross-fitted,
+  ``cv=3``); with ``cv=1`` (one RAE on every training text, its logistic
   regression on those texts' features); a logistic regression on the mean of
   the word vectors that ``cv=1`` RAE trained (its word table); with the text
   defaults it had before (whitespace tokens, Adam(0.01), 10 epochs, one RAE); and with
