@@ -39,8 +39,9 @@ Seconds are those of each fit. One run on a shared machine. ``--seed`` seeds
 the split or the folds (default 0); ``--random-state K`` is the RAE estimators'
 ``random_state`` (default 0: their start and shuffling); ``--cv K`` sets the
 RAE rows' ``cv`` (the ``cv=1`` rows keep theirs); ``--default-only`` leaves out
-the RAE rows other than the default's (and L-BFGS's, unless
-``--lbfgs-iterations 0``); ``--sample N`` takes a stratified N texts.
+the ``cv=1``, previous-defaults and co-occurrence rows (the default's row stays,
+and so do L-BFGS's and ``--objective``'s when asked for); ``--sample N`` takes a
+stratified N texts.
 
 ``--characters`` gives every model each text as the list of its characters
 (spaces dropped), as a character-level set such as Chinese reviews is given:
@@ -328,7 +329,9 @@ def main() -> None:
     )
     p.add_argument("--cv", type=int, help="the RAE rows' cv (default: the estimator's own)")
     p.add_argument(
-        "--default-only", action="store_true", help="of the RAE rows, the default's alone"
+        "--default-only",
+        action="store_true",
+        help="leave out the cv=1, previous-defaults and co-occurrence rows",
     )
     p.add_argument("--curve", action="store_true", help="accuracy after each epoch, on the split")
     p.add_argument("--curve-epochs", type=int, default=7)
